@@ -1,0 +1,43 @@
+#pragma once
+#include <tomato/core/rpcerror.h>
+#include <QtCore/QHash>
+#include <QtCore/QList>
+#include <QtCore/QMetaObject>
+#include <QtCore/QMetaType>
+
+namespace Tomato {
+
+// One remotely callable method of an interface, as both the server and stubs see it.
+struct MethodInfo
+{
+    int index = -1;          // absolute method index in the interface's QMetaObject
+    QByteArray name;         // what travels as the `method` extension
+    QByteArray signature;    // normalized, e.g. "echo(QString)"
+    QMetaType returnType;    // invalid for void
+    QList<QMetaType> parameterTypes;
+    bool returnsVoid() const { return !returnType.isValid(); }
+};
+
+// The exported methods of an interface QMetaObject: its public Q_INVOKABLE methods and
+// slots (default-argument clones skipped). Built once per publish or stub type; immutable
+// and shared read-only between threads afterwards.
+struct InterfaceInfo
+{
+    const QMetaObject *metaObject = nullptr;
+    QByteArray serviceName;   // the interface's qualified class name, e.g. "Sample::EchoService"
+    QString microServiceId;   // Q_CLASSINFO("microServiceId"), may be empty
+    QList<MethodInfo> methods;
+    QHash<QByteArray, int> byName; // method name -> position in methods
+
+    const MethodInfo *find(QByteArrayView name) const
+    {
+        const auto it = byName.constFind(name.toByteArray());
+        return it == byName.cend() ? nullptr : &methods.at(*it);
+    }
+
+    // Throws RpcError(BadArguments) naming the method and the type when a method uses a type
+    // that cannot be marshalled, or when a method name is overloaded (ambiguous on the wire).
+    static InterfaceInfo fromMetaObject(const QMetaObject &metaObject);
+};
+
+} // namespace Tomato

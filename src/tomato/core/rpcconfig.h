@@ -1,0 +1,145 @@
+#pragma once
+#include <tomato/core/tomato_export.h>
+#include <tomato/serialization/marshal.h>
+#include <QtCore/QHash>
+#include <QtCore/QList>
+#include <QtCore/QProcessEnvironment>
+#include <QtCore/QString>
+#include <QtCore/QStringList>
+#include <QtCore/QVariant>
+#include <stdexcept>
+
+namespace Tomato {
+
+// A configuration value that cannot be used: a bad value, an unknown key, an unreadable or
+// invalid file. what() always names the source ("file /etc/x.json", "environment variable
+// TOMATO_RPC_PORT", "command line argument --tomato-rpc.port=abc", "API") and, when the
+// problem is about one key, the key. A plain value type; thrown by RpcConfig.
+class TOMATO_EXPORT ConfigError : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+    // what() = "tomato-rpc config: key '<key>' from <source>: <problem>", or without the
+    // key part when `key` is empty (a file that cannot be read, ...).
+    ConfigError(const QString &key, const QString &source, const QString &problem);
+
+    // The key the error is about, as it was written (an unknown key too); empty when the
+    // error is not about one key.
+    QString key() const { return m_key; }
+    QString source() const { return m_source; }
+    QString problem() const { return m_problem; }
+
+private:
+    QString m_key;
+    QString m_source;
+    QString m_problem;
+};
+
+// The settings of one RPC node (server, client or both), with the Tomato-RPC key names.
+// Values come, in increasing precedence, from the defaults, a JSON file, TOMATO_RPC_*
+// environment variables and --tomato-rpc.* command line arguments; each source overrides
+// only the keys it names. Nothing is silently ignored or defaulted: an unknown key or a bad
+// value in any source throws ConfigError naming the key and the source. Every key is
+// described in docs/CONFIGURATION.md, which says which keys are not implemented yet.
+//
+// A plain value type: copy it freely. Not synchronised: a const object may be read from
+// any number of threads, a mutated one belongs to one thread. The static functions are
+// thread-safe.
+class TOMATO_EXPORT RpcConfig
+{
+public:
+    RpcConfig(); // all defaults
+
+    // The file is `filePath` if non-empty, else --tomato-rpc.config=<path> from `arguments`,
+    // else TOMATO_RPC_CONFIG from `env`; none of them means no file. Arguments that do not
+    // start with --tomato-rpc. are left alone, as is everything after a bare "--".
+    // Throws ConfigError.
+    static RpcConfig load(const QStringList &arguments,
+                          const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment(),
+                          const QString &filePath = QString());
+    // load(arguments, QProcessEnvironment::systemEnvironment()).
+    static RpcConfig fromArguments(const QStringList &arguments);
+
+    // Generic access by key name (as on the command line; the Tomato-RPC aliases
+    // service-stage and service-group are accepted too). set() parses `value` as a command
+    // line value would be parsed. All of them throw ConfigError (source "API") for an
+    // unknown key or a bad value.
+    void set(const QString &key, const QString &value);
+    QString value(const QString &key) const; // canonical string form: set(k, value(k)) keeps the value
+    // "default", "file /x.json", "environment TOMATO_RPC_PORT", "command line" or "API".
+    QString sourceOf(const QString &key) const;
+
+    static QStringList keys(); // all key names, in documentation order
+    static QString description(const QString &key);
+    static bool isImplemented(const QString &key);
+    static QString defaultValue(const QString &key); // canonical string form
+    static QString environmentVariable(const QString &key); // TOMATO_RPC_MICRO_SERVICE_ID
+
+    // "key = value  (source)" lines, one per key, for a startup log.
+    QString summary() const;
+
+    // Typed access. Setters throw ConfigError (source "API") for a value out of range.
+    QString microServiceId() const;
+    void setMicroServiceId(const QString &id);
+    QString nameServiceUri() const;
+    void setNameServiceUri(const QString &uri);
+    quint16 port() const;
+    void setPort(quint16 port);
+    QString host() const;
+    void setHost(const QString &host);
+    int businessThreads() const;
+    void setBusinessThreads(int threads);
+    QString stage() const;
+    void setStage(const QString &stage);
+    QString group() const;
+    void setGroup(const QString &group);
+    int serverIdleCheckMs() const;
+    void setServerIdleCheckMs(int ms);
+    QStringList subscribedServices() const;
+    void setSubscribedServices(const QStringList &services);
+    QHash<QString, QString> subscribedServicesGroup() const;
+    void setSubscribedServicesGroup(const QHash<QString, QString> &groupByService);
+    int clientKeepAliveMs() const;
+    void setClientKeepAliveMs(int ms);
+    bool useGzip() const;
+    void setUseGzip(bool on);
+    bool enableCircuit() const;
+    void setEnableCircuit(bool on);
+    int circuitOpenRate() const;
+    void setCircuitOpenRate(int percent);
+    int circuitOpenSeconds() const;
+    void setCircuitOpenSeconds(int seconds);
+    int circuitWindow() const;
+    void setCircuitWindow(int calls);
+    int ioThreads() const;
+    void setIoThreads(int threads);
+    qint64 maxFrameBytes() const;
+    void setMaxFrameBytes(qint64 bytes);
+    int timeoutMs() const;
+    void setTimeoutMs(int ms);
+    Serialization serialization() const;
+    void setSerialization(Serialization s);
+    QString advertiseHost() const;
+    void setAdvertiseHost(const QString &host);
+    // "none", "gzip" or "zstd". The effective codec: "gzip" when the stored value is "none"
+    // and use-gzip is true. value("compression") is the stored value.
+    QString compression() const;
+    void setCompression(const QString &codec);
+    int compressionThresholdBytes() const;
+    void setCompressionThresholdBytes(int bytes);
+    bool emptyProtection() const;
+    void setEmptyProtection(bool on);
+    int drainTimeoutMs() const;
+    void setDrainTimeoutMs(int ms);
+    int weight() const;
+    void setWeight(int weight);
+
+private:
+    friend class RpcConfigLoader;
+    void assign(int index, const QVariant &value, const QString &source);
+
+    QVariantList m_values;  // one per key, in key table order, already validated
+    QStringList m_sources;  // same order
+};
+
+} // namespace Tomato

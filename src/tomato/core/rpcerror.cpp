@@ -1,0 +1,108 @@
+#include <tomato/core/rpcerror.h>
+
+namespace Tomato {
+
+RpcError::RpcError(Code code, QString message, QString remoteType)
+    : m_code(code), m_message(std::move(message)), m_remoteType(std::move(remoteType))
+{
+    m_what = toString().toUtf8();
+}
+
+QString RpcError::toString() const
+{
+    QString s = codeName(m_code);
+    if (!m_remoteType.isEmpty())
+        s += QLatin1String(" (") + m_remoteType + QLatin1Char(')');
+    if (!m_message.isEmpty())
+        s += QLatin1String(": ") + m_message;
+    return s;
+}
+
+const char *RpcError::what() const noexcept
+{
+    return m_what.isEmpty() ? "Ok" : m_what.constData();
+}
+
+QString RpcError::codeName(Code code)
+{
+    switch (code) {
+    case Ok: return QStringLiteral("Ok");
+    case Timeout: return QStringLiteral("Timeout");
+    case CircuitOpen: return QStringLiteral("CircuitOpen");
+    case NoProvider: return QStringLiteral("NoProvider");
+    case ConnectFailed: return QStringLiteral("ConnectFailed");
+    case Cancelled: return QStringLiteral("Cancelled");
+    case ConnectionLost: return QStringLiteral("ConnectionLost");
+    case ProtocolViolation: return QStringLiteral("ProtocolViolation");
+    case RequestTooLarge: return QStringLiteral("RequestTooLarge");
+    case ClientClosed: return QStringLiteral("ClientClosed");
+    case UnknownService: return QStringLiteral("UnknownService");
+    case UnknownMethod: return QStringLiteral("UnknownMethod");
+    case BadArguments: return QStringLiteral("BadArguments");
+    case Overloaded: return QStringLiteral("Overloaded");
+    case ShuttingDown: return QStringLiteral("ShuttingDown");
+    case ApplicationException: return QStringLiteral("ApplicationException");
+    case Internal: return QStringLiteral("Internal");
+    case DeadlineExceeded: return QStringLiteral("DeadlineExceeded");
+    case FrameTooLarge: return QStringLiteral("FrameTooLarge");
+    case MalformedFrame: return QStringLiteral("MalformedFrame");
+    case UnsupportedVersion: return QStringLiteral("UnsupportedVersion");
+    case UnsupportedSerialization: return QStringLiteral("UnsupportedSerialization");
+    case UnsupportedCompression: return QStringLiteral("UnsupportedCompression");
+    case BadRequest: return QStringLiteral("BadRequest");
+    }
+    return QStringLiteral("Code%1").arg(int(code));
+}
+
+bool RpcError::isKnownCode(quint16 code)
+{
+    return code == Ok || (code >= Timeout && code <= ClientClosed)
+        || (code >= UnknownService && code <= BadRequest);
+}
+
+bool RpcError::isClientSide(Code code)
+{
+    return code >= 100 && code < 200;
+}
+
+bool RpcError::isRetryable(Code code)
+{
+    switch (code) {
+    case CircuitOpen:
+    case ConnectFailed:
+    case Overloaded:
+    case ShuttingDown:
+    case UnknownService: // this instance does not publish it; another may
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool RpcError::isInstanceFailure(Code code)
+{
+    switch (code) {
+    case Timeout:
+    case ConnectFailed:
+    case ConnectionLost:
+    case Overloaded:
+    case ShuttingDown:
+    case Internal:
+    case DeadlineExceeded:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void RpcError::raise() const
+{
+    throw *this;
+}
+
+RpcError *RpcError::clone() const
+{
+    return new RpcError(*this);
+}
+
+} // namespace Tomato
