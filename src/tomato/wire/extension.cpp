@@ -1,0 +1,134 @@
+#include <tomato/wire/extension.h>
+
+namespace Tomato {
+
+namespace {
+bool isUnreserved(uchar c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
+        || c == '.' || c == '_' || c == '~';
+}
+
+int hexValue(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool unescape(QByteArrayView in, QByteArray *out, QString *error)
+{
+    out->clear();
+    out->reserve(in.size());
+    for (qsizetype i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c != '%') {
+            out->append(c);
+            continue;
+        }
+        if (i + 2 >= in.size()) {
+            *error = QStringLiteral("truncated percent escape in extension");
+            return false;
+        }
+        const int hi = hexValue(in[i + 1]);
+        const int lo = hexValue(in[i + 2]);
+        if (hi < 0 || lo < 0) {
+            *error = QStringLiteral("invalid percent escape in extension");
+            return false;
+        }
+        out->append(char(hi * 16 + lo));
+        i += 2;
+    }
+    return true;
+}
+} // namespace
+
+void Extension::insert(const QByteArray &key, const QByteArray &value)
+{
+    m_entries.append({key, value});
+}
+
+QByteArray Extension::value(QByteArrayView key, const QByteArray &fallback) const
+{
+    for (const auto &e : m_entries) {
+        if (e.first == key)
+            return e.second;
+    }
+    return fallback;
+}
+
+bool Extension::contains(QByteArrayView key) const
+{
+    for (const auto &e : m_entries) {
+        if (e.first == key)
+            return true;
+    }
+    return false;
+}
+
+void Extension::escapeTo(QByteArrayView raw, QByteArray &out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const char ch : raw) {
+        const uchar c = uchar(ch);
+        if (isUnreserved(c)) {
+            out.append(ch);
+        } else {
+            const char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+            out.append(esc, 3);
+        }
+    }
+}
+
+void Extension::encodeTo(QByteArray &out) const
+{
+    bool first = true;
+    for (const auto &e : m_entries) {
+        if (!first)
+            out.append('&');
+        first = false;
+        escapeTo(e.first, out);
+        out.append(':');
+        escapeTo(e.second, out);
+    }
+}
+
+QByteArray Extension::encode() const
+{
+    QByteArray out;
+    encodeTo(out);
+    return out;
+}
+
+bool Extension::decode(QByteArrayView bytes, Extension *out, QString *error)
+{
+    out->m_entries.clear();
+    if (bytes.isEmpty())
+        return true;
+    qsizetype start = 0;
+    while (start <= bytes.size()) {
+        qsizetype end = bytes.indexOf('&', start);
+        if (end < 0)
+            end = bytes.size();
+        const QByteArrayView entry = bytes.sliced(start, end - start);
+        const qsizetype colon = entry.indexOf(':');
+        if (colon < 0) {
+            *error = QStringLiteral("extension entry without ':' at byte %1").arg(start);
+            return false;
+        }
+        QByteArray key;
+        QByteArray value;
+        if (!unescape(entry.first(colon), &key, error)
+            || !unescape(entry.sliced(colon + 1), &value, error))
+            return false;
+        out->m_entries.append({std::move(key), std::move(value)});
+        start = end + 1;
+    }
+    return true;
+}
+
+} // namespace Tomato

@@ -1,0 +1,143 @@
+#include <tomato/wire/frameparser.h>
+#include <QtCore/QtEndian>
+
+namespace Tomato {
+
+FrameParser::FrameParser(qint64 maxFrameBytes)
+    : m_maxFrameBytes(maxFrameBytes)
+{
+}
+
+FrameParser::Result FrameParser::feed(QByteArrayView bytes)
+{
+    append(bytes);
+    return next();
+}
+
+void FrameParser::append(QByteArrayView bytes)
+{
+    if (m_corrupt || bytes.isEmpty())
+        return;
+    if (m_skip > 0) {
+        const qint64 n = qMin<qint64>(m_skip, bytes.size());
+        m_skip -= n;
+        bytes = bytes.sliced(n);
+        if (bytes.isEmpty())
+            return;
+    }
+    compact();
+    m_buffer.append(bytes.data(), bytes.size());
+}
+
+void FrameParser::append(QByteArray &&bytes)
+{
+    if (m_skip == 0 && m_pos == m_buffer.size() && !m_corrupt) {
+        m_buffer = std::move(bytes); // no copy for the common whole-read case
+        m_pos = 0;
+        return;
+    }
+    append(QByteArrayView(bytes));
+}
+
+void FrameParser::compact()
+{
+    if (m_pos == 0)
+        return;
+    if (m_pos == m_buffer.size()) {
+        m_buffer.clear();
+    } else {
+        m_buffer.remove(0, m_pos);
+    }
+    m_pos = 0;
+}
+
+FrameParser::Result FrameParser::fail(RpcError::Code code, QString message)
+{
+    m_corrupt = true;
+    m_errorCode = code;
+    m_errorString = std::move(message);
+    m_buffer.clear();
+    m_pos = 0;
+    return Corrupt;
+}
+
+FrameParser::Result FrameParser::next()
+{
+    if (m_corrupt)
+        return Corrupt;
+    const qsizetype avail = m_buffer.size() - m_pos;
+    if (avail <= 0)
+        return NeedMore;
+    const uchar *p = reinterpret_cast<const uchar *>(m_buffer.constData()) + m_pos;
+    if (p[0] != Frame::Magic)
+        return fail(RpcError::MalformedFrame,
+                    QStringLiteral("bad magic byte 0x%1 (expected 0xac)")
+                        .arg(uint(p[0]), 2, 16, QLatin1Char('0')));
+    if (avail < 5)
+        return NeedMore;
+    const quint32 length = qFromBigEndian<quint32>(p + 1);
+    if (length < quint32(Frame::LengthCovered))
+        return fail(RpcError::MalformedFrame,
+                    QStringLiteral("frame length %1 is below the minimum %2")
+                        .arg(length).arg(Frame::LengthCovered));
+    if (avail >= 9) {
+        const quint32 version = qFromBigEndian<quint32>(p + 5);
+        if (version != Frame::CurrentVersion)
+            return fail(RpcError::UnsupportedVersion,
+                        QStringLiteral("protocol version %1 is not supported (this peer speaks %2)")
+                            .arg(version).arg(Frame::CurrentVersion));
+    }
+    if (avail >= 13) {
+        const quint32 extLen = qFromBigEndian<quint32>(p + 9);
+        if (extLen > length - quint32(Frame::LengthCovered))
+            return fail(RpcError::MalformedFrame,
+                        QStringLiteral("extension length %1 exceeds frame length %2")
+                            .arg(extLen).arg(length));
+    }
+    if (avail < Frame::HeaderSize)
+        return NeedMore;
+
+    m_frame.version = qFromBigEndian<quint32>(p + 5);
+    const quint32 extLen = qFromBigEndian<quint32>(p + 9);
+    m_frame.command = qFromBigEndian<quint16>(p + 13);
+    m_frame.serialization = p[15];
+    m_frame.messageId = qFromBigEndian<quint64>(p + 16);
+
+    const qint64 total = 5 + qint64(length);
+    if (total > m_maxFrameBytes) {
+        m_frame.extension.clear();
+        m_frame.body.clear();
+        // Discard what is buffered of this frame and whatever follows until its end.
+        const qint64 have = qMin<qint64>(avail, total);
+        m_pos += have;
+        m_skip = total - have;
+        m_errorCode = RpcError::FrameTooLarge;
+        m_errorString = QStringLiteral("frame of %1 bytes exceeds max-frame-bytes %2")
+                            .arg(total).arg(m_maxFrameBytes);
+        return TooLarge;
+    }
+    if (avail < total)
+        return NeedMore;
+
+    const qsizetype bodyLen = qsizetype(length) - Frame::LengthCovered - qsizetype(extLen);
+    const qsizetype extStart = m_pos + Frame::HeaderSize;
+    if (m_pos == 0 && total == m_buffer.size() && extLen == 0) {
+        // The read held exactly this frame: hand out the body without a copy.
+        m_frame.extension.clear();
+        m_frame.body = std::move(m_buffer);
+        m_frame.body.remove(0, Frame::HeaderSize);
+        m_buffer = QByteArray();
+        m_pos = 0;
+        return Frame;
+    }
+    m_frame.extension = m_buffer.mid(extStart, extLen);
+    m_frame.body = m_buffer.mid(extStart + extLen, bodyLen);
+    m_pos += total;
+    if (m_pos == m_buffer.size()) {
+        m_buffer.clear();
+        m_pos = 0;
+    }
+    return Frame;
+}
+
+} // namespace Tomato

@@ -1,0 +1,57 @@
+#pragma once
+#include <tomato/core/rpcerror.h>
+#include <tomato/wire/frame.h>
+#include <QtCore/QString>
+
+namespace Tomato {
+
+// Incremental parser of a byte stream into frames. Feed it whatever the socket gave;
+// any split or merge of reads works. Owned and used by one connection on its I/O thread.
+//
+// Outcomes of next():
+//  - NeedMore: no complete frame buffered yet.
+//  - Frame:    frame() holds the next frame.
+//  - TooLarge: a frame announced more than maxFrameBytes. Decided from its 24-byte header,
+//              before the rest is buffered; frame() holds that header (message id!) with
+//              empty extension and body. The parser then discards the frame's remaining
+//              bytes as they arrive, so the stream stays in sync and the connection lives.
+//  - Corrupt:  the stream cannot be trusted (wrong magic, impossible lengths, unknown
+//              version). errorCode()/errorString() say why; every later call returns
+//              Corrupt again. The owner answers with an Error frame and closes.
+class TOMATO_EXPORT FrameParser
+{
+public:
+    enum Result { NeedMore, Frame, Corrupt, TooLarge };
+
+    explicit FrameParser(qint64 maxFrameBytes = 16 << 20);
+
+    // Appends bytes, then returns next().
+    Result feed(QByteArrayView bytes);
+    void append(QByteArrayView bytes);
+    void append(QByteArray &&bytes); // takes the bytes over when nothing is buffered
+    Result next();
+
+    const Tomato::Frame &frame() const { return m_frame; }
+    Tomato::Frame takeFrame() { return std::move(m_frame); }
+
+    RpcError::Code errorCode() const { return m_errorCode; }
+    QString errorString() const { return m_errorString; }
+    qint64 maxFrameBytes() const { return m_maxFrameBytes; }
+    // Bytes held, for tests and accounting.
+    qsizetype bufferedBytes() const { return m_buffer.size() - m_pos; }
+
+private:
+    Result fail(RpcError::Code code, QString message);
+    void compact();
+
+    QByteArray m_buffer;
+    qsizetype m_pos = 0;    // start of unparsed bytes in m_buffer
+    qint64 m_skip = 0;      // bytes of an oversized frame still to discard
+    qint64 m_maxFrameBytes;
+    bool m_corrupt = false;
+    RpcError::Code m_errorCode = RpcError::Ok;
+    QString m_errorString;
+    Tomato::Frame m_frame;
+};
+
+} // namespace Tomato
