@@ -1,0 +1,57 @@
+#pragma once
+#include <tomato/client/stub.h>
+#include <tomato/core/rpcconfig.h>
+#include <tomato/core/tomato_export.h>
+#include <QtCore/QObject>
+#include <memory>
+
+namespace Tomato {
+
+// Entry point of the calling side: owns the client I/O threads and one connection per
+// instance (host:port), shared by every stub that targets it; creates stubs.
+//
+// Threads: create and destroy it on one thread; stubs it creates may be used from any
+// thread, many calls at once. The destructor fails every call in flight with ClientClosed
+// and stops the I/O threads; stubs that outlive it fail their calls with ClientClosed.
+// Never block on a call from inside a continuation that runs on a client I/O thread.
+//
+// Errors: stub creation throws RpcError(BadArguments) when the interface uses a type that
+// cannot be marshalled; calls fail with RpcError, as described in rpcerror.h.
+class TOMATO_EXPORT RpcClient : public QObject
+{
+    Q_OBJECT
+public:
+    explicit RpcClient(const RpcConfig &config = RpcConfig(), QObject *parent = nullptr);
+    ~RpcClient() override;
+
+    // A channel straight to one instance, without a registry (the original createDirectStub).
+    std::shared_ptr<Channel> directChannel(const QString &host, quint16 port);
+
+    // A stub of Interface calling host:port directly. The stub type is the generated
+    // <Interface>Stub (tomato_add_stubs()); include its header.
+    template<class Interface>
+    std::unique_ptr<typename StubFor<Interface>::Type>
+    createDirectStub(const QString &host, quint16 port, const StubOptions &options = {})
+    {
+        return std::make_unique<typename StubFor<Interface>::Type>(directChannel(host, port), options);
+    }
+    // Same, with "host:port". Throws RpcError(BadArguments) when it is not of that form.
+    template<class Interface>
+    std::unique_ptr<typename StubFor<Interface>::Type>
+    createDirectStub(const QString &hostAndPort, const StubOptions &options = {})
+    {
+        const auto [host, port] = splitHostPort(hostAndPort);
+        return createDirectStub<Interface>(host, port, options);
+    }
+
+    const RpcConfig &config() const;
+    // Calls in flight over all connections (for tests and monitoring).
+    int callsInFlight() const;
+
+    static std::pair<QString, quint16> splitHostPort(const QString &hostAndPort);
+
+private:
+    std::shared_ptr<class ClientCore> d;
+};
+
+} // namespace Tomato

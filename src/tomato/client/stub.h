@@ -1,0 +1,202 @@
+#pragma once
+#include <tomato/core/rpcerror.h>
+#include <tomato/core/tomato_export.h>
+#include <tomato/serialization/marshal.h>
+
+#include <QtCore/QFuture>
+#include <QtCore/QHash>
+#include <QtCore/QPromise>
+#include <QtCore/QThread>
+#include <chrono>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+
+namespace Tomato {
+
+// Per-call settings, all optional.
+struct CallOptions
+{
+    std::chrono::milliseconds timeout{0};  // 0: the stub's timeout
+    QByteArray traceId;                     // travels as `trace-id`
+    QHash<QString, QString> context;        // travels as `ctx.<key>` extension entries
+};
+
+// Settings of one stub; defaults come from the client's RpcConfig.
+struct StubOptions
+{
+    std::chrono::milliseconds timeout{0};        // 0: timeout-ms of the configuration
+    std::optional<Serialization> serialization;  // unset: serialization of the configuration
+};
+
+// The completion side of one call. The library fills it from the connection's I/O thread:
+// decodes the result into resultStorage(), then succeed(); or fail(). Exactly one of them
+// is called, once.
+class TOMATO_EXPORT PendingCall
+{
+public:
+    explicit PendingCall(QMetaType resultType) : m_resultType(resultType) {}
+    virtual ~PendingCall();
+    PendingCall(const PendingCall &) = delete;
+    PendingCall &operator=(const PendingCall &) = delete;
+
+    QMetaType resultType() const { return m_resultType; } // invalid for void
+    virtual void *resultStorage() = 0;
+    virtual void succeed() = 0;
+    virtual void fail(const RpcError &error) = 0;
+    virtual bool isCanceled() const = 0;
+
+private:
+    QMetaType m_resultType;
+};
+
+template<typename T>
+class TypedPendingCall final : public PendingCall
+{
+public:
+    TypedPendingCall() : PendingCall(QMetaType::fromType<T>()) { m_promise.start(); }
+    QFuture<T> future() { return m_promise.future(); }
+    void *resultStorage() override { return &m_value; }
+    void succeed() override
+    {
+        m_promise.addResult(std::move(m_value));
+        m_promise.finish();
+    }
+    void fail(const RpcError &error) override
+    {
+        m_promise.setException(error);
+        m_promise.finish();
+    }
+    bool isCanceled() const override { return m_promise.isCanceled(); }
+
+private:
+    T m_value{};
+    QPromise<T> m_promise;
+};
+
+template<>
+class TypedPendingCall<void> final : public PendingCall
+{
+public:
+    TypedPendingCall() : PendingCall(QMetaType()) { m_promise.start(); }
+    QFuture<void> future() { return m_promise.future(); }
+    void *resultStorage() override { return nullptr; }
+    void succeed() override { m_promise.finish(); }
+    void fail(const RpcError &error) override
+    {
+        m_promise.setException(error);
+        m_promise.finish();
+    }
+    bool isCanceled() const override { return m_promise.isCanceled(); }
+
+private:
+    QPromise<void> m_promise;
+};
+
+// An encoded request on its way to an instance.
+struct OutgoingCall
+{
+    quint8 serialization = 0;
+    QByteArray extension;   // service, method, timeout-ms, ... (no message id: the connection adds it)
+    QByteArray body;
+    std::chrono::steady_clock::time_point deadline;
+    std::unique_ptr<PendingCall> pending;
+};
+
+// Where a stub sends its calls: one direct connection, or (later) a cluster of instances.
+// Implementations are thread-safe: send() is called from any thread.
+class TOMATO_EXPORT Channel
+{
+public:
+    virtual ~Channel();
+    // Takes the call; completes call->pending exactly once, now or later, on any thread.
+    virtual void send(std::unique_ptr<OutgoingCall> call) = 0;
+    virtual QString describe() const = 0;
+    // Client-wide defaults for stubs on this channel.
+    virtual std::chrono::milliseconds defaultTimeout() const = 0;
+    virtual Serialization defaultSerialization() const = 0;
+    virtual QByteArray compression() const = 0; // "" for none
+    virtual int compressionThreshold() const = 0;
+};
+
+// The engine of a generated stub: resolves the interface's methods once (refusing types that
+// cannot be marshalled), encodes calls and hands them to the channel. Owned by its stub;
+// call() may be used from any thread at once, the setters only before calls start.
+class TOMATO_EXPORT StubCore
+{
+public:
+    // `methods` lists the interface's method names in the order the generated stub uses as
+    // slots. Throws RpcError(BadArguments) naming the method and type when one cannot be used.
+    StubCore(std::shared_ptr<Channel> channel, const QMetaObject &interface,
+             std::initializer_list<const char *> methods, const StubOptions &options = {});
+    ~StubCore();
+    StubCore(const StubCore &) = delete;
+    StubCore &operator=(const StubCore &) = delete;
+
+    template<typename R, typename... A>
+    QFuture<R> call(int slot, const CallOptions &options, const A &...args) const
+    {
+        auto pending = std::make_unique<TypedPendingCall<R>>();
+        QFuture<R> future = pending->future();
+        const void *argv[] = {static_cast<const void *>(std::addressof(args))..., nullptr};
+        send(slot, options, argv, int(sizeof...(A)), std::move(pending));
+        return future;
+    }
+
+    void setTimeout(std::chrono::milliseconds timeout);
+    std::chrono::milliseconds timeout() const;
+    void setSerialization(Serialization serialization);
+    Serialization serialization() const;
+    Channel &channel() const;
+
+private:
+    void send(int slot, const CallOptions &options, const void *const *argv, int argc,
+              std::unique_ptr<PendingCall> pending) const;
+    std::unique_ptr<class StubCorePrivate> d;
+};
+
+// Maps an interface to its generated stub class; the generated header specialises it.
+template<class Interface>
+struct StubFor;
+
+namespace detail {
+template<typename M>
+struct MemberFn;
+template<typename C, typename R, typename... A>
+struct MemberFn<R (C::*)(A...)>
+{
+    using Return = R;
+    using Args = std::tuple<A...>;
+    static constexpr bool isConst = false;
+};
+template<typename C, typename R, typename... A>
+struct MemberFn<R (C::*)(A...) const>
+{
+    using Return = R;
+    using Args = std::tuple<A...>;
+    static constexpr bool isConst = true;
+};
+template<typename M>
+using ReturnOf = typename MemberFn<M>::Return;
+template<typename M, std::size_t I>
+using ArgOf = std::tuple_element_t<I, typename MemberFn<M>::Args>;
+template<typename M>
+using FutureOf = QFuture<std::decay_t<ReturnOf<M>>>;
+
+// The blocking form of a call: waits for the future, rethrows its RpcError.
+template<typename T>
+T waitFor(QFuture<T> future)
+{
+    future.waitForFinished(); // rethrows the call's RpcError
+    if (future.isCanceled())
+        throw RpcError(RpcError::Cancelled, QStringLiteral("the call was cancelled"));
+    if constexpr (std::is_void_v<T>)
+        return;
+    else
+        return future.result();
+}
+} // namespace detail
+
+} // namespace Tomato

@@ -1,0 +1,208 @@
+#include <tomato/server/rpcserver.h>
+
+#include <tomato/core/logging_p.h>
+#include <tomato/server/servercore_p.h>
+#include <tomato/transport/iothreadpool_p.h>
+#include <tomato/transport/serverconnection_p.h>
+
+#include <QtNetwork/QTcpServer>
+
+namespace Tomato {
+
+namespace {
+// Accepts on the first I/O thread (so a busy or blocked owner thread never stalls accepting)
+// and hands each descriptor round-robin to an I/O thread, where the socket object is created.
+class Acceptor : public QTcpServer
+{
+public:
+    Acceptor(IoThreadPool *io, std::shared_ptr<ServerCore> core)
+        : m_io(io), m_core(std::move(core))
+    {
+    }
+
+protected:
+    void incomingConnection(qintptr descriptor) override
+    {
+        QObject *context = m_io->context(m_io->next());
+        QMetaObject::invokeMethod(context, [context, descriptor, core = m_core] {
+            new ServerConnection(descriptor, core, context);
+        }, Qt::QueuedConnection);
+    }
+
+private:
+    IoThreadPool *m_io;
+    std::shared_ptr<ServerCore> m_core;
+};
+} // namespace
+
+class RpcServerPrivate
+{
+public:
+    explicit RpcServerPrivate(const RpcConfig &config)
+        : core(std::make_shared<ServerCore>(config)),
+          io(config.ioThreads(), QStringLiteral("tomato-server-io-")),
+          acceptContext(io.context(io.thread(0)))
+    {
+        runOnThread(acceptContext, [this] { acceptor = new Acceptor(&io, core); });
+    }
+
+    ~RpcServerPrivate()
+    {
+        runOnThread(acceptContext, [this] { delete acceptor; });
+    }
+
+    void closeConnections()
+    {
+        for (int i = 0; i < io.size(); ++i) {
+            QObject *context = io.context(io.thread(i));
+            runOnThread(context, [context] {
+                const auto children = context->findChildren<ServerConnection *>(Qt::FindDirectChildrenOnly);
+                qDeleteAll(children);
+            });
+        }
+    }
+
+    std::shared_ptr<ServerCore> core;
+    IoThreadPool io;
+    QObject *acceptContext;
+    Acceptor *acceptor = nullptr; // lives on the first I/O thread
+    QString errorString;
+    quint16 port = 0;
+    QHostAddress address;
+    bool running = false;
+};
+
+RpcServer::RpcServer(const RpcConfig &config, QObject *parent)
+    : QObject(parent), d(std::make_unique<RpcServerPrivate>(config))
+{
+}
+
+RpcServer::~RpcServer()
+{
+    if (d->running)
+        stop();
+    d->closeConnections();
+    d->core->businessPool.waitForDone();
+}
+
+void RpcServer::publish(QObject *implementation, const QMetaObject &interface, PublishOptions options)
+{
+    if (!implementation)
+        throw RpcError(RpcError::BadArguments, QStringLiteral("publish: null implementation"));
+    if (!implementation->metaObject()->inherits(&interface))
+        throw RpcError(RpcError::BadArguments,
+                       QStringLiteral("publish: %1 does not inherit the interface %2")
+                           .arg(QString::fromLatin1(implementation->metaObject()->className()),
+                                QString::fromLatin1(interface.className())));
+    auto service = std::make_shared<Service>();
+    service->info = InterfaceInfo::fromMetaObject(interface); // throws on unsupported types
+    service->implementation = implementation;
+    service->options = options;
+    qCInfo(lcServer) << "publishing" << service->info.serviceName << "with"
+                     << service->info.methods.size() << "methods";
+    d->core->addService(std::move(service));
+}
+
+void RpcServer::unpublish(const QMetaObject &interface)
+{
+    d->core->removeService(QByteArray(interface.className()));
+}
+
+QStringList RpcServer::services() const
+{
+    return d->core->serviceNames();
+}
+
+bool RpcServer::start()
+{
+    if (d->running)
+        return true;
+    const RpcConfig &cfg = d->core->config;
+    QHostAddress address;
+    const QString host = cfg.host();
+    if (host == QLatin1String("0.0.0.0"))
+        address = QHostAddress::AnyIPv4;
+    else if (host == QLatin1String("::") || host == QLatin1String("*"))
+        address = QHostAddress::Any;
+    else if (host == QLatin1String("localhost"))
+        address = QHostAddress::LocalHost;
+    else if (!address.setAddress(host)) {
+        d->errorString = QStringLiteral("host '%1' is not an IP address").arg(host);
+        return false;
+    }
+    bool listening = false;
+    runOnThread(d->acceptContext, [&] {
+        listening = d->acceptor->listen(address, cfg.port());
+        if (!listening)
+            d->errorString = QStringLiteral("cannot listen on %1:%2: %3")
+                                 .arg(host).arg(cfg.port()).arg(d->acceptor->errorString());
+        d->port = d->acceptor->serverPort();
+        d->address = d->acceptor->serverAddress();
+    });
+    if (!listening)
+        return false;
+    d->core->shuttingDown.store(false);
+    d->running = true;
+    qCInfo(lcServer) << "listening on" << d->address.toString() << d->port;
+    Q_EMIT started();
+    return true;
+}
+
+bool RpcServer::isRunning() const
+{
+    return d->running;
+}
+
+void RpcServer::stop()
+{
+    if (!d->running)
+        return;
+    runOnThread(d->acceptContext, [this] { d->acceptor->close(); });
+    d->core->beginShutdown();
+    const auto drain = std::chrono::milliseconds(d->core->config.drainTimeoutMs());
+    if (!d->core->waitForIdle(drain))
+        qCWarning(lcServer) << d->core->callsInFlight.load() << "calls still running after"
+                            << drain.count() << "ms; closing their connections";
+    d->closeConnections();
+    d->running = false;
+    Q_EMIT stopped();
+}
+
+quint16 RpcServer::port() const
+{
+    return d->port;
+}
+
+QHostAddress RpcServer::address() const
+{
+    return d->address;
+}
+
+QString RpcServer::errorString() const
+{
+    return d->errorString;
+}
+
+ServerStats RpcServer::stats() const
+{
+    const ServerCore &c = *d->core;
+    ServerStats s;
+    s.callsReceived = c.callsReceived.load();
+    s.callsSucceeded = c.callsSucceeded.load();
+    s.callsFailed = c.callsFailed.load();
+    s.callsCancelled = c.callsCancelled.load();
+    s.callsExpired = c.callsExpired.load();
+    s.cancelRequests = c.cancelRequests.load();
+    s.protocolErrors = c.protocolErrors.load();
+    s.connectionsAccepted = c.connectionsAccepted.load();
+    s.connections = c.connections.load();
+    s.callsInFlight = c.callsInFlight.load();
+    return s;
+}
+
+const RpcConfig &RpcServer::config() const
+{
+    return d->core->config;
+}
+
+} // namespace Tomato

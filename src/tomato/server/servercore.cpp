@@ -1,0 +1,244 @@
+#include <tomato/server/servercore_p.h>
+
+#include <tomato/compression/codec.h>
+#include <tomato/core/logging_p.h>
+#include <tomato/serialization/marshal.h>
+#include <tomato/transport/outbox_p.h>
+#include <tomato/wire/extension.h>
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QThread>
+#include <QtCore/QVarLengthArray>
+
+#include <cxxabi.h>
+#include <typeinfo>
+
+namespace Tomato {
+
+namespace {
+
+QString demangle(const char *name)
+{
+    int status = 0;
+    char *d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+    QString s = QString::fromLatin1(status == 0 && d ? d : name);
+    std::free(d);
+    return s;
+}
+
+// Destroys the objects created for one call's arguments and result, whatever happens.
+class CallStorage
+{
+public:
+    explicit CallStorage(const MethodInfo &m)
+        : m_method(m)
+    {
+        m_argv.resize(m.parameterTypes.size() + 1);
+        m_argv[0] = m.returnsVoid() ? nullptr : m.returnType.create();
+        for (qsizetype i = 0; i < m.parameterTypes.size(); ++i)
+            m_argv[i + 1] = m.parameterTypes.at(i).create();
+    }
+    ~CallStorage()
+    {
+        if (m_argv[0])
+            m_method.returnType.destroy(m_argv[0]);
+        for (qsizetype i = 0; i < m_method.parameterTypes.size(); ++i)
+            m_method.parameterTypes.at(i).destroy(m_argv[i + 1]);
+    }
+    CallStorage(const CallStorage &) = delete;
+    CallStorage &operator=(const CallStorage &) = delete;
+    void **argv() { return m_argv.data(); }
+    void *const *arguments() { return m_argv.data() + 1; }
+
+private:
+    const MethodInfo &m_method;
+    QVarLengthArray<void *, 8> m_argv;
+};
+
+} // namespace
+
+ServerCore::ServerCore(const RpcConfig &cfg)
+    : config(cfg),
+      maxFrameBytes(cfg.maxFrameBytes()),
+      compressionThreshold(cfg.compressionThresholdBytes())
+{
+    businessPool.setMaxThreadCount(cfg.businessThreads());
+    businessPool.setObjectName(QStringLiteral("tomato-business"));
+}
+
+ServerCore::~ServerCore()
+{
+    businessPool.waitForDone();
+}
+
+void ServerCore::addService(std::shared_ptr<const Service> service)
+{
+    QWriteLocker lock(&m_servicesLock);
+    m_services.insert(service->info.serviceName, std::move(service));
+}
+
+void ServerCore::removeService(const QByteArray &name)
+{
+    QWriteLocker lock(&m_servicesLock);
+    m_services.remove(name);
+}
+
+std::shared_ptr<const Service> ServerCore::service(QByteArrayView name) const
+{
+    QReadLocker lock(&m_servicesLock);
+    return m_services.value(name.toByteArray());
+}
+
+QStringList ServerCore::serviceNames() const
+{
+    QReadLocker lock(&m_servicesLock);
+    QStringList names;
+    for (auto it = m_services.cbegin(); it != m_services.cend(); ++it)
+        names << QString::fromLatin1(it.key());
+    names.sort();
+    return names;
+}
+
+void ServerCore::dispatch(std::shared_ptr<ServerCall> call)
+{
+    QObject *impl = call->service->implementation.data();
+    if (impl && call->service->options.dispatch == PublishOptions::Dispatch::ObjectThread) {
+        QMetaObject::invokeMethod(impl, [this, call] { execute(call); }, Qt::QueuedConnection);
+        return;
+    }
+    businessPool.start([this, call = std::move(call)] { execute(call); });
+}
+
+void ServerCore::respondError(Outbox &outbox, quint64 id, quint8 serialization, RpcError::Code code,
+                              const QString &message, const QString &exceptionType)
+{
+    Extension ext;
+    ext.insert(ExtensionKey::Code, QByteArray::number(int(code)));
+    ext.insert(ExtensionKey::Message, message);
+    if (!exceptionType.isEmpty())
+        ext.insert(ExtensionKey::ExceptionType, exceptionType);
+    QByteArray out;
+    Frame::encode(out, Frame::Response, serialization, id, ext.encode(), {});
+    outbox.post(std::move(out));
+}
+
+void ServerCore::finishCall(bool ok)
+{
+    (ok ? callsSucceeded : callsFailed).fetch_add(1, std::memory_order_relaxed);
+    if (callsInFlight.fetch_sub(1) == 1 && shuttingDown.load()) {
+        QMutexLocker lock(&m_idleMutex);
+        m_idle.wakeAll();
+    }
+}
+
+bool ServerCore::waitForIdle(std::chrono::milliseconds timeout)
+{
+    QElapsedTimer timer;
+    timer.start();
+    // Pump the caller's events too: calls queued to objects on this thread must be able to run.
+    while (callsInFlight.load() > 0) {
+        if (timer.elapsed() >= timeout.count())
+            return false;
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+        QMutexLocker lock(&m_idleMutex);
+        if (callsInFlight.load() > 0)
+            m_idle.wait(&m_idleMutex, 5);
+    }
+    return true;
+}
+
+void ServerCore::execute(const std::shared_ptr<ServerCall> &call)
+{
+    Outbox &outbox = *call->outbox;
+    int expected = ServerCall::Queued;
+    if (!call->state.compare_exchange_strong(expected, ServerCall::Running)) {
+        callsCancelled.fetch_add(1, std::memory_order_relaxed);
+        if (callsInFlight.fetch_sub(1) == 1 && shuttingDown.load()) {
+            QMutexLocker lock(&m_idleMutex);
+            m_idle.wakeAll();
+        }
+        return;
+    }
+    const MethodInfo &method = *call->method;
+    auto fail = [&](RpcError::Code code, const QString &message, const QString &type = {}) {
+        respondError(outbox, call->messageId, call->serialization, code, message, type);
+        finishCall(false);
+    };
+    if (std::chrono::steady_clock::now() > call->deadline) {
+        callsExpired.fetch_add(1, std::memory_order_relaxed);
+        fail(RpcError::DeadlineExceeded,
+             QStringLiteral("%1: the caller's deadline passed before the call started")
+                 .arg(QString::fromLatin1(method.signature)));
+        return;
+    }
+    QObject *impl = call->service->implementation.data();
+    if (!impl) {
+        fail(RpcError::UnknownService, QStringLiteral("service %1 is no longer published")
+                                           .arg(QString::fromLatin1(call->service->info.serviceName)));
+        return;
+    }
+
+    QByteArray body = std::move(call->body);
+    if (!call->compression.isEmpty()) {
+        Compression::Kind kind;
+        QByteArray plain;
+        QString error;
+        if (!Compression::fromName(call->compression, &kind)) {
+            fail(RpcError::UnsupportedCompression,
+                 QStringLiteral("compression '%1' is not supported (gzip, zstd)")
+                     .arg(QString::fromUtf8(call->compression)));
+            return;
+        }
+        if (!Compression::decompress(kind, body, maxFrameBytes, &plain, &error)) {
+            fail(RpcError::BadArguments, error);
+            return;
+        }
+        body = std::move(plain);
+    }
+
+    const auto serialization = Serialization(call->serialization);
+    CallStorage storage(method);
+    QString error;
+    if (!Marshal::decodeArguments(serialization, body, method.parameterTypes.constData(),
+                                  storage.arguments(), method.parameterTypes.size(), &error)) {
+        fail(RpcError::BadArguments, QStringLiteral("%1: %2").arg(QString::fromLatin1(method.signature), error));
+        return;
+    }
+
+    try {
+        QMetaObject::metacall(impl, QMetaObject::InvokeMetaMethod, method.index, storage.argv());
+    } catch (const RpcError &e) {
+        // A method may answer with a server-side code of its own choosing (e.g. Overloaded).
+        const bool own = !RpcError::isClientSide(e.code()) && e.code() != RpcError::Ok;
+        fail(own ? e.code() : RpcError::ApplicationException, e.message(),
+             own ? e.remoteType() : QStringLiteral("Tomato::RpcError"));
+        return;
+    } catch (const std::exception &e) {
+        fail(RpcError::ApplicationException, QString::fromUtf8(e.what()), demangle(typeid(e).name()));
+        return;
+    } catch (...) {
+        fail(RpcError::ApplicationException, QStringLiteral("a non-standard exception was thrown"),
+             QStringLiteral("unknown"));
+        return;
+    }
+
+    static const QByteArray okExtension = QByteArrayLiteral("code:0");
+    QByteArray result;
+    if (!method.returnsVoid())
+        Marshal::encodeValue(serialization, ValueRef{method.returnType, storage.argv()[0]}, result);
+    QByteArray extension = okExtension;
+    if (!call->compression.isEmpty() && result.size() >= compressionThreshold) {
+        Compression::Kind kind;
+        Compression::fromName(call->compression, &kind);
+        result = Compression::compress(kind, result);
+        extension += "&compression:" + call->compression;
+    }
+    QByteArray out;
+    out.reserve(Frame::encodedSize(extension.size(), result.size()));
+    Frame::encode(out, Frame::Response, call->serialization, call->messageId, extension, result);
+    outbox.post(std::move(out));
+    finishCall(true);
+}
+
+} // namespace Tomato

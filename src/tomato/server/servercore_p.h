@@ -1,0 +1,91 @@
+#pragma once
+#include <tomato/core/interfaceinfo_p.h>
+#include <tomato/server/rpcserver.h>
+#include <tomato/wire/frame.h>
+
+#include <QtCore/QHash>
+#include <QtCore/QMutex>
+#include <QtCore/QPointer>
+#include <QtCore/QReadWriteLock>
+#include <QtCore/QThreadPool>
+#include <QtCore/QWaitCondition>
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+namespace Tomato {
+
+class Outbox;
+
+struct Service
+{
+    InterfaceInfo info;
+    QPointer<QObject> implementation;
+    PublishOptions options;
+};
+
+// State of one call between its arrival and its answer. Shared by the connection (which
+// may cancel it) and the task that runs it. `state` moves Queued -> Running or
+// Queued -> Cancelled exactly once.
+struct ServerCall
+{
+    enum State { Queued, Running, Cancelled };
+    std::atomic<int> state{Queued};
+    quint64 messageId = 0;
+    quint8 serialization = 0;
+    QByteArray compression;          // echoed on the response when non-empty
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    std::shared_ptr<const Service> service;
+    const MethodInfo *method = nullptr;
+    QByteArray body;                 // already decompressed
+    std::shared_ptr<Outbox> outbox;  // where the answer goes
+};
+
+// The part of the server shared with its connections and tasks: the service table, the
+// business pool, counters and the drain accounting. Thread-safe; owned (shared) by
+// RpcServerPrivate and every live connection.
+class ServerCore
+{
+public:
+    explicit ServerCore(const RpcConfig &config);
+    ~ServerCore();
+
+    const RpcConfig config;
+    const qint64 maxFrameBytes;
+    const int compressionThreshold;
+
+    void addService(std::shared_ptr<const Service> service);
+    void removeService(const QByteArray &name);
+    std::shared_ptr<const Service> service(QByteArrayView name) const;
+    QStringList serviceNames() const;
+
+    // Runs the call on its executor. Called on an I/O thread.
+    void dispatch(std::shared_ptr<ServerCall> call);
+    // Runs the call now on the current thread (the executor's), then answers it.
+    void execute(const std::shared_ptr<ServerCall> &call);
+
+    // Encodes a response and posts it to the outbox.
+    static void respondError(Outbox &outbox, quint64 id, quint8 serialization, RpcError::Code code,
+                             const QString &message, const QString &exceptionType = {});
+    void finishCall(bool ok);
+
+    // Drain: refuse new calls, wait for the in-flight ones (bounded).
+    void beginShutdown() { shuttingDown.store(true); }
+    bool waitForIdle(std::chrono::milliseconds timeout);
+
+    std::atomic<bool> shuttingDown{false};
+    std::atomic<quint64> callsReceived{0}, callsSucceeded{0}, callsFailed{0}, callsCancelled{0},
+        callsExpired{0}, cancelRequests{0}, protocolErrors{0}, connectionsAccepted{0};
+    std::atomic<int> connections{0};
+    std::atomic<int> callsInFlight{0};
+
+    QThreadPool businessPool;
+
+private:
+    mutable QReadWriteLock m_servicesLock;
+    QHash<QByteArray, std::shared_ptr<const Service>> m_services;
+    QMutex m_idleMutex;
+    QWaitCondition m_idle;
+};
+
+} // namespace Tomato

@@ -1,0 +1,381 @@
+#include <tomato/transport/clientconnection_p.h>
+
+#include <tomato/compression/codec.h>
+#include <tomato/core/logging_p.h>
+#include <tomato/transport/outbox_p.h>
+#include <tomato/wire/extension.h>
+
+namespace Tomato {
+
+using Clock = std::chrono::steady_clock;
+
+// ---- ClientSession ----------------------------------------------------------------------
+
+quint64 ClientSession::nextMessageId()
+{
+    return m_nextId.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ClientSession::send(std::unique_ptr<OutgoingCall> call)
+{
+    if (!settings.compression.isEmpty() && call->body.size() >= settings.compressionThreshold) {
+        Compression::Kind kind;
+        if (Compression::fromName(settings.compression, &kind) && kind != Compression::Kind::None) {
+            call->body = Compression::compress(kind, call->body);
+            call->extension += "&compression:" + settings.compression;
+        }
+    }
+    const qint64 size = Frame::encodedSize(call->extension.size(), call->body.size());
+    if (size > settings.maxFrameBytes) {
+        call->pending->fail(RpcError(RpcError::RequestTooLarge,
+                                     QStringLiteral("request of %1 bytes exceeds max-frame-bytes %2")
+                                         .arg(size).arg(settings.maxFrameBytes)));
+        return;
+    }
+    const quint64 id = nextMessageId();
+    QByteArray frame;
+    frame.reserve(size);
+    Frame::encode(frame, Frame::Request, call->serialization, id, call->extension, call->body);
+    call->extension = QByteArray();
+    call->body = QByteArray();
+
+    PendingCall *pending = call->pending.get();
+    {
+        QMutexLocker lock(&m_mutex);
+        if (!m_closed) {
+            m_deadlines.emplace(call->deadline, id);
+            m_calls.emplace(id, std::move(call));
+            // Posting under the lock keeps the order of ids and bytes, and a concurrent
+            // takeAll() either sees the call or the outbox refuses it.
+            if (outbox->post(std::move(frame)))
+                return;
+            call = std::move(m_calls[id]);
+            m_calls.erase(id);
+        }
+    }
+    pending->fail(RpcError(RpcError::ClientClosed, QStringLiteral("the RpcClient was shut down")));
+}
+
+std::unique_ptr<OutgoingCall> ClientSession::take(quint64 id)
+{
+    QMutexLocker lock(&m_mutex);
+    auto it = m_calls.find(id);
+    if (it == m_calls.end())
+        return nullptr;
+    std::unique_ptr<OutgoingCall> call = std::move(it->second);
+    m_calls.erase(it);
+    auto range = m_deadlines.equal_range(call->deadline);
+    for (auto d = range.first; d != range.second; ++d) {
+        if (d->second == id) {
+            m_deadlines.erase(d);
+            break;
+        }
+    }
+    return call;
+}
+
+std::vector<std::unique_ptr<OutgoingCall>> ClientSession::takeAll()
+{
+    QMutexLocker lock(&m_mutex);
+    std::vector<std::unique_ptr<OutgoingCall>> all;
+    all.reserve(m_calls.size());
+    for (auto &entry : m_calls)
+        all.push_back(std::move(entry.second));
+    m_calls.clear();
+    m_deadlines.clear();
+    return all;
+}
+
+void ClientSession::takeExpired(Clock::time_point now,
+                                std::vector<std::pair<quint64, std::unique_ptr<OutgoingCall>>> *expired,
+                                std::vector<std::pair<quint64, std::unique_ptr<OutgoingCall>>> *cancelled)
+{
+    QMutexLocker lock(&m_mutex);
+    while (!m_deadlines.empty() && m_deadlines.begin()->first <= now) {
+        const quint64 id = m_deadlines.begin()->second;
+        m_deadlines.erase(m_deadlines.begin());
+        auto it = m_calls.find(id);
+        if (it != m_calls.end()) {
+            expired->emplace_back(id, std::move(it->second));
+            m_calls.erase(it);
+        }
+    }
+    for (auto it = m_calls.begin(); it != m_calls.end();) {
+        if (it->second->pending->isCanceled()) {
+            const quint64 id = it->first;
+            std::unique_ptr<OutgoingCall> call = std::move(it->second);
+            it = m_calls.erase(it);
+            auto range = m_deadlines.equal_range(call->deadline);
+            for (auto d = range.first; d != range.second; ++d) {
+                if (d->second == id) {
+                    m_deadlines.erase(d);
+                    break;
+                }
+            }
+            cancelled->emplace_back(id, std::move(call));
+        } else {
+            ++it;
+        }
+    }
+}
+
+Clock::time_point ClientSession::nextDeadline() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_deadlines.empty() ? Clock::time_point::max() : m_deadlines.begin()->first;
+}
+
+qsizetype ClientSession::inFlight() const
+{
+    QMutexLocker lock(&m_mutex);
+    return qsizetype(m_calls.size());
+}
+
+void ClientSession::close()
+{
+    QMutexLocker lock(&m_mutex);
+    m_closed = true;
+}
+
+// ---- ClientConnection -------------------------------------------------------------------
+
+ClientConnection::ClientConnection(std::shared_ptr<ClientSession> session, QObject *parent)
+    : QObject(parent),
+      m_session(std::move(session)),
+      m_socket(new QTcpSocket(this)),
+      m_parser(m_session->settings.maxFrameBytes)
+{
+    m_session->outbox = std::make_shared<Outbox>(this, [this] { flush(); });
+    connect(m_socket, &QTcpSocket::connected, this, &ClientConnection::onConnected);
+    connect(m_socket, &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
+    connect(m_socket, &QTcpSocket::disconnected, this, &ClientConnection::onSocketGone);
+    connect(m_socket, &QTcpSocket::errorOccurred, this, [this] {
+        if (m_socket->state() == QAbstractSocket::UnconnectedState)
+            onSocketGone();
+    });
+    m_timer.setSingleShot(true);
+    m_timer.setTimerType(Qt::PreciseTimer);
+    connect(&m_timer, &QTimer::timeout, this, &ClientConnection::onTimer);
+    if (m_session->settings.keepAliveMs > 0) {
+        m_keepAlive.setInterval(m_session->settings.keepAliveMs);
+        connect(&m_keepAlive, &QTimer::timeout, this, &ClientConnection::onKeepAlive);
+    }
+}
+
+ClientConnection::~ClientConnection()
+{
+    m_session->close();
+    m_session->outbox->close();
+    failAll(RpcError::ClientClosed, QStringLiteral("the RpcClient was shut down"));
+}
+
+void ClientConnection::flush()
+{
+    switch (m_socket->state()) {
+    case QAbstractSocket::ConnectedState: {
+        const QByteArray data = m_session->outbox->take();
+        if (!data.isEmpty()) {
+            m_socket->write(data);
+            m_socket->flush();
+        }
+        break;
+    }
+    case QAbstractSocket::UnconnectedState:
+        m_parser = FrameParser(m_session->settings.maxFrameBytes);
+        m_active = true;
+        m_wasConnected = false;
+        m_socket->connectToHost(m_session->settings.host, m_session->settings.port);
+        break;
+    default:
+        break; // connecting: onConnected() flushes
+    }
+    rearm();
+}
+
+void ClientConnection::onConnected()
+{
+    m_wasConnected = true;
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_lastRead = Clock::now();
+    if (m_session->settings.keepAliveMs > 0)
+        m_keepAlive.start();
+    flush();
+}
+
+void ClientConnection::onSocketGone()
+{
+    if (!m_active)
+        return;
+    m_active = false;
+    m_keepAlive.stop();
+    m_session->outbox->take(); // bytes for the dead socket
+    const QString where = m_session->settings.host + QLatin1Char(':')
+        + QString::number(m_session->settings.port);
+    if (m_wasConnected)
+        failAll(RpcError::ConnectionLost,
+                QStringLiteral("connection to %1 lost: %2").arg(where, m_socket->errorString()));
+    else
+        failAll(RpcError::ConnectFailed,
+                QStringLiteral("cannot connect to %1: %2").arg(where, m_socket->errorString()));
+}
+
+void ClientConnection::failAll(RpcError::Code code, const QString &message)
+{
+    const auto calls = m_session->takeAll();
+    const RpcError error(code, message);
+    for (const auto &call : calls)
+        call->pending->fail(error);
+}
+
+void ClientConnection::onReadyRead()
+{
+    m_lastRead = Clock::now();
+    m_parser.append(m_socket->readAll());
+    while (true) {
+        switch (m_parser.next()) {
+        case FrameParser::NeedMore:
+            return;
+        case FrameParser::Frame:
+            handleResponse(m_parser.takeFrame());
+            break;
+        case FrameParser::TooLarge:
+            if (auto call = m_session->take(m_parser.frame().messageId))
+                call->pending->fail(RpcError(RpcError::FrameTooLarge, m_parser.errorString()));
+            break;
+        case FrameParser::Corrupt:
+            qCWarning(lcTransport) << "bad bytes from" << m_session->settings.host
+                                   << m_session->settings.port << m_parser.errorString();
+            failAll(RpcError::ProtocolViolation, m_parser.errorString());
+            m_socket->abort();
+            return;
+        }
+    }
+}
+
+void ClientConnection::handleResponse(Frame &&frame)
+{
+    if (frame.command == Frame::KeepAliveResponse)
+        return;
+    Extension ext;
+    QString error;
+    const bool extOk = Extension::decode(frame.extension, &ext, &error);
+    if (frame.command == Frame::Error) {
+        bool ok = false;
+        const int code = ext.value(ExtensionKey::Code).toInt(&ok);
+        failAll(ok && RpcError::isKnownCode(quint16(code)) ? RpcError::Code(code) : RpcError::ProtocolViolation,
+                QStringLiteral("the server closed the connection: %1")
+                    .arg(QString::fromUtf8(ext.value(ExtensionKey::Message))));
+        m_socket->abort();
+        return;
+    }
+    if (frame.command != Frame::Response)
+        return; // nothing else is meant for a client; ignore rather than fail everyone
+    std::unique_ptr<OutgoingCall> call = m_session->take(frame.messageId);
+    if (!call)
+        return; // timed out or cancelled already
+    PendingCall &pending = *call->pending;
+    if (!extOk) {
+        pending.fail(RpcError(RpcError::ProtocolViolation, error));
+        return;
+    }
+    bool ok = false;
+    const int code = ext.value(ExtensionKey::Code).toInt(&ok);
+    if (!ok) {
+        pending.fail(RpcError(RpcError::ProtocolViolation, QStringLiteral("response without a code")));
+        return;
+    }
+    if (code != 0) {
+        const auto c = RpcError::isKnownCode(quint16(code)) ? RpcError::Code(code) : RpcError::Internal;
+        pending.fail(RpcError(c, QString::fromUtf8(ext.value(ExtensionKey::Message)),
+                              QString::fromUtf8(ext.value(ExtensionKey::ExceptionType))));
+        return;
+    }
+    QByteArray body = std::move(frame.body);
+    const QByteArray compression = ext.value(ExtensionKey::Compression);
+    if (!compression.isEmpty()) {
+        Compression::Kind kind;
+        QByteArray plain;
+        if (!Compression::fromName(compression, &kind)
+            || !Compression::decompress(kind, body, m_session->settings.maxFrameBytes, &plain, &error)) {
+            pending.fail(RpcError(RpcError::ProtocolViolation,
+                                  error.isEmpty() ? QStringLiteral("unknown compression in response") : error));
+            return;
+        }
+        body = std::move(plain);
+    }
+    if (pending.resultType().isValid()
+        && !Marshal::decodeValue(Serialization(frame.serialization), body, pending.resultType(),
+                                 pending.resultStorage(), &error)) {
+        pending.fail(RpcError(RpcError::ProtocolViolation,
+                              QStringLiteral("the reply cannot be decoded: %1").arg(error)));
+        return;
+    }
+    pending.succeed();
+}
+
+void ClientConnection::rearm()
+{
+    if (m_session->inFlight() == 0) {
+        m_timer.stop();
+        return;
+    }
+    // Wake at the next deadline, and at least every 50 ms to notice cancelled futures.
+    const auto now = Clock::now();
+    const auto next = m_session->nextDeadline();
+    auto wait = std::chrono::milliseconds(50);
+    if (next <= now)
+        wait = std::chrono::milliseconds(0);
+    else if (next - now < wait)
+        wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
+    m_timer.start(wait);
+}
+
+void ClientConnection::onTimer()
+{
+    std::vector<std::pair<quint64, std::unique_ptr<OutgoingCall>>> expired;
+    std::vector<std::pair<quint64, std::unique_ptr<OutgoingCall>>> cancelled;
+    m_session->takeExpired(Clock::now(), &expired, &cancelled);
+    for (auto &[id, call] : expired) {
+        sendCancel(id);
+        call->pending->fail(RpcError(RpcError::Timeout,
+                                     QStringLiteral("no reply from %1:%2 within the call's timeout")
+                                         .arg(m_session->settings.host)
+                                         .arg(m_session->settings.port)));
+    }
+    for (auto &[id, call] : cancelled) {
+        sendCancel(id);
+        call->pending->fail(RpcError(RpcError::Cancelled, QStringLiteral("cancelled by the caller")));
+    }
+    rearm();
+}
+
+void ClientConnection::sendCancel(quint64 id)
+{
+    if (m_socket->state() != QAbstractSocket::ConnectedState)
+        return;
+    QByteArray out;
+    Frame::encode(out, Frame::Cancel, 0, id, {}, {});
+    m_session->outbox->post(std::move(out));
+}
+
+void ClientConnection::onKeepAlive()
+{
+    if (m_socket->state() != QAbstractSocket::ConnectedState)
+        return;
+    const auto interval = std::chrono::milliseconds(m_session->settings.keepAliveMs);
+    const auto silent = Clock::now() - m_lastRead;
+    if (silent >= 3 * interval) {
+        qCWarning(lcTransport) << "no answer from" << m_session->settings.host
+                               << m_session->settings.port << "for" << 3 * interval.count()
+                               << "ms; dropping the connection";
+        m_socket->abort();
+        return;
+    }
+    if (silent >= interval) {
+        QByteArray out;
+        Frame::encode(out, Frame::KeepAliveRequest, 0, m_session->nextMessageId(), {}, {});
+        m_session->outbox->post(std::move(out));
+    }
+}
+
+} // namespace Tomato

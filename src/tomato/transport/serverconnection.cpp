@@ -1,0 +1,225 @@
+#include <tomato/transport/serverconnection_p.h>
+
+#include <tomato/core/logging_p.h>
+#include <tomato/server/servercore_p.h>
+#include <tomato/serialization/marshal.h>
+#include <tomato/transport/outbox_p.h>
+#include <tomato/wire/extension.h>
+
+namespace Tomato {
+
+ServerConnection::ServerConnection(qintptr descriptor, std::shared_ptr<ServerCore> core,
+                                   QObject *parent)
+    : QObject(parent),
+      m_core(std::move(core)),
+      m_socket(new QTcpSocket(this)),
+      m_parser(m_core->maxFrameBytes),
+      m_outbox(std::make_shared<Outbox>(this, [this] { flush(); })),
+      m_lastActivity(std::chrono::steady_clock::now())
+{
+    m_core->connections.fetch_add(1);
+    m_core->connectionsAccepted.fetch_add(1, std::memory_order_relaxed);
+    if (!m_socket->setSocketDescriptor(descriptor)) {
+        qCWarning(lcTransport) << "cannot adopt accepted socket:" << m_socket->errorString();
+        QMetaObject::invokeMethod(this, &QObject::deleteLater, Qt::QueuedConnection);
+        return;
+    }
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    connect(m_socket, &QTcpSocket::readyRead, this, &ServerConnection::onReadyRead);
+    connect(m_socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
+    const int idleMs = m_core->config.serverIdleCheckMs();
+    if (idleMs > 0) {
+        m_idleTimer.setInterval(qMax(10, idleMs / 4));
+        connect(&m_idleTimer, &QTimer::timeout, this, &ServerConnection::checkIdle);
+        m_idleTimer.start();
+    }
+    if (m_socket->bytesAvailable() > 0)
+        onReadyRead();
+}
+
+ServerConnection::~ServerConnection()
+{
+    m_outbox->close();
+    // Calls not started yet have nobody to answer to: drop them.
+    for (const auto &weak : std::as_const(m_calls)) {
+        if (auto call = weak.lock()) {
+            int expected = ServerCall::Queued;
+            call->state.compare_exchange_strong(expected, ServerCall::Cancelled);
+        }
+    }
+    m_core->connections.fetch_sub(1);
+}
+
+void ServerConnection::checkIdle()
+{
+    const auto idle = std::chrono::steady_clock::now() - m_lastActivity;
+    if (idle >= std::chrono::milliseconds(m_core->config.serverIdleCheckMs())) {
+        qCInfo(lcTransport) << "closing idle connection from" << m_socket->peerAddress().toString();
+        m_socket->abort();
+        deleteLater();
+    }
+}
+
+void ServerConnection::onReadyRead()
+{
+    if (m_closing)
+        return;
+    m_lastActivity = std::chrono::steady_clock::now();
+    m_parser.append(m_socket->readAll());
+    while (!m_closing) {
+        switch (m_parser.next()) {
+        case FrameParser::NeedMore:
+            return;
+        case FrameParser::Frame:
+            handleFrame(m_parser.takeFrame());
+            break;
+        case FrameParser::TooLarge:
+            m_core->protocolErrors.fetch_add(1, std::memory_order_relaxed);
+            ServerCore::respondError(*m_outbox, m_parser.frame().messageId,
+                                     m_parser.frame().serialization, RpcError::FrameTooLarge,
+                                     m_parser.errorString());
+            break;
+        case FrameParser::Corrupt:
+            protocolError(m_parser.errorCode(), m_parser.errorString(), 0);
+            return;
+        }
+    }
+}
+
+void ServerConnection::protocolError(RpcError::Code code, const QString &message, quint64 messageId)
+{
+    qCWarning(lcTransport) << "closing connection from" << m_socket->peerAddress().toString()
+                           << "after a protocol error:" << message;
+    m_core->protocolErrors.fetch_add(1, std::memory_order_relaxed);
+    Extension ext;
+    ext.insert(ExtensionKey::Code, QByteArray::number(int(code)));
+    ext.insert(ExtensionKey::Message, message);
+    QByteArray out;
+    Frame::encode(out, Frame::Error, 0, messageId, ext.encode(), {});
+    flush();
+    m_socket->write(out);
+    m_closing = true;
+    m_outbox->close();
+    m_socket->disconnectFromHost(); // after the pending bytes are written; then deleteLater
+    if (m_socket->state() == QAbstractSocket::UnconnectedState)
+        deleteLater();
+}
+
+void ServerConnection::handleFrame(Frame &&frame)
+{
+    switch (frame.command) {
+    case Frame::Request:
+        handleRequest(std::move(frame));
+        return;
+    case Frame::KeepAliveRequest: {
+        QByteArray out;
+        Frame::encode(out, Frame::KeepAliveResponse, frame.serialization, frame.messageId, {}, {});
+        m_outbox->post(std::move(out));
+        return;
+    }
+    case Frame::Cancel: {
+        m_core->cancelRequests.fetch_add(1, std::memory_order_relaxed);
+        const auto it = m_calls.find(frame.messageId);
+        if (it != m_calls.end()) {
+            if (auto call = it->lock()) {
+                int expected = ServerCall::Queued;
+                call->state.compare_exchange_strong(expected, ServerCall::Cancelled);
+            }
+            m_calls.erase(it);
+        }
+        return;
+    }
+    case Frame::KeepAliveResponse:
+        return;
+    case Frame::Error:
+        qCWarning(lcTransport) << "peer reported an error and closes:" << frame.extension;
+        m_socket->disconnectFromHost();
+        return;
+    default:
+        ServerCore::respondError(*m_outbox, frame.messageId, frame.serialization, RpcError::BadRequest,
+                                 QStringLiteral("command %1 is not one a server accepts").arg(frame.command));
+        return;
+    }
+}
+
+void ServerConnection::handleRequest(Frame &&frame)
+{
+    Outbox &outbox = *m_outbox;
+    const quint64 id = frame.messageId;
+    const quint8 ser = frame.serialization;
+    m_core->callsReceived.fetch_add(1, std::memory_order_relaxed);
+    auto refuse = [&](RpcError::Code code, const QString &message) {
+        m_core->callsFailed.fetch_add(1, std::memory_order_relaxed);
+        ServerCore::respondError(outbox, id, ser, code, message);
+    };
+    if (ser > quint8(Serialization::Json)) {
+        refuse(RpcError::UnsupportedSerialization,
+               QStringLiteral("serialization %1 is not supported (0 = CBOR, 1 = JSON)").arg(ser));
+        return;
+    }
+    Extension ext;
+    QString error;
+    if (!Extension::decode(frame.extension, &ext, &error)) {
+        refuse(RpcError::BadRequest, error);
+        return;
+    }
+    if (m_core->shuttingDown.load()) {
+        refuse(RpcError::ShuttingDown, QStringLiteral("the server is shutting down"));
+        return;
+    }
+    const QByteArray serviceName = ext.value(ExtensionKey::Service);
+    auto service = m_core->service(serviceName);
+    if (!service) {
+        refuse(RpcError::UnknownService,
+               QStringLiteral("service '%1' is not published here (published: %2)")
+                   .arg(QString::fromUtf8(serviceName),
+                        m_core->serviceNames().join(QLatin1String(", "))));
+        return;
+    }
+    const QByteArray methodName = ext.value(ExtensionKey::Method);
+    const MethodInfo *method = service->info.find(methodName);
+    if (!method) {
+        refuse(RpcError::UnknownMethod, QStringLiteral("service '%1' has no method '%2'")
+                                            .arg(QString::fromUtf8(serviceName),
+                                                 QString::fromUtf8(methodName)));
+        return;
+    }
+    auto call = std::make_shared<ServerCall>();
+    const QByteArray timeout = ext.value(ExtensionKey::TimeoutMs);
+    if (!timeout.isEmpty()) {
+        bool ok = false;
+        const qint64 ms = timeout.toLongLong(&ok);
+        if (!ok || ms < 1) {
+            refuse(RpcError::BadRequest, QStringLiteral("timeout-ms '%1' is not a positive integer")
+                                             .arg(QString::fromUtf8(timeout)));
+            return;
+        }
+        call->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    }
+    call->messageId = id;
+    call->serialization = ser;
+    call->compression = ext.value(ExtensionKey::Compression);
+    call->service = std::move(service);
+    call->method = method;
+    call->body = std::move(frame.body);
+    call->outbox = m_outbox;
+
+    if (m_calls.size() >= m_purgeAt) {
+        m_calls.removeIf([](const auto &it) { return it.value().expired(); });
+        m_purgeAt = qMax<qsizetype>(64, m_calls.size() * 2);
+    }
+    m_calls.insert(id, call);
+    m_core->callsInFlight.fetch_add(1);
+    m_core->dispatch(std::move(call));
+}
+
+void ServerConnection::flush()
+{
+    const QByteArray data = m_outbox->take();
+    if (data.isEmpty() || m_closing)
+        return;
+    m_socket->write(data);
+    m_socket->flush();
+}
+
+} // namespace Tomato

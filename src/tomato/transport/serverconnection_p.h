@@ -1,0 +1,49 @@
+#pragma once
+#include <tomato/wire/frameparser.h>
+
+#include <QtCore/QHash>
+#include <QtCore/QObject>
+#include <QtCore/QTimer>
+#include <QtNetwork/QTcpSocket>
+#include <chrono>
+#include <memory>
+
+namespace Tomato {
+
+class Outbox;
+class ServerCore;
+struct ServerCall;
+
+// One accepted client connection. Lives on one I/O thread from creation to deletion; only
+// that thread touches the socket and the parser. Requests are dispatched to the business
+// pool; answers come back through the shared Outbox. It deletes itself when the peer goes
+// away, when the stream is corrupt (after an Error frame), or when idle for longer than
+// server-idle-check-ms. Parent: the I/O thread's context object, so a server stop can
+// delete every connection of a thread at once.
+class ServerConnection : public QObject
+{
+    Q_OBJECT
+public:
+    ServerConnection(qintptr descriptor, std::shared_ptr<ServerCore> core, QObject *parent);
+    ~ServerConnection() override;
+
+private:
+    void onReadyRead();
+    void handleFrame(Frame &&frame);
+    void handleRequest(Frame &&frame);
+    void flush();
+    void protocolError(RpcError::Code code, const QString &message, quint64 messageId);
+    void checkIdle();
+
+    std::shared_ptr<ServerCore> m_core;
+    QTcpSocket *m_socket;
+    FrameParser m_parser;
+    std::shared_ptr<Outbox> m_outbox;
+    QHash<quint64, std::weak_ptr<ServerCall>> m_calls; // for Cancel; purged lazily
+    qsizetype m_purgeAt = 64;
+    QTimer m_idleTimer;
+    std::chrono::steady_clock::time_point m_lastActivity;
+    bool m_closing = false;
+};
+
+} // namespace Tomato
