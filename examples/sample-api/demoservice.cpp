@@ -1,0 +1,3 @@
+// Gives AUTOMOC a translation unit for the sample interfaces (their meta objects live here).
+#include "demoservice.h"
+#include "echoservice.h"

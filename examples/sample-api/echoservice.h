@@ -1,0 +1,17 @@
+#pragma once
+#include <QtCore/QObject>
+#include <QtCore/QString>
+
+namespace Sample {
+
+// The simplest service: returns what it is given, prefixed with who answered.
+class EchoService : public QObject
+{
+    Q_OBJECT
+    Q_CLASSINFO("microServiceId", "demo-rpc-service")
+public:
+    using QObject::QObject;
+    Q_INVOKABLE virtual QString echo(const QString &message) = 0;
+};
+
+} // namespace Sample

@@ -1,0 +1,97 @@
+// tomato-sample-server: publishes EchoService and DemoService.
+//
+//   tomato-sample-server [--tomato-rpc.<key>=<value>...]
+//
+// Configuration as in docs/CONFIGURATION.md (defaults here: micro-service-id
+// demo-rpc-service, port 4567). Prints "READY <host>:<port>" once it accepts calls and
+// stops gracefully on SIGINT/SIGTERM (stops accepting, drains calls in flight).
+#include "sampleservices.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QSocketNotifier>
+#include <QtNetwork/QHostInfo>
+
+#include <csignal>
+#include <cstdio>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+int signalFds[2] = {-1, -1};
+
+void onSignal(int)
+{
+    const char c = 1;
+    [[maybe_unused]] const auto n = ::write(signalFds[0], &c, 1);
+}
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    Tomato::RpcConfig config;
+    config.setMicroServiceId(QStringLiteral("demo-rpc-service"));
+    config.setPort(4567);
+    try {
+        // Our defaults first; file, environment and command line override them.
+        Tomato::RpcConfig loaded = Tomato::RpcConfig::fromArguments(app.arguments());
+        for (const QString &key : Tomato::RpcConfig::keys()) {
+            if (loaded.sourceOf(key) != QLatin1String("default"))
+                config.set(key, loaded.value(key));
+        }
+    } catch (const Tomato::ConfigError &e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    }
+
+    Tomato::RpcServer server(config);
+    ServerIdentity identity;
+    EchoServiceImpl echo(&identity);
+    DemoServiceImpl demo(&identity);
+    try {
+        server.publish<Sample::EchoService>(&echo);
+        server.publish<Sample::DemoService>(&demo);
+    } catch (const Tomato::RpcError &e) {
+        std::fprintf(stderr, "cannot publish: %s\n", e.what());
+        return 1;
+    }
+    if (!server.start()) {
+        std::fprintf(stderr, "cannot start: %s\n", qPrintable(server.errorString()));
+        return 1;
+    }
+    identity.host = config.advertiseHost().isEmpty()
+        ? (server.address().isEqual(QHostAddress::AnyIPv4) ? QHostInfo::localHostName()
+                                                            : server.address().toString())
+        : config.advertiseHost();
+    identity.port = server.port();
+    identity.microServiceId = config.microServiceId();
+    identity.stage = config.stage();
+    identity.group = config.group();
+
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, signalFds) != 0) {
+        std::perror("socketpair");
+        return 1;
+    }
+    QSocketNotifier notifier(signalFds[1], QSocketNotifier::Read);
+    QObject::connect(&notifier, &QSocketNotifier::activated, &app, [&] {
+        char c;
+        [[maybe_unused]] const auto n = ::read(signalFds[1], &c, 1);
+        std::printf("stopping: draining calls in flight\n");
+        std::fflush(stdout);
+        server.stop();
+        app.quit();
+    });
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+
+    std::printf("READY %s:%u services=%s stage=%s group=%s\n", qPrintable(identity.host),
+                unsigned(identity.port), qPrintable(server.services().join(QLatin1Char(','))),
+                qPrintable(identity.stage), qPrintable(identity.group));
+    std::fflush(stdout);
+    const int rc = app.exec();
+    const auto stats = server.stats();
+    std::printf("stopped after %llu calls (%llu failed)\n",
+                static_cast<unsigned long long>(stats.callsReceived),
+                static_cast<unsigned long long>(stats.callsFailed));
+    return rc;
+}

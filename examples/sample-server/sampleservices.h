@@ -1,0 +1,46 @@
+#pragma once
+#include "demoservice.h"
+#include "echoservice.h"
+
+#include <tomato/server/rpcserver.h>
+#include <atomic>
+
+// Implementations of the sample interfaces. Replies name the server that answered (host,
+// port, service id, stage, group) so a caller can see where its call went. Methods run on
+// the business pool: they are thread-safe.
+struct ServerIdentity
+{
+    QString host;
+    quint16 port = 0;
+    QString microServiceId;
+    QString stage;
+    QString group;
+    QString toString() const;
+};
+
+class EchoServiceImpl : public Sample::EchoService
+{
+    Q_OBJECT
+public:
+    explicit EchoServiceImpl(const ServerIdentity *identity) : m_identity(identity) {}
+    QString echo(const QString &message) override;
+
+private:
+    const ServerIdentity *m_identity;
+};
+
+class DemoServiceImpl : public Sample::DemoService
+{
+    Q_OBJECT
+public:
+    explicit DemoServiceImpl(const ServerIdentity *identity) : m_identity(identity) {}
+    QString describe(const Sample::DemoRequest &request) override;
+    Sample::DemoRequest normalize(const Sample::DemoRequest &request) override;
+    int sum(const QList<int> &values) override;
+    void notify(const QString &event) override;
+    int notifications() const override;
+
+private:
+    const ServerIdentity *m_identity;
+    std::atomic<int> m_notifications{0};
+};

@@ -1,0 +1,87 @@
+// The sample programs as a user runs them: a real server process, a real client process,
+// real sockets.
+#include <QtCore/QProcess>
+#include <QtCore/QRegularExpression>
+#include <QtTest/QTest>
+
+#include <csignal>
+
+class tst_Samples : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void theSampleClientGetsEveryReplyFromTheSampleServer();
+    void theServerStopsGracefullyOnSigterm();
+    void aBadConfigurationValueIsNamed();
+
+private:
+    // Starts the server on a free port; returns the port, 0 on failure.
+    quint16 startServer(QProcess &server, const QStringList &extra = {});
+};
+
+quint16 tst_Samples::startServer(QProcess &server, const QStringList &extra)
+{
+    server.setProcessChannelMode(QProcess::SeparateChannels);
+    server.start(QStringLiteral(SAMPLE_SERVER),
+                 QStringList{QStringLiteral("--tomato-rpc.host=127.0.0.1"),
+                             QStringLiteral("--tomato-rpc.port=0"),
+                             QStringLiteral("--tomato-rpc.stage=dev"),
+                             QStringLiteral("--tomato-rpc.group=main")} + extra);
+    if (!server.waitForStarted())
+        return 0;
+    QByteArray out;
+    QDeadlineTimer deadline(10000);
+    while (!out.contains('\n') && !deadline.hasExpired()) {
+        server.waitForReadyRead(int(qMax<qint64>(1, deadline.remainingTime())));
+        out += server.readAllStandardOutput();
+    }
+    const auto m = QRegularExpression(QStringLiteral("READY 127\\.0\\.0\\.1:(\\d+)"))
+                       .match(QString::fromUtf8(out));
+    return m.hasMatch() ? quint16(m.captured(1).toUInt()) : 0;
+}
+
+void tst_Samples::theSampleClientGetsEveryReplyFromTheSampleServer()
+{
+    QProcess server;
+    const quint16 port = startServer(server);
+    QVERIFY2(port != 0, server.readAllStandardError().constData());
+    QProcess client;
+    client.start(QStringLiteral(SAMPLE_CLIENT),
+                 {QStringLiteral("--server"), QStringLiteral("127.0.0.1:%1").arg(port)});
+    QVERIFY(client.waitForFinished(20000));
+    const QString out = QString::fromUtf8(client.readAllStandardOutput());
+    QVERIFY2(client.exitCode() == 0, qPrintable(out + QString::fromUtf8(client.readAllStandardError())));
+    const QString who = QStringLiteral("127.0.0.1:%1 demo-rpc-service stage=dev group=main").arg(port);
+    QVERIFY2(out.contains(QStringLiteral("echo (blocking): [%1] hello, tomato").arg(who)), qPrintable(out));
+    QVERIFY2(out.contains(QStringLiteral("echo (future):   [%1] hello again").arg(who)), qPrintable(out));
+    QVERIFY2(out.contains(QLatin1String("text='demo' sum=17 attributes=colour,size")), qPrintable(out));
+    QVERIFY2(out.contains(QLatin1String("normalize:       numbers=1,3,5,8 attributes=3")), qPrintable(out));
+    QVERIFY2(out.contains(QLatin1String("sum(1..10):      55")), qPrintable(out));
+    QVERIFY2(out.contains(QLatin1String("notifications:   2")), qPrintable(out));
+    server.terminate();
+    QVERIFY(server.waitForFinished(10000));
+}
+
+void tst_Samples::theServerStopsGracefullyOnSigterm()
+{
+    QProcess server;
+    QVERIFY(startServer(server) != 0);
+    ::kill(pid_t(server.processId()), SIGTERM);
+    QVERIFY(server.waitForFinished(10000));
+    QCOMPARE(server.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(server.exitCode(), 0);
+    QVERIFY(server.readAllStandardOutput().contains("stopping: draining calls in flight"));
+}
+
+void tst_Samples::aBadConfigurationValueIsNamed()
+{
+    QProcess server;
+    server.start(QStringLiteral(SAMPLE_SERVER), {QStringLiteral("--tomato-rpc.port=eighty")});
+    QVERIFY(server.waitForFinished(10000));
+    QCOMPARE(server.exitCode(), 2);
+    const QByteArray err = server.readAllStandardError();
+    QVERIFY2(err.contains("port") && err.contains("eighty"), err.constData());
+}
+
+QTEST_GUILESS_MAIN(tst_Samples)
+#include "tst_samples.moc"
