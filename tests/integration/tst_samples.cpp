@@ -1,6 +1,8 @@
 // The sample programs as a user runs them: a real server process, a real client process,
 // real sockets.
+#include <QtCore/QFile>
 #include <QtCore/QProcess>
+#include <QtNetwork/QTcpSocket>
 #include <QtCore/QRegularExpression>
 #include <QtTest/QTest>
 
@@ -13,6 +15,7 @@ private Q_SLOTS:
     void theSampleClientGetsEveryReplyFromTheSampleServer();
     void theServerStopsGracefullyOnSigterm();
     void aBadConfigurationValueIsNamed();
+    void theProtocolDocumentsExampleGetsTheDocumentedAnswer();
 
 private:
     // Starts the server on a free port; returns the port, 0 on failure.
@@ -81,6 +84,45 @@ void tst_Samples::aBadConfigurationValueIsNamed()
     QCOMPARE(server.exitCode(), 2);
     const QByteArray err = server.readAllStandardError();
     QVERIFY2(err.contains("port") && err.contains("eighty"), err.constData());
+}
+
+namespace {
+// The hex block that follows `marker` in docs/PROTOCOL.md, as bytes.
+QByteArray documentedBytes(const QByteArray &doc, const QByteArray &marker)
+{
+    const qsizetype at = doc.indexOf(marker);
+    const qsizetype start = doc.indexOf("```hex\n", at);
+    const qsizetype end = doc.indexOf("```", start + 7);
+    if (at < 0 || start < 0 || end < 0)
+        return {};
+    return QByteArray::fromHex(doc.mid(start + 7, end - start - 7).simplified().replace(' ', ""));
+}
+} // namespace
+
+void tst_Samples::theProtocolDocumentsExampleGetsTheDocumentedAnswer()
+{
+    QFile file(QStringLiteral(PROTOCOL_DOC));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray doc = file.readAll();
+    const QByteArray request = documentedBytes(doc, "<!-- example-request -->");
+    const QByteArray response = documentedBytes(doc, "<!-- example-response -->");
+    QCOMPARE(request.size(), 75);
+    QCOMPARE(response.size(), 31);
+
+    QProcess server;
+    const quint16 port = startServer(server);
+    QVERIFY(port != 0);
+    QTcpSocket socket;
+    socket.connectToHost(QStringLiteral("127.0.0.1"), port);
+    QVERIFY(socket.waitForConnected(5000));
+    socket.write(request);
+    QByteArray answer;
+    QDeadlineTimer deadline(5000);
+    while (answer.size() < response.size() && socket.waitForReadyRead(int(qMax<qint64>(1, deadline.remainingTime()))))
+        answer += socket.readAll();
+    QCOMPARE(answer.toHex(' '), response.toHex(' '));
+    server.terminate();
+    QVERIFY(server.waitForFinished(10000));
 }
 
 QTEST_GUILESS_MAIN(tst_Samples)
