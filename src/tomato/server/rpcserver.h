@@ -18,7 +18,7 @@ struct PublishOptions
     Dispatch dispatch = Dispatch::BusinessPool;
 };
 
-// Counters since start(); read from any thread.
+// Counters since the server was constructed; read from any thread.
 struct ServerStats
 {
     quint64 callsReceived = 0;
@@ -68,8 +68,9 @@ public:
     // Listens on host:port from the configuration (port 0: any free port).
     bool start();
     bool isRunning() const;
-    // Graceful stop: refuses new calls (ShuttingDown), waits up to drain-timeout-ms for calls
-    // in flight to be answered, then closes every connection and stops listening.
+    // Graceful stop: stops listening, refuses new calls on open connections (ShuttingDown),
+    // waits up to drain-timeout-ms for calls in flight to be answered, then closes every
+    // connection.
     void stop();
 
     quint16 port() const;

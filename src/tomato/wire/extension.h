@@ -38,7 +38,7 @@ private:
 
 // Extension keys the protocol defines (docs/PROTOCOL.md).
 namespace ExtensionKey {
-inline constexpr char Service[] = "service";       // interface name, e.g. sample.EchoService
+inline constexpr char Service[] = "service";       // interface class name, e.g. Sample::EchoService
 inline constexpr char Method[] = "method";         // method name
 inline constexpr char TimeoutMs[] = "timeout-ms";  // caller's remaining budget in ms
 inline constexpr char TraceId[] = "trace-id";
