@@ -3,6 +3,7 @@
 #include <tomato/compression/codec.h>
 #include <tomato/core/logging_p.h>
 #include <tomato/transport/outbox_p.h>
+#include <tomato/transport/socketio_p.h>
 #include <tomato/wire/extension.h>
 
 namespace Tomato {
@@ -184,7 +185,8 @@ void ClientConnection::flush()
         m_parser = FrameParser(m_session->settings.maxFrameBytes);
         m_active = true;
         m_wasConnected = false;
-        m_socket->connectToHost(m_session->settings.host, m_session->settings.port);
+        m_socket->connectToHost(m_session->settings.host, m_session->settings.port,
+                                QIODevice::ReadWrite | QIODevice::Unbuffered);
         break;
     default:
         break; // connecting: onConnected() flushes
@@ -230,7 +232,9 @@ void ClientConnection::failAll(RpcError::Code code, const QString &message)
 void ClientConnection::onReadyRead()
 {
     m_lastRead = Clock::now();
-    m_parser.append(m_socket->readAll());
+    const bool open = readAvailable(*m_socket, m_parser);
+    if (!open)
+        QMetaObject::invokeMethod(this, &ClientConnection::onSocketGone, Qt::QueuedConnection);
     while (true) {
         switch (m_parser.next()) {
         case FrameParser::NeedMore:

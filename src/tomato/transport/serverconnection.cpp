@@ -4,6 +4,7 @@
 #include <tomato/server/servercore_p.h>
 #include <tomato/serialization/marshal.h>
 #include <tomato/transport/outbox_p.h>
+#include <tomato/transport/socketio_p.h>
 #include <tomato/wire/extension.h>
 
 namespace Tomato {
@@ -19,7 +20,10 @@ ServerConnection::ServerConnection(qintptr descriptor, std::shared_ptr<ServerCor
 {
     m_core->connections.fetch_add(1);
     m_core->connectionsAccepted.fetch_add(1, std::memory_order_relaxed);
-    if (!m_socket->setSocketDescriptor(descriptor)) {
+    // Unbuffered: reads go straight from the kernel into the parser and writes straight to
+    // the kernel, with no copy into QTcpSocket buffers in between.
+    if (!m_socket->setSocketDescriptor(descriptor, QAbstractSocket::ConnectedState,
+                                       QIODevice::ReadWrite | QIODevice::Unbuffered)) {
         qCWarning(lcTransport) << "cannot adopt accepted socket:" << m_socket->errorString();
         QMetaObject::invokeMethod(this, &QObject::deleteLater, Qt::QueuedConnection);
         return;
@@ -65,7 +69,10 @@ void ServerConnection::onReadyRead()
     if (m_closing)
         return;
     m_lastActivity = std::chrono::steady_clock::now();
-    m_parser.append(m_socket->readAll());
+    if (!readAvailable(*m_socket, m_parser)) {
+        // The peer closed (or the socket failed) after what was read: serve that, then go.
+        QMetaObject::invokeMethod(this, &QObject::deleteLater, Qt::QueuedConnection);
+    }
     while (!m_closing) {
         switch (m_parser.next()) {
         case FrameParser::NeedMore:

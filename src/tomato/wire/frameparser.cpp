@@ -39,6 +39,29 @@ void FrameParser::append(QByteArray &&bytes)
     append(QByteArrayView(bytes));
 }
 
+char *FrameParser::appendSpace(qint64 n)
+{
+    compact();
+    m_committed = m_buffer.size();
+    m_buffer.resize(m_committed + n);
+    return m_buffer.data() + m_committed;
+}
+
+void FrameParser::commitAppend(qint64 written)
+{
+    m_buffer.resize(m_committed + qMax<qint64>(0, written));
+    if (m_corrupt) {
+        m_buffer.clear();
+        return;
+    }
+    if (m_skip > 0) {
+        // Still discarding an oversized frame: drop what arrived of it.
+        const qint64 n = qMin<qint64>(m_skip, m_buffer.size() - m_committed);
+        m_buffer.remove(m_committed, n);
+        m_skip -= n;
+    }
+}
+
 void FrameParser::compact()
 {
     if (m_pos == 0)
@@ -116,16 +139,21 @@ FrameParser::Result FrameParser::next()
                             .arg(total).arg(m_maxFrameBytes);
         return TooLarge;
     }
-    if (avail < total)
+    if (avail < total) {
+        // Make room for the whole frame once, rather than growing step by step.
+        if (m_buffer.capacity() < m_pos + total)
+            m_buffer.reserve(m_pos + total);
         return NeedMore;
+    }
 
     const qsizetype bodyLen = qsizetype(length) - Frame::LengthCovered - qsizetype(extLen);
     const qsizetype extStart = m_pos + Frame::HeaderSize;
-    if (m_pos == 0 && total == m_buffer.size() && extLen == 0) {
-        // The read held exactly this frame: hand out the body without a copy.
-        m_frame.extension.clear();
+    if (m_pos == 0 && total == m_buffer.size()) {
+        // The buffer holds exactly this frame: hand the body out without copying it
+        // (removing from the front of a QByteArray only moves its start).
+        m_frame.extension = m_buffer.mid(Frame::HeaderSize, extLen);
         m_frame.body = std::move(m_buffer);
-        m_frame.body.remove(0, Frame::HeaderSize);
+        m_frame.body.remove(0, Frame::HeaderSize + extLen);
         m_buffer = QByteArray();
         m_pos = 0;
         return Frame;

@@ -29,6 +29,9 @@ public:
     Result feed(QByteArrayView bytes);
     void append(QByteArrayView bytes);
     void append(QByteArray &&bytes); // takes the bytes over when nothing is buffered
+    // Zero-copy reading: a place for up to n more bytes, then how many were written there.
+    char *appendSpace(qint64 n);
+    void commitAppend(qint64 written);
     Result next();
 
     const Tomato::Frame &frame() const { return m_frame; }
@@ -46,6 +49,7 @@ private:
 
     QByteArray m_buffer;
     qsizetype m_pos = 0;    // start of unparsed bytes in m_buffer
+    qsizetype m_committed = 0; // m_buffer size before appendSpace()
     qint64 m_skip = 0;      // bytes of an oversized frame still to discard
     qint64 m_maxFrameBytes;
     bool m_corrupt = false;
