@@ -16,9 +16,10 @@ public:
     {
     }
 
-    std::shared_ptr<ClientSession> session(const QString &host, quint16 port)
+    std::shared_ptr<ClientSession> session(const QString &host, quint16 port, int connection)
     {
-        const QString key = host + QLatin1Char(':') + QString::number(port);
+        const QString key = host + QLatin1Char(':') + QString::number(port) + QLatin1Char('#')
+            + QString::number(connection);
         QMutexLocker lock(&mutex);
         if (auto s = sessions.value(key))
             return s;
@@ -103,9 +104,9 @@ RpcClient::~RpcClient()
     d->shutdown();
 }
 
-std::shared_ptr<Channel> RpcClient::directChannel(const QString &host, quint16 port)
+std::shared_ptr<Channel> RpcClient::directChannel(const QString &host, quint16 port, int connection)
 {
-    return std::make_shared<DirectChannel>(d->session(host, port), d->config);
+    return std::make_shared<DirectChannel>(d->session(host, port, connection), d->config);
 }
 
 const RpcConfig &RpcClient::config() const

@@ -25,7 +25,8 @@ public:
     ~RpcClient() override;
 
     // A channel straight to one instance, without a registry (the original createDirectStub).
-    std::shared_ptr<Channel> directChannel(const QString &host, quint16 port);
+    // Channels with the same host, port and connection index share one TCP connection.
+    std::shared_ptr<Channel> directChannel(const QString &host, quint16 port, int connection = 0);
 
     // A stub of Interface calling host:port directly. The stub type is the generated
     // <Interface>Stub (tomato_add_stubs()); include its header.
@@ -33,7 +34,8 @@ public:
     std::unique_ptr<typename StubFor<Interface>::Type>
     createDirectStub(const QString &host, quint16 port, const StubOptions &options = {})
     {
-        return std::make_unique<typename StubFor<Interface>::Type>(directChannel(host, port), options);
+        return std::make_unique<typename StubFor<Interface>::Type>(
+            directChannel(host, port, options.connection), options);
     }
     // Same, with "host:port". Throws RpcError(BadArguments) when it is not of that form.
     template<class Interface>

@@ -29,6 +29,10 @@ struct StubOptions
 {
     std::chrono::milliseconds timeout{0};        // 0: timeout-ms of the configuration
     std::optional<Serialization> serialization;  // unset: serialization of the configuration
+    // Stubs of one client share one TCP connection per instance. Stubs given different
+    // values here get separate connections to the same instance (to spread load over
+    // several I/O threads or sockets).
+    int connection = 0;
 };
 
 // The completion side of one call. The library fills it from the connection's I/O thread:

@@ -243,6 +243,15 @@ void tst_EndToEnd::manyCallsInFlightOnOneConnectionComplete()
     for (int i = 0; i < futures.size(); ++i)
         QCOMPARE(futures[i].result(), i + 1);
     QCOMPARE(f.server.stats().connectionsAccepted, quint64(1));
+    // Another stub shares that connection; one with another connection index does not.
+    auto same = client.createDirectStub<TestService>(QStringLiteral("127.0.0.1"), f.server.port());
+    QCOMPARE(same->add(1, 1), 2);
+    QCOMPARE(f.server.stats().connectionsAccepted, quint64(1));
+    StubOptions separate;
+    separate.connection = 1;
+    auto other = client.createDirectStub<TestService>(QStringLiteral("127.0.0.1"), f.server.port(), separate);
+    QCOMPARE(other->add(2, 2), 4);
+    QCOMPARE(f.server.stats().connectionsAccepted, quint64(2));
 }
 
 void tst_EndToEnd::exceptionsCarryTheRemoteTypeAndMessage()
