@@ -1,0 +1,2 @@
+// Gives AUTOMOC a translation unit for the bench interface.
+#include "benchservice.h"
