@@ -2,6 +2,7 @@
 
 #include <tomato/core/interfaceinfo_p.h>
 #include <tomato/wire/extension.h>
+#include <tomato/wire/frame.h>
 
 #include <QtCore/QVarLengthArray>
 
@@ -82,24 +83,28 @@ void StubCore::send(int slot, const CallOptions &options, const void *const *arg
     auto call = std::make_unique<OutgoingCall>();
     call->serialization = quint8(d->serialization);
     call->deadline = std::chrono::steady_clock::now() + timeout;
-    call->extension = d->extensionPrefix.at(slot);
-    call->extension += "&timeout-ms:";
-    call->extension += QByteArray::number(qint64(timeout.count()));
+    // Header placeholder, extension and body, encoded in place: no copy of the body later.
+    QByteArray &frame = call->frame;
+    frame.resize(Frame::HeaderSize);
+    frame += d->extensionPrefix.at(slot);
+    frame += "&timeout-ms:";
+    frame += QByteArray::number(qint64(timeout.count()));
     if (!options.traceId.isEmpty()) {
-        call->extension += "&trace-id:";
-        Extension::escapeTo(options.traceId, call->extension);
+        frame += "&trace-id:";
+        Extension::escapeTo(options.traceId, frame);
     }
     for (auto it = options.context.cbegin(); it != options.context.cend(); ++it) {
-        call->extension += '&';
-        Extension::escapeTo(QByteArray(ExtensionKey::ContextPrefix) + it.key().toUtf8(), call->extension);
-        call->extension += ':';
-        Extension::escapeTo(it.value().toUtf8(), call->extension);
+        frame += '&';
+        Extension::escapeTo(QByteArray(ExtensionKey::ContextPrefix) + it.key().toUtf8(), frame);
+        frame += ':';
+        Extension::escapeTo(it.value().toUtf8(), frame);
     }
+    call->extensionSize = frame.size() - Frame::HeaderSize;
 
     QVarLengthArray<ValueRef, 8> values;
     for (int i = 0; i < argc; ++i)
         values.append(ValueRef{m.parameterTypes.at(i), argv[i]});
-    Marshal::encodeArguments(d->serialization, values.constData(), values.size(), call->body);
+    Marshal::encodeArguments(d->serialization, values.constData(), values.size(), frame);
     call->pending = std::move(pending);
     d->channel->send(std::move(call));
 }

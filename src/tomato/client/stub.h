@@ -99,12 +99,14 @@ private:
     QPromise<void> m_promise;
 };
 
-// An encoded request on its way to an instance.
+// An encoded request on its way to an instance: a frame whose 24-byte header is a
+// placeholder (the connection writes it, with the message id), then the extension
+// (service, method, timeout-ms, ...), then the body.
 struct OutgoingCall
 {
     quint8 serialization = 0;
-    QByteArray extension;   // service, method, timeout-ms, ... (no message id: the connection adds it)
-    QByteArray body;
+    QByteArray frame;
+    qsizetype extensionSize = 0;
     std::chrono::steady_clock::time_point deadline;
     std::unique_ptr<PendingCall> pending;
 };

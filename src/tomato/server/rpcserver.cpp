@@ -5,6 +5,7 @@
 #include <tomato/transport/iothreadpool_p.h>
 #include <tomato/transport/serverconnection_p.h>
 
+#include <QtCore/QTimer>
 #include <QtNetwork/QTcpServer>
 
 namespace Tomato {
@@ -44,11 +45,36 @@ public:
           acceptContext(io.context(io.thread(0)))
     {
         runOnThread(acceptContext, [this] { acceptor = new Acceptor(&io, core); });
+        const int idleMs = config.serverIdleCheckMs();
+        if (idleMs > 0) {
+            // One idle sweep per I/O thread over its connections.
+            for (int i = 0; i < io.size(); ++i) {
+                QObject *context = io.context(io.thread(i));
+                runOnThread(context, [context, idleMs] {
+                    auto *timer = new QTimer(context);
+                    timer->setInterval(qBound(10, idleMs / 4, 5000));
+                    QObject::connect(timer, &QTimer::timeout, context, [context, idleMs] {
+                        const auto now = std::chrono::steady_clock::now();
+                        const auto connections =
+                            context->findChildren<ServerConnection *>(Qt::FindDirectChildrenOnly);
+                        for (ServerConnection *c : connections)
+                            c->closeIfIdle(now, std::chrono::milliseconds(idleMs));
+                    });
+                    timer->start();
+                });
+            }
+        }
     }
 
     ~RpcServerPrivate()
     {
         runOnThread(acceptContext, [this] { delete acceptor; });
+        for (int i = 0; i < io.size(); ++i) {
+            QObject *context = io.context(io.thread(i));
+            runOnThread(context, [context] {
+                qDeleteAll(context->findChildren<QTimer *>(Qt::FindDirectChildrenOnly));
+            });
+        }
     }
 
     void closeConnections()

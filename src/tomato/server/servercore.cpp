@@ -223,20 +223,26 @@ void ServerCore::execute(const std::shared_ptr<ServerCall> &call)
         return;
     }
 
-    static const QByteArray okExtension = QByteArrayLiteral("code:0");
-    QByteArray result;
+    // Header placeholder, extension, then the result encoded in place (no copy of it later).
+    QByteArray out(Frame::HeaderSize, Qt::Uninitialized);
+    out += "code:0";
+    qsizetype extensionSize = out.size() - Frame::HeaderSize;
     if (!method.returnsVoid())
-        Marshal::encodeValue(serialization, ValueRef{method.returnType, storage.argv()[0]}, result);
-    QByteArray extension = okExtension;
-    if (!call->compression.isEmpty() && result.size() >= compressionThreshold) {
+        Marshal::encodeValue(serialization, ValueRef{method.returnType, storage.argv()[0]}, out);
+    const qsizetype resultSize = out.size() - Frame::HeaderSize - extensionSize;
+    if (!call->compression.isEmpty() && resultSize >= compressionThreshold) {
         Compression::Kind kind;
         Compression::fromName(call->compression, &kind);
-        result = Compression::compress(kind, result);
-        extension += "&compression:" + call->compression;
+        const QByteArray packed = Compression::compress(
+            kind, QByteArrayView(out).sliced(Frame::HeaderSize + extensionSize));
+        out.truncate(Frame::HeaderSize + extensionSize);
+        out += "&compression:" + call->compression;
+        extensionSize = out.size() - Frame::HeaderSize;
+        out += packed;
     }
-    QByteArray out;
-    out.reserve(Frame::encodedSize(extension.size(), result.size()));
-    Frame::encode(out, Frame::Response, call->serialization, call->messageId, extension, result);
+    Frame::writeHeader(reinterpret_cast<uchar *>(out.data()), Frame::Response, call->serialization,
+                       call->messageId, quint32(extensionSize),
+                       quint32(out.size() - Frame::HeaderSize - extensionSize));
     outbox.post(std::move(out));
     finishCall(true);
 }

@@ -19,26 +19,28 @@ quint64 ClientSession::nextMessageId()
 
 void ClientSession::send(std::unique_ptr<OutgoingCall> call)
 {
-    if (!settings.compression.isEmpty() && call->body.size() >= settings.compressionThreshold) {
+    QByteArray frame = std::move(call->frame);
+    const qsizetype bodyStart = Frame::HeaderSize + call->extensionSize;
+    qsizetype extensionSize = call->extensionSize;
+    if (!settings.compression.isEmpty() && frame.size() - bodyStart >= settings.compressionThreshold) {
         Compression::Kind kind;
         if (Compression::fromName(settings.compression, &kind) && kind != Compression::Kind::None) {
-            call->body = Compression::compress(kind, call->body);
-            call->extension += "&compression:" + settings.compression;
+            const QByteArray packed = Compression::compress(kind, QByteArrayView(frame).sliced(bodyStart));
+            frame.truncate(bodyStart);
+            frame += "&compression:" + settings.compression;
+            extensionSize = frame.size() - Frame::HeaderSize;
+            frame += packed;
         }
     }
-    const qint64 size = Frame::encodedSize(call->extension.size(), call->body.size());
-    if (size > settings.maxFrameBytes) {
+    if (frame.size() > settings.maxFrameBytes) {
         call->pending->fail(RpcError(RpcError::RequestTooLarge,
                                      QStringLiteral("request of %1 bytes exceeds max-frame-bytes %2")
-                                         .arg(size).arg(settings.maxFrameBytes)));
+                                         .arg(frame.size()).arg(settings.maxFrameBytes)));
         return;
     }
     const quint64 id = nextMessageId();
-    QByteArray frame;
-    frame.reserve(size);
-    Frame::encode(frame, Frame::Request, call->serialization, id, call->extension, call->body);
-    call->extension = QByteArray();
-    call->body = QByteArray();
+    Frame::writeHeader(reinterpret_cast<uchar *>(frame.data()), Frame::Request, call->serialization, id,
+                       quint32(extensionSize), quint32(frame.size() - Frame::HeaderSize - extensionSize));
 
     PendingCall *pending = call->pending.get();
     {

@@ -7,6 +7,8 @@
 #include <tomato/transport/socketio_p.h>
 #include <tomato/wire/extension.h>
 
+#include <algorithm>
+
 namespace Tomato {
 
 ServerConnection::ServerConnection(qintptr descriptor, std::shared_ptr<ServerCore> core,
@@ -31,12 +33,6 @@ ServerConnection::ServerConnection(qintptr descriptor, std::shared_ptr<ServerCor
     m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     connect(m_socket, &QTcpSocket::readyRead, this, &ServerConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
-    const int idleMs = m_core->config.serverIdleCheckMs();
-    if (idleMs > 0) {
-        m_idleTimer.setInterval(qMax(10, idleMs / 4));
-        connect(&m_idleTimer, &QTimer::timeout, this, &ServerConnection::checkIdle);
-        m_idleTimer.start();
-    }
     if (m_socket->bytesAvailable() > 0)
         onReadyRead();
 }
@@ -45,8 +41,8 @@ ServerConnection::~ServerConnection()
 {
     m_outbox->close();
     // Calls not started yet have nobody to answer to: drop them.
-    for (const auto &weak : std::as_const(m_calls)) {
-        if (auto call = weak.lock()) {
+    for (const auto &entry : m_calls) {
+        if (auto call = entry.second.lock()) {
             int expected = ServerCall::Queued;
             call->state.compare_exchange_strong(expected, ServerCall::Cancelled);
         }
@@ -54,10 +50,10 @@ ServerConnection::~ServerConnection()
     m_core->connections.fetch_sub(1);
 }
 
-void ServerConnection::checkIdle()
+void ServerConnection::closeIfIdle(std::chrono::steady_clock::time_point now,
+                                   std::chrono::milliseconds limit)
 {
-    const auto idle = std::chrono::steady_clock::now() - m_lastActivity;
-    if (idle >= std::chrono::milliseconds(m_core->config.serverIdleCheckMs())) {
+    if (now - m_lastActivity >= limit) {
         qCInfo(lcTransport) << "closing idle connection from" << m_socket->peerAddress().toString();
         m_socket->abort();
         deleteLater();
@@ -126,9 +122,10 @@ void ServerConnection::handleFrame(Frame &&frame)
     }
     case Frame::Cancel: {
         m_core->cancelRequests.fetch_add(1, std::memory_order_relaxed);
-        const auto it = m_calls.find(frame.messageId);
+        const auto it = std::find_if(m_calls.begin(), m_calls.end(),
+                                     [&](const auto &e) { return e.first == frame.messageId; });
         if (it != m_calls.end()) {
-            if (auto call = it->lock()) {
+            if (auto call = it->second.lock()) {
                 int expected = ServerCall::Queued;
                 call->state.compare_exchange_strong(expected, ServerCall::Cancelled);
             }
@@ -212,10 +209,12 @@ void ServerConnection::handleRequest(Frame &&frame)
     call->outbox = m_outbox;
 
     if (m_calls.size() >= m_purgeAt) {
-        m_calls.removeIf([](const auto &it) { return it.value().expired(); });
-        m_purgeAt = qMax<qsizetype>(64, m_calls.size() * 2);
+        m_calls.erase(std::remove_if(m_calls.begin(), m_calls.end(),
+                                     [](const auto &e) { return e.second.expired(); }),
+                      m_calls.end());
+        m_purgeAt = qMax<size_t>(16, m_calls.size() * 2);
     }
-    m_calls.insert(id, call);
+    m_calls.emplace_back(id, call);
     m_core->callsInFlight.fetch_add(1);
     m_core->dispatch(std::move(call));
 }

@@ -3,10 +3,10 @@
 
 #include <QtCore/QHash>
 #include <QtCore/QObject>
-#include <QtCore/QTimer>
 #include <QtNetwork/QTcpSocket>
 #include <chrono>
 #include <memory>
+#include <vector>
 
 namespace Tomato {
 
@@ -27,21 +27,26 @@ public:
     ServerConnection(qintptr descriptor, std::shared_ptr<ServerCore> core, QObject *parent);
     ~ServerConnection() override;
 
+    // Closes the connection when nothing arrived for `limit`. The server calls it for every
+    // connection of an I/O thread from one timer per thread (a timer per connection costs
+    // memory on servers with many idle connections).
+    void closeIfIdle(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit);
+
 private:
     void onReadyRead();
     void handleFrame(Frame &&frame);
     void handleRequest(Frame &&frame);
     void flush();
     void protocolError(RpcError::Code code, const QString &message, quint64 messageId);
-    void checkIdle();
 
     std::shared_ptr<ServerCore> m_core;
     QTcpSocket *m_socket;
     FrameParser m_parser;
     std::shared_ptr<Outbox> m_outbox;
-    QHash<quint64, std::weak_ptr<ServerCall>> m_calls; // for Cancel; purged lazily
-    qsizetype m_purgeAt = 64;
-    QTimer m_idleTimer;
+    // Calls not answered yet, for Cancel. A vector, not a hash: a connection usually has a
+    // few calls in flight, and an idle one should cost nothing. Purged lazily.
+    std::vector<std::pair<quint64, std::weak_ptr<ServerCall>>> m_calls;
+    size_t m_purgeAt = 16;
     std::chrono::steady_clock::time_point m_lastActivity;
     bool m_closing = false;
 };

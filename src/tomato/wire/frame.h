@@ -41,6 +41,12 @@ struct TOMATO_EXPORT Frame
     {
         encode(out, command, serialization, messageId, extension, body, version);
     }
+    // Writes a header at p (HeaderSize bytes) for a frame whose extension and body follow it.
+    // Lets a sender encode extension and body straight into the frame buffer after a
+    // placeholder header, instead of copying a separately encoded body.
+    static void writeHeader(uchar *p, quint16 command, quint8 serialization, quint64 messageId,
+                            quint32 extensionSize, quint32 bodySize,
+                            quint32 version = CurrentVersion);
     // Total encoded size of a frame with these parts.
     static qint64 encodedSize(qsizetype extensionSize, qsizetype bodySize)
     {

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds tomato-bench in Release and runs it beside the reference systems of
+# ../shared/bench/anchors (qt-tcp, grpc, qtro) on the same machine in one run, then prints
+# Tomato RPC's ratio to each reference for W1-W4 (docs/PERFORMANCE.md explains the targets).
+#
+#   tools/bench/compare.sh [runs]      (default 1 run; the anchors' run.sh pins server and
+#                                       client to CPU 0 and 1)
+# Needs: the packages ./run installs plus qt6-remoteobjects-dev libgrpc++-dev
+# protobuf-compiler-grpc libprotobuf-dev protobuf-compiler (installed here when missing).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ANCHORS=${ANCHORS_DIR:-$ROOT/../shared/bench/anchors}
+RUNS=${1:-1}
+BUILD=${TOMATO_BENCH_BUILD:-$ROOT/build/release-bench}
+
+[ -x "$ANCHORS/run.sh" ] || { echo "no reference harness at $ANCHORS" >&2; exit 1; }
+need=()
+for p in qt6-remoteobjects-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
+         qt6-base-dev libzstd-dev zlib1g-dev cmake ninja-build g++ pkg-config; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+    -DTOMATO_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$BUILD" -j2 --target tomato-bench >/dev/null
+export TOMATO_BENCH=$BUILD/tools/bench/tomato-bench
+
+OUT=$(mktemp)
+trap 'rm -f "$OUT"' EXIT
+for run in $(seq "$RUNS"); do
+    echo "== run $run/$RUNS" >&2
+    "$ANCHORS/run.sh" tomato qt-tcp grpc qtro | tee -a "$OUT" >&2
+done
+
+# Medians over the runs, then ratios: W1 p50 (lower is better), W2 qps, W3 mbps, W4 KB per
+# connection (lower is better).
+awk '
+function field(line, key,   i, n, parts, kv) {
+    n = split(line, parts, " ")
+    for (i = 1; i <= n; i++) { split(parts[i], kv, "="); if (kv[1] == key) return kv[2] }
+    return ""
+}
+function median(list,   n, arr, i, j, t) {
+    n = split(list, arr, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (arr[j] + 0 < arr[i] + 0) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }
+    return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
+}
+/^# [a-z-]+ conns:/ { a = $2; v[a, "W4"] = v[a, "W4"] " " field($0, "per_conn_kb"); next }
+/^[a-z-]+ (lat|tput|big) / {
+    a = $1
+    if ($2 == "lat") v[a, "W1"] = v[a, "W1"] " " field($0, "p50_us")
+    if ($2 == "tput") v[a, "W2"] = v[a, "W2"] " " field($0, "qps")
+    if ($2 == "big") v[a, "W3"] = v[a, "W3"] " " field($0, "mbps")
+}
+END {
+    split("W1 W2 W3 W4", ws, " ")
+    split("qt-tcp grpc qtro", refs, " ")
+    name["W1"] = "W1 p50 us (lower wins)"; name["W2"] = "W2 calls/s"; name["W3"] = "W3 MB/s"; name["W4"] = "W4 KB/conn (lower wins)"
+    printf "\n%-24s %10s %10s %10s %10s   %8s %8s %8s\n", "workload (medians)", "tomato", "qt-tcp", "grpc", "qtro", "/qt-tcp", "/grpc", "/qtro"
+    for (i = 1; i <= 4; i++) {
+        w = ws[i]; t = median(v["tomato", w])
+        printf "%-24s %10s", name[w], t
+        for (r = 1; r <= 3; r++) printf " %10s", median(v[refs[r], w])
+        printf "  "
+        for (r = 1; r <= 3; r++) { m = median(v[refs[r], w]); printf " %8.2f", (m + 0 > 0 ? t / m : 0) }
+        printf "\n"
+    }
+    print "\nTargets: W1 <= 1.15 x qt-tcp, W2 >= 1.5 x qtro, W3 >= 0.8 x qt-tcp, W4 <= 1.3 x qt-tcp"
+}' "$OUT"
