@@ -40,7 +40,7 @@ private:
 // environment variables and --tomato-rpc.* command line arguments; each source overrides
 // only the keys it names. Nothing is silently ignored or defaulted: an unknown key or a bad
 // value in any source throws ConfigError naming the key and the source. Every key is
-// described in docs/CONFIGURATION.md, which says which keys are not implemented yet.
+// described in docs/CONFIGURATION.md, which says which keys later issues put to use.
 //
 // A plain value type: copy it freely. Not synchronised: a const object may be read from
 // any number of threads, a mutated one belongs to one thread. The static functions are
