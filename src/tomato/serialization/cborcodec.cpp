@@ -359,30 +359,23 @@ private:
 
     bool readString(QString *out)
     {
-        out->clear();
-        if (!chunkFits())
-            return false;
-        auto r = m_reader.readString();
-        while (r.status == QCborStreamReader::Ok) {
-            if (out->isEmpty())
-                *out = std::move(r.data);
-            else
-                out->append(r.data);
-            if (m_reader.lastError() == QCborError::NoError && !chunkFits())
-                return false;
-            r = m_reader.readString();
-        }
-        if (r.status == QCborStreamReader::EndOfString)
-            return readerOk();
-        return readerOk() && m_ctx.fail(QStringLiteral("invalid CBOR string"));
+        return readChunked(out, [this] { return m_reader.readString(); }, "string");
     }
 
     bool readBytes(QByteArray *out)
     {
+        return readChunked(out, [this] { return m_reader.readByteArray(); }, "byte string");
+    }
+
+    // Reads a text or byte string, definite or in chunks, checking each chunk's announced
+    // length against what the body still holds before the reader allocates for it.
+    template<typename T, typename ReadChunk>
+    bool readChunked(T *out, ReadChunk readChunk, const char *what)
+    {
         out->clear();
         if (!chunkFits())
             return false;
-        auto r = m_reader.readByteArray();
+        auto r = readChunk();
         while (r.status == QCborStreamReader::Ok) {
             if (out->isEmpty())
                 *out = std::move(r.data);
@@ -390,11 +383,11 @@ private:
                 out->append(r.data);
             if (m_reader.lastError() == QCborError::NoError && !chunkFits())
                 return false;
-            r = m_reader.readByteArray();
+            r = readChunk();
         }
         if (r.status == QCborStreamReader::EndOfString)
             return readerOk();
-        return readerOk() && m_ctx.fail(QStringLiteral("invalid CBOR byte string"));
+        return readerOk() && m_ctx.fail(QStringLiteral("invalid CBOR %1").arg(QLatin1String(what)));
     }
 
     // Reads an integer or a float of any width as a double, without advancing.
