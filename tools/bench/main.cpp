@@ -45,6 +45,16 @@ public:
     std::exit(1);
 }
 
+template<typename T>
+T resultOf(QFuture<T> &future)
+{
+    try {
+        return future.result();
+    } catch (const Tomato::RpcError &e) {
+        failed(e);
+    }
+}
+
 int runServer(QCoreApplication &app, quint16 port)
 {
     Tomato::RpcConfig config;
@@ -74,9 +84,11 @@ void sequential(const T &payload, int warmup, int calls, double bytesPerCall, Ca
         if (done == warmup)
             rec.begin();
         t = Clock::now();
-        call(payload)
-            .then(QtFuture::Launch::Sync, [&](const T &reply) {
+        // One continuation that takes the future itself: it sees failures too, without a
+        // second (onFailed) continuation and future per call.
+        call(payload).then(QtFuture::Launch::Sync, [&](QFuture<T> completed) {
                 const auto now = Clock::now();
+                const T reply = resultOf(completed);
                 if (done >= warmup)
                     rec.add(now - t);
                 if (reply.size() != payload.size()) {
@@ -89,8 +101,7 @@ void sequential(const T &payload, int warmup, int calls, double bytesPerCall, Ca
                 } else {
                     next();
                 }
-            })
-            .onFailed([](const Tomato::RpcError &e) { failed(e); });
+            });
     };
     next();
     finished.acquire();
@@ -118,15 +129,14 @@ void throughput(Tomato::RpcClient &client, quint16 port)
         lane.issue = [&] {
             inFlight.fetch_add(1);
             const auto t = Clock::now();
-            lane.stub->echoAsync(payload)
-                .then(QtFuture::Launch::Sync, [&, t](const QString &) {
+            lane.stub->echoAsync(payload).then(QtFuture::Launch::Sync, [&, t](QFuture<QString> finished) {
+                    resultOf(finished);
                     if (measuring.load(std::memory_order_relaxed))
                         lane.rec.add(Clock::now() - t);
                     if (!stopping.load(std::memory_order_relaxed))
                         lane.issue();
                     inFlight.fetch_sub(1);
-                })
-                .onFailed([](const Tomato::RpcError &e) { failed(e); });
+                });
         };
     }
     for (Lane &lane : lanes) {

@@ -31,7 +31,8 @@ struct InterfaceInfo
 
     const MethodInfo *find(QByteArrayView name) const
     {
-        const auto it = byName.constFind(name.toByteArray());
+        // A raw view as the key: looking up allocates nothing.
+        const auto it = byName.constFind(QByteArray::fromRawData(name.data(), name.size()));
         return it == byName.cend() ? nullptr : &methods.at(*it);
     }
 

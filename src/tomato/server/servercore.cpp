@@ -87,7 +87,7 @@ void ServerCore::removeService(const QByteArray &name)
 std::shared_ptr<const Service> ServerCore::service(QByteArrayView name) const
 {
     QReadLocker lock(&m_servicesLock);
-    return m_services.value(name.toByteArray());
+    return m_services.value(QByteArray::fromRawData(name.data(), name.size())); // no allocation
 }
 
 QStringList ServerCore::serviceNames() const
@@ -107,11 +107,35 @@ void ServerCore::dispatch(std::shared_ptr<ServerCall> call)
         QMetaObject::invokeMethod(impl, [this, call] { execute(call); }, Qt::QueuedConnection);
         return;
     }
-    businessPool.start([this, call = std::move(call)] { execute(call); });
+    // Calls wait in one queue that pool tasks drain; a new task starts only while fewer
+    // drainers run than the pool has threads. A burst of pipelined requests then costs a
+    // thread wake-up or two instead of one pool task (allocation, lock, wake-up) per call,
+    // and a slow call never holds up the others: any free drainer takes the next one.
+    QMutexLocker lock(&m_queueMutex);
+    m_queue.push_back(std::move(call));
+    if (m_drainers < businessPool.maxThreadCount()) {
+        ++m_drainers;
+        lock.unlock();
+        businessPool.start([this] { drainQueue(); });
+    }
+}
+
+void ServerCore::drainQueue()
+{
+    QMutexLocker lock(&m_queueMutex);
+    while (!m_queue.empty()) {
+        std::shared_ptr<ServerCall> call = std::move(m_queue.front());
+        m_queue.pop_front();
+        lock.unlock();
+        execute(call);
+        call.reset();
+        lock.relock();
+    }
+    --m_drainers;
 }
 
 void ServerCore::respondError(Outbox &outbox, quint64 id, quint8 serialization, RpcError::Code code,
-                              const QString &message, const QString &exceptionType)
+                              const QString &message, const QString &exceptionType, bool writeNow)
 {
     Extension ext;
     ext.insert(ExtensionKey::Code, QByteArray::number(int(code)));
@@ -120,7 +144,7 @@ void ServerCore::respondError(Outbox &outbox, quint64 id, quint8 serialization, 
         ext.insert(ExtensionKey::ExceptionType, exceptionType);
     QByteArray out;
     Frame::encode(out, Frame::Response, serialization, id, ext.encode(), {});
-    outbox.post(std::move(out));
+    outbox.post(std::move(out), writeNow ? Outbox::When::WriteNow : Outbox::When::Batch);
 }
 
 void ServerCore::finishCall(bool ok)
@@ -151,6 +175,9 @@ bool ServerCore::waitForIdle(std::chrono::milliseconds timeout)
 void ServerCore::execute(const std::shared_ptr<ServerCall> &call)
 {
     Outbox &outbox = *call->outbox;
+    // The answer is written at once when it is the last this connection owes.
+    const bool last = call->owed->fetch_sub(1) == 1;
+    const auto when = last ? Outbox::When::WriteNow : Outbox::When::Batch;
     int expected = ServerCall::Queued;
     if (!call->state.compare_exchange_strong(expected, ServerCall::Running)) {
         callsCancelled.fetch_add(1, std::memory_order_relaxed);
@@ -162,7 +189,7 @@ void ServerCore::execute(const std::shared_ptr<ServerCall> &call)
     }
     const MethodInfo &method = *call->method;
     auto fail = [&](RpcError::Code code, const QString &message, const QString &type = {}) {
-        respondError(outbox, call->messageId, call->serialization, code, message, type);
+        respondError(outbox, call->messageId, call->serialization, code, message, type, last);
         finishCall(false);
     };
     if (std::chrono::steady_clock::now() > call->deadline) {
@@ -243,7 +270,7 @@ void ServerCore::execute(const std::shared_ptr<ServerCall> &call)
     Frame::writeHeader(reinterpret_cast<uchar *>(out.data()), Frame::Response, call->serialization,
                        call->messageId, quint32(extensionSize),
                        quint32(out.size() - Frame::HeaderSize - extensionSize));
-    outbox.post(std::move(out));
+    outbox.post(std::move(out), when);
     finishCall(true);
 }
 

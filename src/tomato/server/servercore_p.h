@@ -10,6 +10,7 @@
 #include <QtCore/QThreadPool>
 #include <QtCore/QWaitCondition>
 #include <atomic>
+#include <deque>
 #include <chrono>
 #include <memory>
 
@@ -39,6 +40,9 @@ struct ServerCall
     const MethodInfo *method = nullptr;
     QByteArray body;                 // already decompressed
     std::shared_ptr<Outbox> outbox;  // where the answer goes
+    // Calls of the same connection not answered yet, this one included: the last answer
+    // owed is written at once, answers with more to follow are batched.
+    std::shared_ptr<std::atomic<int>> owed;
 };
 
 // The part of the server shared with its connections and tasks: the service table, the
@@ -66,7 +70,8 @@ public:
 
     // Encodes a response and posts it to the outbox.
     static void respondError(Outbox &outbox, quint64 id, quint8 serialization, RpcError::Code code,
-                             const QString &message, const QString &exceptionType = {});
+                             const QString &message, const QString &exceptionType = {},
+                             bool writeNow = false);
     void finishCall(bool ok);
 
     // Drain: refuse new calls, wait for the in-flight ones (bounded).
@@ -82,6 +87,11 @@ public:
     QThreadPool businessPool;
 
 private:
+    void drainQueue();
+
+    QMutex m_queueMutex;
+    std::deque<std::shared_ptr<ServerCall>> m_queue; // calls for the business pool
+    int m_drainers = 0;                              // pool tasks draining m_queue
     mutable QReadWriteLock m_servicesLock;
     QHash<QByteArray, std::shared_ptr<const Service>> m_services;
     QMutex m_idleMutex;

@@ -46,11 +46,20 @@ void ClientSession::send(std::unique_ptr<OutgoingCall> call)
     {
         QMutexLocker lock(&m_mutex);
         if (!m_closed) {
-            m_deadlines.emplace(call->deadline, id);
+            const auto deadline = call->deadline;
+            m_deadlines.emplace(deadline, id);
             m_calls.emplace(id, std::move(call));
+            if (deadline.time_since_epoch().count() < timerDue.load(std::memory_order_relaxed)) {
+                // The I/O thread's timer would notice this deadline too late (or is off).
+                timerDue.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+                requestRearm();
+            }
             // Posting under the lock keeps the order of ids and bytes, and a concurrent
             // takeAll() either sees the call or the outbox refuses it.
-            if (outbox->post(std::move(frame)))
+            // A lone call goes out at once from this thread; with others in flight it is
+            // batched with them by the I/O thread.
+            const auto when = m_calls.size() == 1 ? Outbox::When::WriteNow : Outbox::When::Batch;
+            if (outbox->post(std::move(frame), when))
                 return;
             call = std::move(m_calls[id]);
             m_calls.erase(id);
@@ -149,6 +158,9 @@ ClientConnection::ClientConnection(std::shared_ptr<ClientSession> session, QObje
       m_parser(m_session->settings.maxFrameBytes)
 {
     m_session->outbox = std::make_shared<Outbox>(this, [this] { flush(); });
+    m_session->requestRearm = [this] {
+        QMetaObject::invokeMethod(this, &ClientConnection::rearm, Qt::QueuedConnection);
+    };
     connect(m_socket, &QTcpSocket::connected, this, &ClientConnection::onConnected);
     connect(m_socket, &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this, &ClientConnection::onSocketGone);
@@ -167,6 +179,7 @@ ClientConnection::ClientConnection(std::shared_ptr<ClientSession> session, QObje
 
 ClientConnection::~ClientConnection()
 {
+    stopWatching(m_writable);
     m_session->close();
     m_session->outbox->close();
     failAll(RpcError::ClientClosed, QStringLiteral("the RpcClient was shut down"));
@@ -175,14 +188,10 @@ ClientConnection::~ClientConnection()
 void ClientConnection::flush()
 {
     switch (m_socket->state()) {
-    case QAbstractSocket::ConnectedState: {
-        const QByteArray data = m_session->outbox->take();
-        if (!data.isEmpty()) {
-            m_socket->write(data);
-            m_socket->flush();
-        }
+    case QAbstractSocket::ConnectedState:
+        if (!flushOutbox(*m_session->outbox, this, m_writable, [this] { flush(); }))
+            m_socket->abort(); // -> onSocketGone()
         break;
-    }
     case QAbstractSocket::UnconnectedState:
         m_parser = FrameParser(m_session->settings.maxFrameBytes);
         m_active = true;
@@ -201,6 +210,7 @@ void ClientConnection::onConnected()
     m_wasConnected = true;
     m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_lastRead = Clock::now();
+    m_session->outbox->attachSocket(m_socket->socketDescriptor());
     if (m_session->settings.keepAliveMs > 0)
         m_keepAlive.start();
     flush();
@@ -212,7 +222,8 @@ void ClientConnection::onSocketGone()
         return;
     m_active = false;
     m_keepAlive.stop();
-    m_session->outbox->take(); // bytes for the dead socket
+    stopWatching(m_writable);
+    m_session->outbox->detachSocket(); // and the bytes queued for the dead socket
     const QString where = m_session->settings.host + QLatin1Char(':')
         + QString::number(m_session->settings.port);
     if (m_wasConnected)
@@ -321,18 +332,28 @@ void ClientConnection::handleResponse(Frame &&frame)
 
 void ClientConnection::rearm()
 {
-    if (m_session->inFlight() == 0) {
-        m_timer.stop();
-        return;
-    }
-    // Wake at the next deadline, and at least every 50 ms to notice cancelled futures.
+    // Calls are sent straight from the callers' threads, so this timer is what notices their
+    // deadlines and cancelled futures: it ticks every 50 ms (sooner for an earlier deadline)
+    // while calls are in flight and for a second after, so that a steady stream of calls
+    // never has to wake this thread to arm it. Callers wake it only for a deadline earlier
+    // than the next tick (ClientSession::send).
     const auto now = Clock::now();
+    if (m_session->inFlight() == 0) {
+        if (now - m_lastBusy > std::chrono::seconds(1)) {
+            m_timer.stop();
+            m_session->timerDue.store(Clock::time_point::max().time_since_epoch().count());
+            return;
+        }
+    } else {
+        m_lastBusy = now;
+    }
     const auto next = m_session->nextDeadline();
     auto wait = std::chrono::milliseconds(50);
     if (next <= now)
         wait = std::chrono::milliseconds(0);
     else if (next - now < wait)
         wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
+    m_session->timerDue.store((now + wait).time_since_epoch().count());
     m_timer.start(wait);
 }
 

@@ -5,10 +5,13 @@
 #include <QtCore/QHash>
 #include <QtCore/QMutex>
 #include <QtCore/QObject>
+#include <QtCore/QSocketNotifier>
 #include <QtCore/QTimer>
 #include <QtNetwork/QTcpSocket>
 #include <chrono>
 #include <atomic>
+#include <functional>
+#include <limits>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -53,6 +56,9 @@ public:
 
     const ClientConnectionSettings settings;
     std::shared_ptr<Outbox> outbox; // set once by the connection, before any send
+    std::function<void()> requestRearm; // set once by the connection: re-arm its timer
+    // When the connection's timer fires next (steady clock ticks); max when it is off.
+    std::atomic<qint64> timerDue{std::numeric_limits<qint64>::max()};
 
 private:
     mutable QMutex m_mutex;
@@ -93,6 +99,8 @@ private:
     QTimer m_timer;
     QTimer m_keepAlive;
     std::chrono::steady_clock::time_point m_lastRead;
+    QSocketNotifier *m_writable = nullptr; // only while the kernel buffer is full
+    std::chrono::steady_clock::time_point m_lastBusy;
     bool m_active = false;      // a connection attempt or connection is under way
     bool m_wasConnected = false; // the current attempt reached Connected
 };

@@ -31,6 +31,7 @@ ServerConnection::ServerConnection(qintptr descriptor, std::shared_ptr<ServerCor
         return;
     }
     m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_outbox->attachSocket(m_socket->socketDescriptor());
     connect(m_socket, &QTcpSocket::readyRead, this, &ServerConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
     if (m_socket->bytesAvailable() > 0)
@@ -39,6 +40,7 @@ ServerConnection::ServerConnection(qintptr descriptor, std::shared_ptr<ServerCor
 
 ServerConnection::~ServerConnection()
 {
+    stopWatching(m_writable);
     m_outbox->close();
     // Calls not started yet have nobody to answer to: drop them.
     for (const auto &entry : m_calls) {
@@ -99,9 +101,10 @@ void ServerConnection::protocolError(RpcError::Code code, const QString &message
     ext.insert(ExtensionKey::Message, message);
     QByteArray out;
     Frame::encode(out, Frame::Error, 0, messageId, ext.encode(), {});
+    m_outbox->post(std::move(out));
     flush();
-    m_socket->write(out);
     m_closing = true;
+    stopWatching(m_writable);
     m_outbox->close();
     m_socket->disconnectFromHost(); // after the pending bytes are written; then deleteLater
     if (m_socket->state() == QAbstractSocket::UnconnectedState)
@@ -171,7 +174,7 @@ void ServerConnection::handleRequest(Frame &&frame)
         refuse(RpcError::ShuttingDown, QStringLiteral("the server is shutting down"));
         return;
     }
-    const QByteArray serviceName = ext.value(ExtensionKey::Service);
+    const QByteArrayView serviceName = ext.view(ExtensionKey::Service);
     auto service = m_core->service(serviceName);
     if (!service) {
         refuse(RpcError::UnknownService,
@@ -180,7 +183,7 @@ void ServerConnection::handleRequest(Frame &&frame)
                         m_core->serviceNames().join(QLatin1String(", "))));
         return;
     }
-    const QByteArray methodName = ext.value(ExtensionKey::Method);
+    const QByteArrayView methodName = ext.view(ExtensionKey::Method);
     const MethodInfo *method = service->info.find(methodName);
     if (!method) {
         refuse(RpcError::UnknownMethod, QStringLiteral("service '%1' has no method '%2'")
@@ -189,7 +192,7 @@ void ServerConnection::handleRequest(Frame &&frame)
         return;
     }
     auto call = std::make_shared<ServerCall>();
-    const QByteArray timeout = ext.value(ExtensionKey::TimeoutMs);
+    const QByteArrayView timeout = ext.view(ExtensionKey::TimeoutMs);
     if (!timeout.isEmpty()) {
         bool ok = false;
         const qint64 ms = timeout.toLongLong(&ok);
@@ -207,6 +210,8 @@ void ServerConnection::handleRequest(Frame &&frame)
     call->method = method;
     call->body = std::move(frame.body);
     call->outbox = m_outbox;
+    call->owed = m_owed;
+    m_owed->fetch_add(1);
 
     if (m_calls.size() >= m_purgeAt) {
         m_calls.erase(std::remove_if(m_calls.begin(), m_calls.end(),
@@ -221,11 +226,12 @@ void ServerConnection::handleRequest(Frame &&frame)
 
 void ServerConnection::flush()
 {
-    const QByteArray data = m_outbox->take();
-    if (data.isEmpty() || m_closing)
+    if (m_closing)
         return;
-    m_socket->write(data);
-    m_socket->flush();
+    if (!flushOutbox(*m_outbox, this, m_writable, [this] { flush(); })) {
+        m_socket->abort();
+        deleteLater();
+    }
 }
 
 } // namespace Tomato

@@ -3,7 +3,9 @@
 
 #include <QtCore/QHash>
 #include <QtCore/QObject>
+#include <QtCore/QSocketNotifier>
 #include <QtNetwork/QTcpSocket>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <vector>
@@ -41,8 +43,10 @@ private:
 
     std::shared_ptr<ServerCore> m_core;
     QTcpSocket *m_socket;
+    QSocketNotifier *m_writable = nullptr; // only while the kernel buffer is full
     FrameParser m_parser;
     std::shared_ptr<Outbox> m_outbox;
+    std::shared_ptr<std::atomic<int>> m_owed = std::make_shared<std::atomic<int>>(0);
     // Calls not answered yet, for Cancel. A vector, not a hash: a connection usually has a
     // few calls in flight, and an idle one should cost nothing. Purged lazily.
     std::vector<std::pair<quint64, std::weak_ptr<ServerCall>>> m_calls;

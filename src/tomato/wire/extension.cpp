@@ -20,8 +20,15 @@ int hexValue(char c)
     return -1;
 }
 
-bool unescape(QByteArrayView in, QByteArray *out, QString *error)
+// Unescapes `in`, a part of `source`: without escapes the result is a raw view into
+// source's (shared, never modified) data, with no allocation.
+bool unescape(const QByteArray &source, QByteArrayView in, QByteArray *out, QString *error)
 {
+    if (!in.contains('%')) {
+        *out = in.isEmpty() ? QByteArray() : QByteArray::fromRawData(in.data(), in.size());
+        Q_UNUSED(source);
+        return true;
+    }
     out->clear();
     out->reserve(in.size());
     for (qsizetype i = 0; i < in.size(); ++i) {
@@ -56,9 +63,18 @@ QByteArray Extension::value(QByteArrayView key, const QByteArray &fallback) cons
 {
     for (const auto &e : m_entries) {
         if (e.first == key)
-            return e.second;
+            return QByteArray(e.second.constData(), e.second.size()); // detached from m_source
     }
     return fallback;
+}
+
+QByteArrayView Extension::view(QByteArrayView key) const
+{
+    for (const auto &e : m_entries) {
+        if (e.first == key)
+            return e.second;
+    }
+    return {};
 }
 
 bool Extension::contains(QByteArrayView key) const
@@ -104,9 +120,11 @@ QByteArray Extension::encode() const
     return out;
 }
 
-bool Extension::decode(QByteArrayView bytes, Extension *out, QString *error)
+bool Extension::decode(const QByteArray &source, Extension *out, QString *error)
 {
     out->m_entries.clear();
+    out->m_source = source;
+    const QByteArrayView bytes(out->m_source);
     if (bytes.isEmpty())
         return true;
     qsizetype start = 0;
@@ -122,8 +140,8 @@ bool Extension::decode(QByteArrayView bytes, Extension *out, QString *error)
         }
         QByteArray key;
         QByteArray value;
-        if (!unescape(entry.first(colon), &key, error)
-            || !unescape(entry.sliced(colon + 1), &value, error))
+        if (!unescape(out->m_source, entry.first(colon), &key, error)
+            || !unescape(out->m_source, entry.sliced(colon + 1), &value, error))
             return false;
         out->m_entries.append({std::move(key), std::move(value)});
         start = end + 1;

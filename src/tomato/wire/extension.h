@@ -1,8 +1,8 @@
 #pragma once
 #include <tomato/core/tomato_export.h>
 #include <QtCore/QByteArray>
-#include <QtCore/QList>
 #include <QtCore/QString>
+#include <QtCore/QVarLengthArray>
 #include <utility>
 
 namespace Tomato {
@@ -19,21 +19,37 @@ public:
 
     void insert(const QByteArray &key, const QByteArray &value);
     void insert(const QByteArray &key, const QString &value) { insert(key, value.toUtf8()); }
-    // The value of the first entry with this key; `fallback` when there is none.
+    // The value of the first entry with this key (an independent copy); `fallback` when
+    // there is none.
     QByteArray value(QByteArrayView key, const QByteArray &fallback = {}) const;
+    // The same without copying: valid while this Extension lives. Empty when absent.
+    QByteArrayView view(QByteArrayView key) const;
     bool contains(QByteArrayView key) const;
-    const QList<std::pair<QByteArray, QByteArray>> &entries() const { return m_entries; }
+    using Entries = QVarLengthArray<std::pair<QByteArray, QByteArray>, 8>;
+    // Valid while this Extension lives: decoded entries may point into its source bytes.
+    const Entries &entries() const { return m_entries; }
     bool isEmpty() const { return m_entries.isEmpty(); }
 
     QByteArray encode() const;
     void encodeTo(QByteArray &out) const;
     // False (and *error set) on a malformed escape or an entry without ':'.
-    static bool decode(QByteArrayView bytes, Extension *out, QString *error);
+    // Decoding a QByteArray shares it: entries without escapes point into it, so decoding a
+    // typical request extension allocates nothing.
+    static bool decode(const QByteArray &bytes, Extension *out, QString *error);
+    static bool decode(QByteArrayView bytes, Extension *out, QString *error)
+    {
+        return decode(bytes.toByteArray(), out, error);
+    }
+    static bool decode(const char *bytes, Extension *out, QString *error)
+    {
+        return decode(QByteArray(bytes), out, error);
+    }
 
     static void escapeTo(QByteArrayView raw, QByteArray &out);
 
 private:
-    QList<std::pair<QByteArray, QByteArray>> m_entries;
+    QByteArray m_source; // what decode() read; unescaped entries are raw views into it
+    Entries m_entries;
 };
 
 // Extension keys the protocol defines (docs/PROTOCOL.md).
