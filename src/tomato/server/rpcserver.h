@@ -18,7 +18,9 @@ struct PublishOptions
     Dispatch dispatch = Dispatch::BusinessPool;
 };
 
-// Counters since the server was constructed; read from any thread.
+// Counters since the server was constructed; read from any thread. A call's counters are
+// updated just after its answer is written, so a caller holding the answer may briefly
+// see the call still in flight.
 struct ServerStats
 {
     quint64 callsReceived = 0;
