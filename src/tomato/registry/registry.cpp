@@ -1,0 +1,7 @@
+#include <tomato/registry/registry.h>
+
+namespace Tomato {
+
+Registry::~Registry() = default;
+
+} // namespace Tomato

@@ -1,0 +1,29 @@
+#pragma once
+#include <tomato/registry/registry.h>
+
+namespace Tomato {
+
+// A fixed list of instances (`static://host:port,host:port`), for fixed deployments and
+// tests. Every subscription sees every listed address, as an instance of the subscribed
+// service and stage with an empty group (which every client group accepts). Registering
+// does nothing: there is nothing to announce to. Lives on its creating thread.
+class TOMATO_EXPORT StaticRegistry : public Registry
+{
+    Q_OBJECT
+public:
+    // `uri`: static://host:port[,host:port...]; throws RpcError(BadArguments) when malformed.
+    explicit StaticRegistry(const QString &uri, QObject *parent = nullptr);
+
+    void start() override;
+    void stop() override;
+    void registerInstance(const InstanceInfo &instance) override;
+    void unregisterInstance(const InstanceInfo &instance) override;
+    void subscribe(const QString &microServiceId, const QString &stage) override;
+    QList<InstanceInfo> instances(const QString &microServiceId, const QString &stage) const override;
+    bool isConnected() const override { return true; }
+
+private:
+    QList<std::pair<QString, quint16>> m_addresses;
+};
+
+} // namespace Tomato

@@ -1,0 +1,391 @@
+#include <tomato/registry/zookeeper/zookeeperregistry.h>
+
+#include <QtCore/QHash>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QMutex>
+#include <QtCore/QPointer>
+#include <QtCore/QTimer>
+
+#include <zookeeper/zookeeper.h>
+
+#include <functional>
+#include <map>
+
+namespace Tomato {
+
+Q_LOGGING_CATEGORY(lcZooKeeper, "tomato.registry.zookeeper", QtInfoMsg)
+
+namespace {
+
+// Hands ZooKeeper callbacks (on the client's threads) to the registry's thread. Shared by
+// the registry and every context ZooKeeper holds; the registry detaches it before closing
+// its handle, after which posts are dropped.
+struct Bridge
+{
+    QMutex mutex;
+    QObject *receiver = nullptr;
+
+    void post(std::function<void()> f)
+    {
+        QMutexLocker lock(&mutex);
+        if (receiver)
+            QMetaObject::invokeMethod(receiver, std::move(f), Qt::QueuedConnection);
+    }
+};
+
+// One asynchronous request in flight; deleted by its completion (ZooKeeper completes every
+// request, with ZCLOSING when the handle closes).
+struct Request
+{
+    std::shared_ptr<Bridge> bridge;
+    zhandle_t *zh;
+    QByteArray path;
+    std::function<void(int rc, QStringList children)> done; // runs on the registry's thread
+};
+
+void stringCompletion(int rc, const char *, const void *data)
+{
+    std::unique_ptr<Request> r(static_cast<Request *>(const_cast<void *>(data)));
+    if (r->done && rc != ZCLOSING)
+        r->bridge->post([rc, done = std::move(r->done)] { done(rc, {}); });
+}
+
+void voidCompletion(int rc, const void *data)
+{
+    stringCompletion(rc, nullptr, data);
+}
+
+void childrenCompletion(int rc, const String_vector *strings, const Stat *, const void *data)
+{
+    std::unique_ptr<Request> r(static_cast<Request *>(const_cast<void *>(data)));
+    if (!r->done || rc == ZCLOSING)
+        return;
+    QStringList children;
+    if (rc == ZOK && strings) {
+        for (int i = 0; i < strings->count; ++i)
+            children << QString::fromUtf8(strings->data[i]);
+    }
+    r->bridge->post([rc, children, done = std::move(r->done)] { done(rc, children); });
+}
+
+QString key(const QString &microServiceId, const QString &stage)
+{
+    return microServiceId + QLatin1Char('\n') + stage;
+}
+
+} // namespace
+
+class ZooKeeperRegistryPrivate
+{
+public:
+    struct Subscription
+    {
+        QString microServiceId;
+        QString stage;
+        QList<InstanceInfo> instances;
+        bool known = false; // a read succeeded at least once
+    };
+    // Context of a subscription's child watch: lives as long as the registry, so watches
+    // that never fire leak nothing.
+    struct WatchContext
+    {
+        std::shared_ptr<Bridge> bridge;
+        QString key;
+        ZooKeeperRegistry *q;
+    };
+
+    ZooKeeperRegistry *q;
+    ZooKeeperRegistry::Options options;
+    std::shared_ptr<Bridge> bridge = std::make_shared<Bridge>();
+    zhandle_t *zh = nullptr;
+    bool connected = false;
+    bool sessionReady = false; // registrations done in the current session
+    bool stopped = true;
+    QHash<QString, InstanceInfo> registrations; // path -> instance
+    std::map<QString, Subscription> subscriptions;
+    std::map<QString, std::unique_ptr<WatchContext>> watchContexts;
+    // Disconnected for longer than the session timeout: the ensemble has expired our
+    // session, even if it cannot tell us so (an ensemble restarted with wiped data refuses
+    // a client that has seen newer transactions, forever). Start a new session ourselves.
+    QTimer lostTimer;
+
+    void startNewSession(const char *why)
+    {
+        qCWarning(lcZooKeeper) << why << "; opening a new ZooKeeper session";
+        lostTimer.stop();
+        close();
+        if (!stopped)
+            open();
+    }
+
+    static void sessionWatcher(zhandle_t *zh, int type, int state, const char *, void *ctx)
+    {
+        if (type != ZOO_SESSION_EVENT)
+            return;
+        auto *bridge = static_cast<Bridge *>(ctx);
+        bridge->post([zh, state, bridge] {
+            // Runs on the registry's thread; the receiver is the registry.
+            auto *registry = static_cast<ZooKeeperRegistry *>(bridge->receiver);
+            registry->d->onSession(zh, state);
+        });
+    }
+
+    static void childWatcher(zhandle_t *zh, int type, int, const char *, void *ctx)
+    {
+        if (type != ZOO_CHILD_EVENT && type != ZOO_DELETED_EVENT && type != ZOO_CREATED_EVENT)
+            return;
+        auto *w = static_cast<WatchContext *>(ctx);
+        w->bridge->post([w, zh] {
+            if (zh == w->q->d->zh)
+                w->q->d->read(w->key);
+        });
+    }
+
+    void open()
+    {
+        QString hosts = options.hosts;
+        if (hosts.startsWith(QLatin1String("zookeeper://")))
+            hosts = hosts.mid(12);
+        zh = zookeeper_init(hosts.toUtf8().constData(), &sessionWatcher,
+                            options.sessionTimeoutMs, nullptr, bridge.get(), 0);
+        if (!zh)
+            qCWarning(lcZooKeeper) << "cannot create a ZooKeeper handle for" << hosts;
+        sessionReady = false;
+        // Until the first connection: nothing is lost yet, the handle keeps trying.
+    }
+
+    void close()
+    {
+        if (zh) {
+            zhandle_t *old = zh;
+            zh = nullptr;
+            zookeeper_close(old); // completes pending requests with ZCLOSING
+        }
+        if (connected) {
+            connected = false;
+            Q_EMIT q->connectedChanged(false);
+        }
+    }
+
+    void onSession(zhandle_t *from, int state)
+    {
+        if (from != zh)
+            return; // an old handle
+        if (state == ZOO_CONNECTED_STATE) {
+            lostTimer.stop();
+            if (!connected) {
+                connected = true;
+                qCInfo(lcZooKeeper) << "connected to ZooKeeper" << options.hosts;
+                Q_EMIT q->connectedChanged(true);
+            }
+            if (!sessionReady) {
+                sessionReady = true;
+                for (auto it = registrations.cbegin(); it != registrations.cend(); ++it)
+                    create(it.value());
+            }
+            // Reads that failed while disconnected set no watch: read everything again.
+            for (const auto &[k, sub] : subscriptions)
+                read(k);
+        } else if (state == ZOO_EXPIRED_SESSION_STATE) {
+            startNewSession("the ZooKeeper session expired");
+        } else if (connected) {
+            connected = false;
+            qCWarning(lcZooKeeper) << "disconnected from ZooKeeper; keeping the known instances";
+            Q_EMIT q->connectedChanged(false);
+            if (sessionReady)
+                lostTimer.start(options.sessionTimeoutMs);
+        }
+    }
+
+    Request *request(const QByteArray &path, std::function<void(int, QStringList)> done = {})
+    {
+        return new Request{bridge, zh, path, std::move(done)};
+    }
+
+    // Creates the persistent parents of `path`, in order (a client's requests are handled
+    // in order, so the next request sees them).
+    void createParents(const QByteArray &path)
+    {
+        for (qsizetype i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) {
+            const QByteArray parent = path.left(i);
+            zoo_acreate(zh, parent.constData(), nullptr, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT,
+                        &stringCompletion, request(parent));
+        }
+    }
+
+    void create(const InstanceInfo &instance)
+    {
+        if (!zh || !connected)
+            return; // done when the session is ready
+        const QByteArray path = ZooKeeperRegistry::instancePath(instance).toUtf8();
+        const QByteArray data = instance.toJson();
+        createParents(path);
+        zoo_acreate(zh, path.constData(), data.constData(), int(data.size()), &ZOO_OPEN_ACL_UNSAFE,
+                    ZOO_EPHEMERAL, &stringCompletion,
+                    request(path, [this, instance, path](int rc, const QStringList &) {
+                        onCreated(instance, path, rc);
+                    }));
+    }
+
+    void onCreated(const InstanceInfo &instance, const QByteArray &path, int rc)
+    {
+        if (!registrations.contains(QString::fromUtf8(path)))
+            return; // unregistered meanwhile
+        if (rc == ZOK) {
+            qCInfo(lcZooKeeper) << "registered" << instance.toUri();
+            Q_EMIT q->registered();
+        } else if (rc == ZNODEEXISTS) {
+            // A node of ours from an expired session still stands: replace it.
+            zoo_adelete(zh, path.constData(), -1, &voidCompletion,
+                        request(path, [this, instance](int, const QStringList &) { create(instance); }));
+        } else {
+            qCWarning(lcZooKeeper) << "registering" << path << "failed:" << zerror(rc)
+                                   << "(retried on the next connection)";
+            sessionReady = false;
+        }
+    }
+
+    void read(const QString &k)
+    {
+        auto it = subscriptions.find(k);
+        if (it == subscriptions.end() || !zh || !connected)
+            return;
+        const QByteArray path =
+            ZooKeeperRegistry::providersPath(it->second.microServiceId, it->second.stage).toUtf8();
+        createParents(path + "/x");
+        auto &watch = watchContexts[k];
+        if (!watch)
+            watch.reset(new WatchContext{bridge, k, q});
+        zoo_awget_children2(zh, path.constData(), &childWatcher, watch.get(), &childrenCompletion,
+                            request(path, [this, k](int rc, const QStringList &children) {
+                                onChildren(k, rc, children);
+                            }));
+    }
+
+    void onChildren(const QString &k, int rc, const QStringList &children)
+    {
+        auto it = subscriptions.find(k);
+        if (it == subscriptions.end())
+            return;
+        Subscription &sub = it->second;
+        if (rc != ZOK) {
+            qCWarning(lcZooKeeper) << "reading" << sub.microServiceId << sub.stage << "failed:"
+                                   << zerror(rc) << "; keeping" << sub.instances.size() << "instances";
+            return;
+        }
+        QList<InstanceInfo> instances;
+        for (const QString &child : children) {
+            if (auto info = InstanceInfo::fromNodeName(child))
+                instances.append(*info);
+            else
+                qCWarning(lcZooKeeper) << "ignoring a node that is not an instance:" << child;
+        }
+        if (instances.isEmpty() && !sub.instances.isEmpty() && options.emptyProtection) {
+            qCWarning(lcZooKeeper) << "ZooKeeper lists no instance of" << sub.microServiceId
+                                   << "in" << sub.stage << "; empty protection keeps the"
+                                   << sub.instances.size() << "known ones";
+            return;
+        }
+        const bool changed = !sub.known || instances != sub.instances;
+        sub.known = true;
+        sub.instances = instances;
+        if (changed)
+            Q_EMIT q->instancesChanged(sub.microServiceId, sub.stage, instances);
+    }
+};
+
+ZooKeeperRegistry::ZooKeeperRegistry(const Options &options, QObject *parent)
+    : Registry(parent), d(std::make_unique<ZooKeeperRegistryPrivate>())
+{
+    static const bool quiet = [] {
+        // The C client's own log goes to stderr on every reconnect attempt; this class
+        // reports what matters through the tomato.registry.zookeeper category.
+        zoo_set_debug_level(ZooLogLevel(0));
+        return true;
+    }();
+    Q_UNUSED(quiet);
+    d->q = this;
+    d->options = options;
+    d->bridge->receiver = this;
+    d->lostTimer.setSingleShot(true);
+    connect(&d->lostTimer, &QTimer::timeout, this,
+            [this] { d->startNewSession("disconnected for longer than the session timeout"); });
+}
+
+ZooKeeperRegistry::~ZooKeeperRegistry()
+{
+    {
+        QMutexLocker lock(&d->bridge->mutex);
+        d->bridge->receiver = nullptr; // callbacks from here on are dropped
+    }
+    d->stopped = true;
+    d->lostTimer.stop();
+    d->close();
+}
+
+void ZooKeeperRegistry::start()
+{
+    if (!d->stopped)
+        return;
+    d->stopped = false;
+    d->open();
+}
+
+void ZooKeeperRegistry::stop()
+{
+    if (d->stopped)
+        return;
+    // Closing the session removes our ephemeral nodes at once.
+    d->stopped = true;
+    d->lostTimer.stop();
+    d->close();
+}
+
+void ZooKeeperRegistry::registerInstance(const InstanceInfo &instance)
+{
+    d->registrations.insert(instancePath(instance), instance);
+    if (d->sessionReady)
+        d->create(instance);
+}
+
+void ZooKeeperRegistry::unregisterInstance(const InstanceInfo &instance)
+{
+    const QString path = instancePath(instance);
+    if (!d->registrations.remove(path) || !d->zh || !d->connected)
+        return;
+    const QByteArray p = path.toUtf8();
+    zoo_adelete(d->zh, p.constData(), -1, &voidCompletion, d->request(p));
+}
+
+void ZooKeeperRegistry::subscribe(const QString &microServiceId, const QString &stage)
+{
+    const QString k = key(microServiceId, stage);
+    if (d->subscriptions.count(k))
+        return;
+    d->subscriptions[k] = ZooKeeperRegistryPrivate::Subscription{microServiceId, stage, {}, false};
+    d->read(k);
+}
+
+QList<InstanceInfo> ZooKeeperRegistry::instances(const QString &microServiceId, const QString &stage) const
+{
+    const auto it = d->subscriptions.find(key(microServiceId, stage));
+    return it == d->subscriptions.end() ? QList<InstanceInfo>() : it->second.instances;
+}
+
+bool ZooKeeperRegistry::isConnected() const
+{
+    return d->connected;
+}
+
+QString ZooKeeperRegistry::providersPath(const QString &microServiceId, const QString &stage)
+{
+    return QStringLiteral("/tomato/%1/%2/providers")
+        .arg(encodePathSegment(microServiceId), encodePathSegment(stage));
+}
+
+QString ZooKeeperRegistry::instancePath(const InstanceInfo &instance)
+{
+    return providersPath(instance.microServiceId, instance.stage) + QLatin1Char('/') + instance.nodeName();
+}
+
+} // namespace Tomato

@@ -1,0 +1,55 @@
+#pragma once
+#include <tomato/registry/registry.h>
+#include <tomato/registry/zookeeper/tomato_zookeeper_export.h>
+
+#include <memory>
+
+namespace Tomato {
+
+// The ZooKeeper registry backend (docs/REGISTRY.md), on the ZooKeeper C client.
+//
+// Tree: /tomato/{micro-service-id}/{stage}/providers/{instance node name}, every segment
+// percent-encoded; instance nodes are EPHEMERAL and hold the instance's JSON; parents are
+// persistent and created when missing.
+//
+// Threads: the object lives on its creating thread (which must run an event loop). The
+// ZooKeeper client's own threads never touch Qt objects: every callback is posted to this
+// object's thread, and no call here blocks on ZooKeeper.
+//
+// Trouble: while disconnected it keeps the last known instances (a failed read is never
+// "no providers"); on session expiry it opens a new session, re-creates its ephemeral nodes
+// (deleting a stale one of ours first), and re-reads and re-watches every subscription; an
+// empty list from a healthy read while instances are known is ignored (and logged) when
+// empty protection is on; an unreachable ensemble at start is retried until it answers.
+class TOMATO_ZOOKEEPER_EXPORT ZooKeeperRegistry : public Registry
+{
+    Q_OBJECT
+public:
+    struct Options
+    {
+        QString hosts;                 // host:port[,host:port...] (a zookeeper:// prefix is accepted)
+        int sessionTimeoutMs = 10000;
+        bool emptyProtection = true;
+    };
+
+    explicit ZooKeeperRegistry(const Options &options, QObject *parent = nullptr);
+    ~ZooKeeperRegistry() override;
+
+    void start() override;
+    void stop() override;
+    void registerInstance(const InstanceInfo &instance) override;
+    void unregisterInstance(const InstanceInfo &instance) override;
+    void subscribe(const QString &microServiceId, const QString &stage) override;
+    QList<InstanceInfo> instances(const QString &microServiceId, const QString &stage) const override;
+    bool isConnected() const override;
+
+    // The node path of an instance, and of a service's providers in a stage.
+    static QString providersPath(const QString &microServiceId, const QString &stage);
+    static QString instancePath(const InstanceInfo &instance);
+
+private:
+    friend class ZooKeeperRegistryPrivate;
+    std::unique_ptr<class ZooKeeperRegistryPrivate> d;
+};
+
+} // namespace Tomato
