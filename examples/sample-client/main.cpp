@@ -3,11 +3,18 @@
 //
 //   tomato-sample-client [--server host:port] [--tomato-rpc.<key>=<value>...]
 //
+// With --server it calls that server directly; otherwise it finds demo-rpc-service through
+// the registry named by name-service-uri (instances of its own stage and group), or calls
+// 127.0.0.1:4567 when there is none.
 // Exits 0 when every call succeeded, 1 otherwise.
 #include "demoservice_stub.h"
 #include "echoservice_stub.h"
 
 #include <tomato/client/rpcclient.h>
+#include <tomato/registry/zookeeper/registryfactory.h>
+
+#include <QtCore/QEventLoop>
+#include <QtCore/QTimer>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QStringList>
@@ -25,7 +32,7 @@ int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
     QStringList args = app.arguments();
-    QString server = QStringLiteral("127.0.0.1:4567");
+    QString server;
     const qsizetype i = args.indexOf(QStringLiteral("--server"));
     if (i > 0 && i + 1 < args.size()) {
         server = args.at(i + 1);
@@ -33,9 +40,35 @@ int main(int argc, char **argv)
     }
 
     try {
-        Tomato::RpcClient client(Tomato::RpcConfig::fromArguments(args));
-        auto echo = client.createDirectStub<Sample::EchoService>(server);
-        auto demo = client.createDirectStub<Sample::DemoService>(server);
+        const Tomato::RpcConfig config = Tomato::RpcConfig::fromArguments(args);
+        Tomato::RpcClient client(config);
+        std::unique_ptr<Tomato::Registry> registry;
+        std::unique_ptr<Sample::EchoServiceStub> echo;
+        std::unique_ptr<Sample::DemoServiceStub> demo;
+        if (server.isEmpty() && !config.nameServiceUri().isEmpty()) {
+            registry = Tomato::createRegistry(config);
+            client.setRegistry(registry.get());
+            echo = client.stub<Sample::EchoService>();
+            demo = client.stub<Sample::DemoService>();
+            // Wait (at most 10 s) until the registry has named an instance.
+            QEventLoop loop;
+            QTimer::singleShot(10000, &loop, &QEventLoop::quit);
+            QObject::connect(&client, &Tomato::RpcClient::instancesChanged, &loop,
+                             [&](const QString &, const QStringList &addresses) {
+                                 if (!addresses.isEmpty())
+                                     loop.quit();
+                             });
+            if (client.instances(QStringLiteral("demo-rpc-service")).isEmpty())
+                loop.exec();
+            print(QStringLiteral("registry:        %1 -> %2")
+                      .arg(echo->stubCore().channel().describe(),
+                           client.instances(QStringLiteral("demo-rpc-service")).join(QLatin1Char(' '))));
+        } else {
+            if (server.isEmpty())
+                server = QStringLiteral("127.0.0.1:4567");
+            echo = client.createDirectStub<Sample::EchoService>(server);
+            demo = client.createDirectStub<Sample::DemoService>(server);
+        }
 
         print(QStringLiteral("echo (blocking): %1").arg(echo->echo(QStringLiteral("hello, tomato"))));
         QFuture<QString> future = echo->echoAsync(QStringLiteral("hello again, asynchronously"));

@@ -3,9 +3,12 @@
 //   tomato-sample-server [--tomato-rpc.<key>=<value>...]
 //
 // Configuration as in docs/CONFIGURATION.md (defaults here: micro-service-id
-// demo-rpc-service, port 4567). Prints "READY <host>:<port>" once it accepts calls and
-// stops gracefully on SIGINT/SIGTERM (stops accepting, drains calls in flight).
+// demo-rpc-service, port 4567); with name-service-uri set it registers in that registry.
+// Prints "READY <host>:<port>" once it accepts calls and stops gracefully on SIGINT/SIGTERM
+// (unregisters, stops accepting, drains calls in flight, closes the registry session).
 #include "sampleservices.h"
+
+#include <tomato/registry/zookeeper/registryfactory.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QSocketNotifier>
@@ -44,7 +47,15 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    std::unique_ptr<Tomato::Registry> registry;
+    try {
+        registry = Tomato::createRegistry(config); // none when name-service-uri is empty
+    } catch (const Tomato::RpcError &e) {
+        std::fprintf(stderr, "name-service-uri: %s\n", e.what());
+        return 2;
+    }
     Tomato::RpcServer server(config);
+    server.setRegistry(registry.get());
     ServerIdentity identity;
     EchoServiceImpl echo(&identity);
     DemoServiceImpl demo(&identity);
@@ -78,12 +89,16 @@ int main(int argc, char **argv)
         [[maybe_unused]] const auto n = ::read(signalFds[1], &c, 1);
         std::printf("stopping: draining calls in flight\n");
         std::fflush(stdout);
-        server.stop();
+        server.stop();       // unregisters, stops accepting, drains
+        if (registry)
+            registry->stop(); // closes the registry session last
         app.quit();
     });
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
 
+    if (registry)
+        identity.host = server.instance().host;
     std::printf("READY %s:%u services=%s stage=%s group=%s\n", qPrintable(identity.host),
                 unsigned(identity.port), qPrintable(server.services().join(QLatin1Char(','))),
                 qPrintable(identity.stage), qPrintable(identity.group));

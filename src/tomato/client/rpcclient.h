@@ -2,7 +2,9 @@
 #include <tomato/client/stub.h>
 #include <tomato/core/rpcconfig.h>
 #include <tomato/core/tomato_export.h>
+#include <tomato/registry/registry.h>
 #include <QtCore/QObject>
+#include <QtCore/QPointer>
 #include <memory>
 
 namespace Tomato {
@@ -46,14 +48,43 @@ public:
         return createDirectStub<Interface>(host, port, options);
     }
 
+    // Finds instances through a registry (not owned; it must outlive this client or be
+    // unset first): starts it and subscribes to every `subscribed-services` entry in the
+    // client's stage. Stubs from stub<Interface>() then call the instances of the client's
+    // group, or of the group `subscribed-services-group` names for that service.
+    void setRegistry(Registry *registry);
+    Registry *registry() const;
+    // Subscribes to one more service (stub<>() does it for services not configured).
+    void subscribe(const QString &microServiceId);
+    // The instances calls of that service go to now, as host:port.
+    QStringList instances(const QString &microServiceId) const;
+
+    // A stub of Interface over the registry: each call goes to one known instance of the
+    // interface's micro-service (Q_CLASSINFO "microServiceId"), chosen at random; with none
+    // known, calls fail with NoProvider.
+    template<class Interface>
+    std::unique_ptr<typename StubFor<Interface>::Type> stub(const StubOptions &options = {})
+    {
+        return std::make_unique<typename StubFor<Interface>::Type>(
+            clusterChannel(microServiceIdOf(Interface::staticMetaObject)), options);
+    }
+    std::shared_ptr<Channel> clusterChannel(const QString &microServiceId);
+    static QString microServiceIdOf(const QMetaObject &interface);
+
     const RpcConfig &config() const;
     // Calls in flight over all connections (for tests and monitoring).
     int callsInFlight() const;
 
     static std::pair<QString, quint16> splitHostPort(const QString &hostAndPort);
 
+Q_SIGNALS:
+    void instancesChanged(const QString &microServiceId, const QStringList &addresses);
+
 private:
+    void updateInstances(const QString &microServiceId, const QString &stage,
+                         const QList<Tomato::InstanceInfo> &instances);
     std::shared_ptr<class ClientCore> d;
+    QPointer<Registry> m_registry;
 };
 
 } // namespace Tomato

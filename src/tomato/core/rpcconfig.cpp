@@ -38,7 +38,7 @@ enum class KeyId {
     ServerIdleCheckMs, SubscribedServices, SubscribedServicesGroup, ClientKeepAliveMs,
     UseGzip, EnableCircuit, CircuitOpenRate, CircuitOpenSeconds, CircuitWindow,
     IoThreads, MaxFrameBytes, TimeoutMs, Serialization, AdvertiseHost, Compression,
-    CompressionThresholdBytes, EmptyProtection, DrainTimeoutMs, Weight,
+    CompressionThresholdBytes, EmptyProtection, DrainTimeoutMs, Weight, RegistrySessionTimeoutMs,
     Count
 };
 
@@ -63,7 +63,7 @@ constexpr qint64 IntMax = std::numeric_limits<int>::max();
 constexpr KeyInfo keyTable[] = {
     {KeyId::MicroServiceId, "micro-service-id", Type::String, 0, 0, nullptr, "", true, nullptr,
      "Id of the micro-service this node provides; clients subscribe to it. Empty for a node that only calls."},
-    {KeyId::NameServiceUri, "name-service-uri", Type::String, 0, 0, nullptr, "", false, nullptr,
+    {KeyId::NameServiceUri, "name-service-uri", Type::String, 0, 0, nullptr, "", true, nullptr,
      "Registry (ZooKeeper) connect string, e.g. 127.0.0.1:2181. Empty: no registry, direct stubs only."},
     {KeyId::Port, "port", Type::Int, 0, 65535, nullptr, "0", true, nullptr,
      "TCP port the server listens on; 0 picks any free port."},
@@ -77,9 +77,9 @@ constexpr KeyInfo keyTable[] = {
      "Group within the stage (e.g. a canary group); clients call providers of their own group by default."},
     {KeyId::ServerIdleCheckMs, "server-idle-check-ms", Type::Int, 0, IntMax, nullptr, "60000", true, nullptr,
      "A server closes a connection that sent nothing for this many milliseconds; 0 = never."},
-    {KeyId::SubscribedServices, "subscribed-services", Type::StringList, 0, 0, nullptr, "", false, nullptr,
+    {KeyId::SubscribedServices, "subscribed-services", Type::StringList, 0, 0, nullptr, "", true, nullptr,
      "Micro-service ids whose instances this client fetches from the registry (comma-separated)."},
-    {KeyId::SubscribedServicesGroup, "subscribed-services-group", Type::StringMap, 0, 0, nullptr, "", false, nullptr,
+    {KeyId::SubscribedServicesGroup, "subscribed-services-group", Type::StringMap, 0, 0, nullptr, "", true, nullptr,
      "Per subscribed service, the group to call instead of the own group: svcA:grp&svcB:grp."},
     {KeyId::ClientKeepAliveMs, "client-keep-alive-ms", Type::Int, 0, IntMax, nullptr, "20000", true, nullptr,
      "A client sends a heartbeat on a connection idle for this many milliseconds; 0 = never."},
@@ -101,18 +101,20 @@ constexpr KeyInfo keyTable[] = {
      "Call timeout of stubs, in milliseconds, for calls that do not set their own."},
     {KeyId::Serialization, "serialization", Type::Choice, 0, 0, "binary|json|cbor=binary", "binary", true, nullptr,
      "Body encoding of outgoing calls: binary (CBOR) or json."},
-    {KeyId::AdvertiseHost, "advertise-host", Type::String, 0, 0, nullptr, "", false, nullptr,
+    {KeyId::AdvertiseHost, "advertise-host", Type::String, 0, 0, nullptr, "", true, nullptr,
      "Host name or address published in the registry for clients to connect to; empty: derived from host."},
     {KeyId::Compression, "compression", Type::Choice, 0, 0, "none|gzip|zstd", "none", true, nullptr,
      "Codec for outgoing bodies of at least compression-threshold-bytes: none, gzip or zstd."},
     {KeyId::CompressionThresholdBytes, "compression-threshold-bytes", Type::Int, 0, IntMax, nullptr, "1024", true, nullptr,
      "Bodies smaller than this many bytes are sent uncompressed."},
-    {KeyId::EmptyProtection, "empty-protection", Type::Bool, 0, 0, nullptr, "true", false, nullptr,
+    {KeyId::EmptyProtection, "empty-protection", Type::Bool, 0, 0, nullptr, "true", true, nullptr,
      "When the registry suddenly lists no instance of a service, keep calling the last known ones."},
     {KeyId::DrainTimeoutMs, "drain-timeout-ms", Type::Int, 0, IntMax, nullptr, "10000", true, nullptr,
      "On a graceful stop, milliseconds the server waits for calls in flight before closing connections."},
-    {KeyId::Weight, "weight", Type::Int, 1, 1000, nullptr, "100", false, nullptr,
+    {KeyId::Weight, "weight", Type::Int, 1, 1000, nullptr, "100", true, nullptr,
      "Load balancing weight of this instance, published in the registry."},
+    {KeyId::RegistrySessionTimeoutMs, "registry-session-timeout-ms", Type::Int, 1000, 600000, nullptr, "10000", true, nullptr,
+     "ZooKeeper session timeout: how long after a server dies its registration disappears."},
 };
 
 constexpr int KeyCount = int(std::size(keyTable));
@@ -983,5 +985,7 @@ int RpcConfig::drainTimeoutMs() const { return intAt(m_values, KeyId::DrainTimeo
 void RpcConfig::setDrainTimeoutMs(int ms) { setInt(this, KeyId::DrainTimeoutMs, ms); }
 int RpcConfig::weight() const { return intAt(m_values, KeyId::Weight); }
 void RpcConfig::setWeight(int weight) { setInt(this, KeyId::Weight, weight); }
+int RpcConfig::registrySessionTimeoutMs() const { return intAt(m_values, KeyId::RegistrySessionTimeoutMs); }
+void RpcConfig::setRegistrySessionTimeoutMs(int ms) { setInt(this, KeyId::RegistrySessionTimeoutMs, ms); }
 
 } // namespace Tomato

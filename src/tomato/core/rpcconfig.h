@@ -133,6 +133,8 @@ public:
     void setDrainTimeoutMs(int ms);
     int weight() const;
     void setWeight(int weight);
+    int registrySessionTimeoutMs() const;
+    void setRegistrySessionTimeoutMs(int ms);
 
 private:
     friend class RpcConfigLoader;

@@ -6,6 +6,9 @@
 #include <tomato/transport/serverconnection_p.h>
 
 #include <QtCore/QTimer>
+#include <QtCore/QCryptographicHash>
+#include <QtCore/QPointer>
+#include <QtNetwork/QNetworkInterface>
 #include <QtNetwork/QTcpServer>
 
 namespace Tomato {
@@ -93,6 +96,8 @@ public:
     QObject *acceptContext;
     Acceptor *acceptor = nullptr; // lives on the first I/O thread
     QString errorString;
+    QPointer<Registry> registry;
+    InstanceInfo instance;
     quint16 port = 0;
     QHostAddress address;
     bool running = false;
@@ -139,6 +144,46 @@ QStringList RpcServer::services() const
     return d->core->serviceNames();
 }
 
+void RpcServer::setRegistry(Registry *registry)
+{
+    d->registry = registry;
+}
+
+InstanceInfo RpcServer::instance() const
+{
+    return d->instance;
+}
+
+namespace {
+// The host others reach us at: never a wildcard address.
+QString advertisedHost(const RpcConfig &cfg, const QHostAddress &listening)
+{
+    if (!cfg.advertiseHost().isEmpty())
+        return cfg.advertiseHost();
+    if (!listening.isNull() && listening != QHostAddress::AnyIPv4 && listening != QHostAddress::Any
+        && listening != QHostAddress::AnyIPv6)
+        return listening.toString();
+    const auto addresses = QNetworkInterface::allAddresses();
+    for (const QHostAddress &a : addresses) {
+        if (!a.isLoopback() && a.protocol() == QAbstractSocket::IPv4Protocol && !a.isLinkLocal())
+            return a.toString();
+    }
+    qCWarning(lcServer) << "no non-loopback address found; announcing 127.0.0.1";
+    return QStringLiteral("127.0.0.1");
+}
+
+// A short hash of what this server publishes: a client can tell instances apart.
+QString interfacesHash(const QStringList &signatures)
+{
+    QStringList sorted = signatures;
+    sorted.sort();
+    return QString::fromLatin1(QCryptographicHash::hash(sorted.join(QLatin1Char('\n')).toUtf8(),
+                                                        QCryptographicHash::Sha1)
+                                   .toHex()
+                                   .left(12));
+}
+} // namespace
+
 bool RpcServer::start()
 {
     if (d->running)
@@ -169,6 +214,21 @@ bool RpcServer::start()
         return false;
     d->core->shuttingDown.store(false);
     d->running = true;
+    if (d->registry) {
+        InstanceInfo &i = d->instance;
+        i.host = advertisedHost(cfg, d->address);
+        i.port = d->port;
+        i.microServiceId = cfg.microServiceId();
+        i.stage = cfg.stage();
+        i.group = cfg.group();
+        i.weight = cfg.weight();
+        i.interfaces = interfacesHash(d->core->signatures());
+        if (i.microServiceId.isEmpty())
+            qCWarning(lcServer) << "micro-service-id is empty: registering nothing";
+        else
+            d->registry->registerInstance(i);
+        d->registry->start();
+    }
     qCInfo(lcServer) << "listening on" << d->address.toString() << d->port;
     Q_EMIT started();
     return true;
@@ -183,6 +243,10 @@ void RpcServer::stop()
 {
     if (!d->running)
         return;
+    // Shutdown order: leave the registry first, so clients stop choosing this server, then
+    // stop accepting, drain, close.
+    if (d->registry && !d->instance.microServiceId.isEmpty())
+        d->registry->unregisterInstance(d->instance);
     runOnThread(d->acceptContext, [this] { d->acceptor->close(); });
     d->core->beginShutdown();
     const auto drain = std::chrono::milliseconds(d->core->config.drainTimeoutMs());

@@ -2,6 +2,7 @@
 #include <tomato/core/rpcconfig.h>
 #include <tomato/core/rpcerror.h>
 #include <tomato/core/tomato_export.h>
+#include <tomato/registry/registry.h>
 #include <QtCore/QObject>
 #include <QtNetwork/QHostAddress>
 #include <memory>
@@ -67,10 +68,18 @@ public:
     void unpublish(const QMetaObject &interface);
     QStringList services() const;
 
+    // Announces this server in a registry (not owned; it must outlive the server or be
+    // unset first). start() registers once listening: host from advertise-host, else the
+    // listen address, else the machine's first non-loopback address (never 0.0.0.0).
+    // stop() unregisters first. Closing the registry's session is the owner's last step.
+    void setRegistry(Registry *registry);
+    // What this server announces (valid after start()).
+    InstanceInfo instance() const;
+
     // Listens on host:port from the configuration (port 0: any free port).
     bool start();
     bool isRunning() const;
-    // Graceful stop: stops listening, refuses new calls on open connections (ShuttingDown),
+    // Graceful stop: unregisters from the registry, stops listening, refuses new calls on open connections (ShuttingDown),
     // waits up to drain-timeout-ms for calls in flight to be answered, then closes every
     // connection.
     void stop();

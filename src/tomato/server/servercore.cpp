@@ -100,6 +100,17 @@ QStringList ServerCore::serviceNames() const
     return names;
 }
 
+QStringList ServerCore::signatures() const
+{
+    QReadLocker lock(&m_servicesLock);
+    QStringList out;
+    for (const auto &service : m_services) {
+        for (const MethodInfo &m : service->info.methods)
+            out << QString::fromLatin1(service->info.serviceName + "::" + m.signature);
+    }
+    return out;
+}
+
 void ServerCore::dispatch(std::shared_ptr<ServerCall> call)
 {
     QObject *impl = call->service->implementation.data();

@@ -62,6 +62,7 @@ public:
     void removeService(const QByteArray &name);
     std::shared_ptr<const Service> service(QByteArrayView name) const;
     QStringList serviceNames() const;
+    QStringList signatures() const; // "Service::method(types)" of every published method
 
     // Runs the call on its executor. Called on an I/O thread.
     void dispatch(std::shared_ptr<ServerCall> call);

@@ -139,7 +139,7 @@ void tst_RpcConfig::keysAreTheTomatoRpcKeysAndEachIsDescribed()
         "client-keep-alive-ms", "use-gzip", "enable-circuit", "circuit-open-rate",
         "circuit-open-seconds", "circuit-window", "io-threads", "max-frame-bytes", "timeout-ms",
         "serialization", "advertise-host", "compression", "compression-threshold-bytes",
-        "empty-protection", "drain-timeout-ms", "weight",
+        "empty-protection", "drain-timeout-ms", "weight", "registry-session-timeout-ms",
     };
     QCOMPARE(RpcConfig::keys(), expected);
 
@@ -161,15 +161,15 @@ void tst_RpcConfig::defaultsAreTheDocumentedOnes_data()
 
     const QString threads = QString::number(std::max(2, QThread::idealThreadCount()));
     QTest::newRow("micro-service-id") << "micro-service-id" << "" << true;
-    QTest::newRow("name-service-uri") << "name-service-uri" << "" << false;
+    QTest::newRow("name-service-uri") << "name-service-uri" << "" << true;
     QTest::newRow("port") << "port" << "0" << true;
     QTest::newRow("host") << "host" << "0.0.0.0" << true;
     QTest::newRow("business-thread") << "business-thread" << threads << true;
     QTest::newRow("stage") << "stage" << "default" << true;
     QTest::newRow("group") << "group" << "default" << true;
     QTest::newRow("server-idle-check-ms") << "server-idle-check-ms" << "60000" << true;
-    QTest::newRow("subscribed-services") << "subscribed-services" << "" << false;
-    QTest::newRow("subscribed-services-group") << "subscribed-services-group" << "" << false;
+    QTest::newRow("subscribed-services") << "subscribed-services" << "" << true;
+    QTest::newRow("subscribed-services-group") << "subscribed-services-group" << "" << true;
     QTest::newRow("client-keep-alive-ms") << "client-keep-alive-ms" << "20000" << true;
     QTest::newRow("use-gzip") << "use-gzip" << "false" << true;
     QTest::newRow("enable-circuit") << "enable-circuit" << "true" << false;
@@ -180,12 +180,13 @@ void tst_RpcConfig::defaultsAreTheDocumentedOnes_data()
     QTest::newRow("max-frame-bytes") << "max-frame-bytes" << "16777216" << true;
     QTest::newRow("timeout-ms") << "timeout-ms" << "5000" << true;
     QTest::newRow("serialization") << "serialization" << "binary" << true;
-    QTest::newRow("advertise-host") << "advertise-host" << "" << false;
+    QTest::newRow("advertise-host") << "advertise-host" << "" << true;
     QTest::newRow("compression") << "compression" << "none" << true;
     QTest::newRow("compression-threshold-bytes") << "compression-threshold-bytes" << "1024" << true;
-    QTest::newRow("empty-protection") << "empty-protection" << "true" << false;
+    QTest::newRow("empty-protection") << "empty-protection" << "true" << true;
     QTest::newRow("drain-timeout-ms") << "drain-timeout-ms" << "10000" << true;
-    QTest::newRow("weight") << "weight" << "100" << false;
+    QTest::newRow("weight") << "weight" << "100" << true;
+    QTest::newRow("registry-session-timeout-ms") << "registry-session-timeout-ms" << "10000" << true;
 }
 
 void tst_RpcConfig::defaultsAreTheDocumentedOnes()
@@ -1111,6 +1112,7 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     c.setEmptyProtection(false);
     c.setDrainTimeoutMs(0);
     c.setWeight(1000);
+    c.setRegistrySessionTimeoutMs(2000);
 
     QCOMPARE(c.microServiceId(), QStringLiteral("svc"));
     QCOMPARE(c.nameServiceUri(), QStringLiteral("zk:2181"));
@@ -1139,6 +1141,7 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     QCOMPARE(c.emptyProtection(), false);
     QCOMPARE(c.drainTimeoutMs(), 0);
     QCOMPARE(c.weight(), 1000);
+    QCOMPARE(c.registrySessionTimeoutMs(), 2000);
 
     for (const QString &key : RpcConfig::keys())
         QCOMPARE(c.sourceOf(key), QStringLiteral("API"));
