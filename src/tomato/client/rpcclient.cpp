@@ -34,9 +34,11 @@ public:
     {
         const QString key = host + QLatin1Char(':') + QString::number(port) + QLatin1Char('#')
             + QString::number(connection);
-        QMutexLocker lock(&mutex);
-        if (auto s = sessions.value(key))
-            return s;
+        {
+            QMutexLocker lock(&mutex);
+            if (auto s = sessions.value(key))
+                return s;
+        }
         ClientConnectionSettings settings;
         settings.host = host;
         settings.port = port;
@@ -47,26 +49,46 @@ public:
             : config.compression().toLatin1();
         settings.compressionThreshold = config.compressionThresholdBytes();
         auto s = std::make_shared<ClientSession>(settings);
-        if (closed) {
-            // After shutdown: a session that refuses every call.
-            s->close();
+        // The connection is made on its I/O thread without holding the lock: code running
+        // there (a continuation creating a stub) may need the lock meanwhile.
+        QObject *context = nullptr;
+        {
+            QMutexLocker lock(&mutex);
+            if (!closed)
+                context = io.context(io.next());
+        }
+        if (!context) {
+            s->close(); // after shutdown: a session that refuses every call
             return s;
         }
-        QObject *context = io.context(io.next());
-        runOnThread(context, [&] { connections.append(new ClientConnection(s, context)); });
+        ClientConnection *made = nullptr;
+        runOnThread(context, [&] { made = new ClientConnection(s, context); });
+        QMutexLocker lock(&mutex);
+        if (auto winner = sessions.value(key); winner || closed) {
+            // Another thread made one first, or the client shut down meanwhile.
+            lock.unlock();
+            runOnThread(context, [made] { delete made; });
+            if (winner)
+                return winner;
+            return s; // closed by the connection's destructor
+        }
+        connections.append(made);
         sessions.insert(key, s);
         return s;
     }
 
     void shutdown()
     {
-        QMutexLocker lock(&mutex);
-        closed = true;
-        for (ClientConnection *c : std::as_const(connections))
+        QList<ClientConnection *> doomed;
+        {
+            QMutexLocker lock(&mutex);
+            closed = true;
+            doomed.swap(connections);
+            sessions.clear();
+        }
+        // Without the lock: deleting fails calls in flight, whose continuations may call in.
+        for (ClientConnection *c : std::as_const(doomed))
             runOnThread(c->parent(), [c] { delete c; });
-        connections.clear();
-        sessions.clear();
-        lock.unlock();
         io.stop();
     }
 

@@ -115,7 +115,31 @@ void ServerCore::dispatch(std::shared_ptr<ServerCall> call)
 {
     QObject *impl = call->service->implementation.data();
     if (impl && call->service->options.dispatch == PublishOptions::Dispatch::ObjectThread) {
-        QMetaObject::invokeMethod(impl, [this, call] { execute(call); }, Qt::QueuedConnection);
+        // The functor may outlive the server (a busy object thread after a timed-out drain)
+        // or never run (the object is deleted first): it holds the core weakly, and a call
+        // it never ran is answered UnknownService when Qt drops it.
+        struct Queued
+        {
+            std::weak_ptr<ServerCore> core;
+            std::shared_ptr<ServerCall> call;
+            bool ran = false;
+            ~Queued()
+            {
+                if (ran)
+                    return;
+                if (auto c = core.lock())
+                    c->abandon(call, QStringLiteral("the implementation object was deleted"));
+            }
+        };
+        // Built in place: a temporary Queued would answer the call from its destructor.
+        auto queued = std::make_shared<Queued>();
+        queued->core = weak_from_this();
+        queued->call = std::move(call);
+        QMetaObject::invokeMethod(impl, [queued] {
+            queued->ran = true;
+            if (auto c = queued->core.lock())
+                c->execute(queued->call);
+        }, Qt::QueuedConnection);
         return;
     }
     // Calls wait in one queue that pool tasks drain; a new task starts only while fewer
@@ -145,6 +169,20 @@ void ServerCore::drainQueue()
     --m_drainers;
 }
 
+void ServerCore::abandon(const std::shared_ptr<ServerCall> &call, const QString &why)
+{
+    call->owed->fetch_sub(1);
+    int expected = ServerCall::Queued;
+    if (!call->state.compare_exchange_strong(expected, ServerCall::Running)) {
+        callsCancelled.fetch_add(1, std::memory_order_relaxed);
+        leaveInFlight();
+        return;
+    }
+    respondError(*call->outbox, call->messageId, call->serialization, RpcError::UnknownService,
+                 QStringLiteral("%1: %2").arg(QString::fromLatin1(call->service->info.serviceName), why));
+    finishCall(false);
+}
+
 void ServerCore::respondError(Outbox &outbox, quint64 id, quint8 serialization, RpcError::Code code,
                               const QString &message, const QString &exceptionType, bool writeNow)
 {
@@ -161,6 +199,11 @@ void ServerCore::respondError(Outbox &outbox, quint64 id, quint8 serialization, 
 void ServerCore::finishCall(bool ok)
 {
     (ok ? callsSucceeded : callsFailed).fetch_add(1, std::memory_order_relaxed);
+    leaveInFlight();
+}
+
+void ServerCore::leaveInFlight()
+{
     if (callsInFlight.fetch_sub(1) == 1 && shuttingDown.load()) {
         QMutexLocker lock(&m_idleMutex);
         m_idle.wakeAll();
@@ -192,10 +235,7 @@ void ServerCore::execute(const std::shared_ptr<ServerCall> &call)
     int expected = ServerCall::Queued;
     if (!call->state.compare_exchange_strong(expected, ServerCall::Running)) {
         callsCancelled.fetch_add(1, std::memory_order_relaxed);
-        if (callsInFlight.fetch_sub(1) == 1 && shuttingDown.load()) {
-            QMutexLocker lock(&m_idleMutex);
-            m_idle.wakeAll();
-        }
+        leaveInFlight();
         return;
     }
     const MethodInfo &method = *call->method;

@@ -48,7 +48,7 @@ struct ServerCall
 // The part of the server shared with its connections and tasks: the service table, the
 // business pool, counters and the drain accounting. Thread-safe; owned (shared) by
 // RpcServerPrivate and every live connection.
-class ServerCore
+class ServerCore : public std::enable_shared_from_this<ServerCore>
 {
 public:
     explicit ServerCore(const RpcConfig &config);
@@ -68,12 +68,15 @@ public:
     void dispatch(std::shared_ptr<ServerCall> call);
     // Runs the call now on the current thread (the executor's), then answers it.
     void execute(const std::shared_ptr<ServerCall> &call);
+    // Answers a call that will never run (its object is gone) and settles its counters.
+    void abandon(const std::shared_ptr<ServerCall> &call, const QString &why);
 
     // Encodes a response and posts it to the outbox.
     static void respondError(Outbox &outbox, quint64 id, quint8 serialization, RpcError::Code code,
                              const QString &message, const QString &exceptionType = {},
                              bool writeNow = false);
     void finishCall(bool ok);
+    void leaveInFlight();
 
     // Drain: refuse new calls, wait for the in-flight ones (bounded).
     void beginShutdown() { shuttingDown.store(true); }

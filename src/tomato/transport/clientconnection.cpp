@@ -86,9 +86,11 @@ std::unique_ptr<OutgoingCall> ClientSession::take(quint64 id)
     return call;
 }
 
-std::vector<std::unique_ptr<OutgoingCall>> ClientSession::takeAll()
+std::vector<std::unique_ptr<OutgoingCall>> ClientSession::takeAll(bool detachSocket)
 {
     QMutexLocker lock(&m_mutex);
+    if (detachSocket)
+        outbox->detachSocket(); // lock order as in send(): session, then outbox
     std::vector<std::unique_ptr<OutgoingCall>> all;
     all.reserve(m_calls.size());
     for (auto &entry : m_calls)
@@ -223,20 +225,22 @@ void ClientConnection::onSocketGone()
     m_active = false;
     m_keepAlive.stop();
     stopWatching(m_writable);
-    m_session->outbox->detachSocket(); // and the bytes queued for the dead socket
     const QString where = m_session->settings.host + QLatin1Char(':')
         + QString::number(m_session->settings.port);
+    // Detaching drops the bytes queued for the dead socket; it happens in takeAll() under
+    // the session lock, so a call sent meanwhile is either failed here with its bytes
+    // dropped, or sent after, on the next connection: never failed and sent too.
     if (m_wasConnected)
         failAll(RpcError::ConnectionLost,
-                QStringLiteral("connection to %1 lost: %2").arg(where, m_socket->errorString()));
+                QStringLiteral("connection to %1 lost: %2").arg(where, m_socket->errorString()), true);
     else
         failAll(RpcError::ConnectFailed,
-                QStringLiteral("cannot connect to %1: %2").arg(where, m_socket->errorString()));
+                QStringLiteral("cannot connect to %1: %2").arg(where, m_socket->errorString()), true);
 }
 
-void ClientConnection::failAll(RpcError::Code code, const QString &message)
+void ClientConnection::failAll(RpcError::Code code, const QString &message, bool detach)
 {
-    const auto calls = m_session->takeAll();
+    const auto calls = m_session->takeAll(detach);
     const RpcError error(code, message);
     for (const auto &call : calls)
         call->pending->fail(error);
@@ -246,11 +250,14 @@ void ClientConnection::onReadyRead()
 {
     m_lastRead = Clock::now();
     const bool open = readAvailable(*m_socket, m_parser);
-    if (!open)
-        QMetaObject::invokeMethod(this, &ClientConnection::onSocketGone, Qt::QueuedConnection);
     while (true) {
         switch (m_parser.next()) {
         case FrameParser::NeedMore:
+            // Answers read before a close are served first; the close is handled now, not
+            // queued, so no flush can reconnect in between and have the new socket torn down
+            // by a late "gone" for the old one.
+            if (!open)
+                onSocketGone();
             return;
         case FrameParser::Frame:
             handleResponse(m_parser.takeFrame());
@@ -340,9 +347,13 @@ void ClientConnection::rearm()
     const auto now = Clock::now();
     if (m_session->inFlight() == 0) {
         if (now - m_lastBusy > std::chrono::seconds(1)) {
-            m_timer.stop();
+            // Say "off" first, then look again: a call sent in between either sees "off"
+            // and asks for a re-arm, or is seen here.
             m_session->timerDue.store(Clock::time_point::max().time_since_epoch().count());
-            return;
+            if (m_session->inFlight() == 0) {
+                m_timer.stop();
+                return;
+            }
         }
     } else {
         m_lastBusy = now;

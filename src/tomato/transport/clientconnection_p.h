@@ -43,8 +43,9 @@ public:
     void send(std::unique_ptr<OutgoingCall> call);
     // Removes and returns the call with this id; null when unknown (already timed out).
     std::unique_ptr<OutgoingCall> take(quint64 id);
-    // Removes every call, for failing them all.
-    std::vector<std::unique_ptr<OutgoingCall>> takeAll();
+    // Removes every call, for failing them all; optionally detaches the outbox from its
+    // socket in the same step.
+    std::vector<std::unique_ptr<OutgoingCall>> takeAll(bool detachSocket = false);
     // Removes calls whose deadline passed or whose future was cancelled.
     void takeExpired(std::chrono::steady_clock::time_point now,
                      std::vector<std::pair<quint64, std::unique_ptr<OutgoingCall>>> *expired,
@@ -87,7 +88,7 @@ private:
     void onReadyRead();
     void onSocketGone();
     void handleResponse(Frame &&frame);
-    void failAll(RpcError::Code code, const QString &message);
+    void failAll(RpcError::Code code, const QString &message, bool detach = false);
     void onTimer();
     void rearm();
     void sendCancel(quint64 id);

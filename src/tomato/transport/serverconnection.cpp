@@ -8,6 +8,7 @@
 #include <tomato/wire/extension.h>
 
 #include <algorithm>
+#include <unistd.h>
 
 namespace Tomato {
 
@@ -27,6 +28,7 @@ ServerConnection::ServerConnection(qintptr descriptor, std::shared_ptr<ServerCor
     if (!m_socket->setSocketDescriptor(descriptor, QAbstractSocket::ConnectedState,
                                        QIODevice::ReadWrite | QIODevice::Unbuffered)) {
         qCWarning(lcTransport) << "cannot adopt accepted socket:" << m_socket->errorString();
+        ::close(int(descriptor));
         QMetaObject::invokeMethod(this, &QObject::deleteLater, Qt::QueuedConnection);
         return;
     }
@@ -201,7 +203,9 @@ void ServerConnection::handleRequest(Frame &&frame)
                                              .arg(QString::fromUtf8(timeout)));
             return;
         }
-        call->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+        // Clamped (to a year): a huge budget must not overflow the clock arithmetic.
+        call->deadline = std::chrono::steady_clock::now()
+            + std::chrono::milliseconds(qMin<qint64>(ms, 365LL * 24 * 3600 * 1000));
     }
     call->messageId = id;
     call->serialization = ser;
