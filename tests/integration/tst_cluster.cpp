@@ -49,6 +49,7 @@ public:
     quint16 port() const { return m_port; }
     QString address() const { return QStringLiteral("127.0.0.1:%1").arg(m_port); }
     void killHard() { ::kill(pid_t(m_process.processId()), SIGKILL); m_process.waitForFinished(5000); }
+    void terminate() { ::kill(pid_t(m_process.processId()), SIGTERM); m_process.waitForFinished(10000); }
 
 private:
     QProcess m_process;
@@ -97,6 +98,7 @@ private Q_SLOTS:
     void withoutProvidersCallsFailWithNoProvider();
     void aNewProviderReachesARunningClientWithinASecond();
     void aKilledProviderDisappearsWithinTheSessionTimeout();
+    void aStoppedProviderUnregistersAtOnce();
     void callsKeepFlowingWhileZooKeeperIsDown();
     void anEnsembleLosingItsLeaderFailsNoCall();
 };
@@ -180,6 +182,24 @@ void tst_Cluster::aKilledProviderDisappearsWithinTheSessionTimeout()
     // The servers' session timeout is 2 s; ZooKeeper expires sessions in ticks of 0.5 s.
     QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")), QStringList{a.address()}, 10000);
     QVERIFY2(sinceKill.elapsed() < 2000 + 2000, qPrintable(QString::number(sinceKill.elapsed())));
+}
+
+void tst_Cluster::aStoppedProviderUnregistersAtOnce()
+{
+    ZooKeeperServer zk;
+    QVERIFY(zk.start());
+    SampleServer a(zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"));
+    SampleServer b(zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"));
+    auto registry = registryFor(zk.hosts());
+    RpcClient client(clientConfig());
+    client.setRegistry(registry.get());
+    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")).size(), 2, 10000);
+    QElapsedTimer sinceStop;
+    sinceStop.start();
+    b.terminate(); // SIGTERM: unregister first, then drain and close
+    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")), QStringList{a.address()}, 5000);
+    // Far sooner than the 2 s session timeout a crash would take.
+    QVERIFY2(sinceStop.elapsed() < 1500, qPrintable(QString::number(sinceStop.elapsed())));
 }
 
 void tst_Cluster::callsKeepFlowingWhileZooKeeperIsDown()
