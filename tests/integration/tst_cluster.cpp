@@ -76,6 +76,20 @@ std::unique_ptr<ZooKeeperRegistry> registryFor(const QString &hosts)
     return std::make_unique<ZooKeeperRegistry>(o);
 }
 
+// A client that finds demo-rpc-service through its own registry connection.
+struct Subscriber
+{
+    explicit Subscriber(const QString &hosts, const RpcConfig &config = clientConfig())
+        : registry(registryFor(hosts)), client(config)
+    {
+        client.setRegistry(registry.get());
+    }
+    QStringList instances() const { return client.instances(QStringLiteral("demo-rpc-service")); }
+
+    std::unique_ptr<ZooKeeperRegistry> registry;
+    RpcClient client;
+};
+
 // The ports that answered n echo calls.
 QSet<QString> answerers(Sample::EchoService &echo, int n)
 {
@@ -112,11 +126,9 @@ void tst_Cluster::aClientCallsOnlyItsStageAndGroup()
     SampleServer prodMain(zk.hosts(), QStringLiteral("prod"), QStringLiteral("main"));
     QVERIFY(devMain.port() && devGray.port() && prodMain.port());
 
-    auto registry = registryFor(zk.hosts());
-    RpcClient client(clientConfig());
-    client.setRegistry(registry.get());
-    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")), QStringList{devMain.address()}, 10000);
-    auto echo = client.stub<Sample::EchoService>();
+    Subscriber sub(zk.hosts());
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances(), QStringList{devMain.address()}, 10000);
+    auto echo = sub.client.stub<Sample::EchoService>();
     QCOMPARE(answerers(*echo, 20), QSet<QString>{QString::number(devMain.port())});
 }
 
@@ -126,11 +138,9 @@ void tst_Cluster::theGroupOverrideChoosesAnotherGroupForOneService()
     QVERIFY(zk.start());
     SampleServer devMain(zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"));
     SampleServer devGray(zk.hosts(), QStringLiteral("dev"), QStringLiteral("gray"));
-    auto registry = registryFor(zk.hosts());
-    RpcClient client(clientConfig(QStringLiteral("main"), QStringLiteral("demo-rpc-service:gray")));
-    client.setRegistry(registry.get());
-    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")), QStringList{devGray.address()}, 10000);
-    auto echo = client.stub<Sample::EchoService>();
+    Subscriber sub(zk.hosts(), clientConfig(QStringLiteral("main"), QStringLiteral("demo-rpc-service:gray")));
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances(), QStringList{devGray.address()}, 10000);
+    auto echo = sub.client.stub<Sample::EchoService>();
     QCOMPARE(answerers(*echo, 10), QSet<QString>{QString::number(devGray.port())});
 }
 
@@ -138,10 +148,8 @@ void tst_Cluster::withoutProvidersCallsFailWithNoProvider()
 {
     ZooKeeperServer zk;
     QVERIFY(zk.start());
-    auto registry = registryFor(zk.hosts());
-    RpcClient client(clientConfig());
-    client.setRegistry(registry.get());
-    auto echo = client.stub<Sample::EchoService>();
+    Subscriber sub(zk.hosts());
+    auto echo = sub.client.stub<Sample::EchoService>();
     try {
         echo->echo(QStringLiteral("x"));
         QFAIL("a call without providers succeeded");
@@ -156,14 +164,12 @@ void tst_Cluster::aNewProviderReachesARunningClientWithinASecond()
     ZooKeeperServer zk;
     QVERIFY(zk.start());
     SampleServer first(zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"));
-    auto registry = registryFor(zk.hosts());
-    RpcClient client(clientConfig());
-    client.setRegistry(registry.get());
-    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")).size(), 1, 10000);
+    Subscriber sub(zk.hosts());
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances().size(), 1, 10000);
     SampleServer second(zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"));
     QVERIFY(second.port());
     // READY is printed once registering has been asked for; the node follows within ms.
-    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")).size(), 2, 1000);
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances().size(), 2, 1000);
 }
 
 void tst_Cluster::aKilledProviderDisappearsWithinTheSessionTimeout()
@@ -172,15 +178,13 @@ void tst_Cluster::aKilledProviderDisappearsWithinTheSessionTimeout()
     QVERIFY(zk.start());
     SampleServer a(zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"));
     SampleServer b(zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"));
-    auto registry = registryFor(zk.hosts());
-    RpcClient client(clientConfig());
-    client.setRegistry(registry.get());
-    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")).size(), 2, 10000);
+    Subscriber sub(zk.hosts());
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances().size(), 2, 10000);
     QElapsedTimer sinceKill;
     b.killHard();
     sinceKill.start();
     // The servers' session timeout is 2 s; ZooKeeper expires sessions in ticks of 0.5 s.
-    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")), QStringList{a.address()}, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances(), QStringList{a.address()}, 10000);
     QVERIFY2(sinceKill.elapsed() < 2000 + 2000, qPrintable(QString::number(sinceKill.elapsed())));
 }
 
@@ -190,14 +194,12 @@ void tst_Cluster::aStoppedProviderUnregistersAtOnce()
     QVERIFY(zk.start());
     SampleServer a(zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"));
     SampleServer b(zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"));
-    auto registry = registryFor(zk.hosts());
-    RpcClient client(clientConfig());
-    client.setRegistry(registry.get());
-    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")).size(), 2, 10000);
+    Subscriber sub(zk.hosts());
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances().size(), 2, 10000);
     QElapsedTimer sinceStop;
     sinceStop.start();
     b.terminate(); // SIGTERM: unregister first, then drain and close
-    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")), QStringList{a.address()}, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances(), QStringList{a.address()}, 5000);
     // Far sooner than the 2 s session timeout a crash would take.
     QVERIFY2(sinceStop.elapsed() < 1500, qPrintable(QString::number(sinceStop.elapsed())));
 }
@@ -207,13 +209,11 @@ void tst_Cluster::callsKeepFlowingWhileZooKeeperIsDown()
     ZooKeeperServer zk;
     QVERIFY(zk.start());
     SampleServer a(zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"));
-    auto registry = registryFor(zk.hosts());
-    RpcClient client(clientConfig());
-    client.setRegistry(registry.get());
-    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")).size(), 1, 10000);
-    auto echo = client.stub<Sample::EchoService>();
+    Subscriber sub(zk.hosts());
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances().size(), 1, 10000);
+    auto echo = sub.client.stub<Sample::EchoService>();
     zk.stop();
-    QTRY_VERIFY_WITH_TIMEOUT(!registry->isConnected(), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(!sub.registry->isConnected(), 10000);
     QCOMPARE(answerers(*echo, 50), QSet<QString>{QString::number(a.port())});
 }
 
@@ -236,11 +236,9 @@ void tst_Cluster::anEnsembleLosingItsLeaderFailsNoCall()
     SampleServer a(ensemble, QStringLiteral("dev"), QStringLiteral("main"));
     SampleServer b(ensemble, QStringLiteral("dev"), QStringLiteral("main"));
     QVERIFY(a.port() && b.port());
-    auto registry = registryFor(ensemble);
-    RpcClient client(clientConfig());
-    client.setRegistry(registry.get());
-    QTRY_COMPARE_WITH_TIMEOUT(client.instances(QStringLiteral("demo-rpc-service")).size(), 2, 20000);
-    auto echo = client.stub<Sample::EchoService>();
+    Subscriber sub(ensemble);
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances().size(), 2, 20000);
+    auto echo = sub.client.stub<Sample::EchoService>();
 
     std::atomic<bool> running{true};
     std::atomic<int> calls{0}, failures{0};
