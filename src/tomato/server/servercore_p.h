@@ -1,6 +1,7 @@
 #pragma once
 #include <tomato/core/interfaceinfo_p.h>
 #include <tomato/server/rpcserver.h>
+#include <tomato/transport/outbox_p.h>
 #include <tomato/wire/frame.h>
 
 #include <QtCore/QHash>
@@ -16,7 +17,6 @@
 
 namespace Tomato {
 
-class Outbox;
 
 struct Service
 {
@@ -43,6 +43,17 @@ struct ServerCall
     // Calls of the same connection not answered yet, this one included: the last answer
     // owed is written at once, answers with more to follow are batched.
     std::shared_ptr<std::atomic<int>> owed;
+    // Calls of the connection whose state still lives (not yet answered or dropped); the
+    // connection stops reading at a limit and is woken (through the outbox) below it.
+    std::shared_ptr<std::atomic<int>> load;
+
+    static constexpr int MaxLoad = 256;   // calls one connection may have unanswered
+    static constexpr int ResumeLoad = 128;
+    ~ServerCall()
+    {
+        if (load && load->fetch_sub(1) == ResumeLoad + 1 && outbox)
+            outbox->scheduleFlush(); // the connection may be waiting to read again
+    }
 };
 
 // The part of the server shared with its connections and tasks: the service table, the

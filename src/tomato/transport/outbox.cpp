@@ -110,6 +110,19 @@ Outbox::FlushResult Outbox::flush()
     return FlushResult::Blocked;
 }
 
+void Outbox::scheduleFlush()
+{
+    QMutexLocker lock(&m_mutex);
+    if (!m_closed)
+        scheduleLocked();
+}
+
+qsizetype Outbox::pendingBytes() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_pending.size();
+}
+
 qintptr Outbox::descriptor() const
 {
     QMutexLocker lock(&m_mutex);

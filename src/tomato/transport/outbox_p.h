@@ -46,6 +46,9 @@ public:
     // the socket is writable. Failed: the connection is broken.
     FlushResult flush();
     qintptr descriptor() const;
+    qsizetype pendingBytes() const; // queued, not yet taken by the kernel
+    // Any thread: have the owner's flush run soon (it also re-checks flow control).
+    void scheduleFlush();
 
     // I/O thread, before the owner dies.
     void close();

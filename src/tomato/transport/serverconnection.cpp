@@ -7,6 +7,8 @@
 #include <tomato/transport/socketio_p.h>
 #include <tomato/wire/extension.h>
 
+#include <QtCore/QTimer>
+
 #include <algorithm>
 #include <unistd.h>
 
@@ -35,7 +37,15 @@ ServerConnection::ServerConnection(qintptr descriptor, std::shared_ptr<ServerCor
     m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_outbox->attachSocket(m_socket->socketDescriptor());
     connect(m_socket, &QTcpSocket::readyRead, this, &ServerConnection::onReadyRead);
-    connect(m_socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
+    // The peer closing its side (Qt may notice before we read EOF) ends the connection only
+    // once what it sent is answered: a half-closed peer still reads.
+    connect(m_socket, &QTcpSocket::disconnected, this, [this] {
+        if (m_peerClosed)
+            return;
+        m_peerClosed = true;
+        m_peerClosedAt = std::chrono::steady_clock::now();
+        finishWhenAnswered();
+    });
     if (m_socket->bytesAvailable() > 0)
         onReadyRead();
 }
@@ -64,19 +74,30 @@ void ServerConnection::closeIfIdle(std::chrono::steady_clock::time_point now,
     }
 }
 
-void ServerConnection::onReadyRead()
+qint64 ServerConnection::outboxLimit() const
 {
-    if (m_closing)
-        return;
-    m_lastActivity = std::chrono::steady_clock::now();
-    if (!readAvailable(*m_socket, m_parser)) {
-        // The peer closed (or the socket failed) after what was read: serve that, then go.
-        QMetaObject::invokeMethod(this, &QObject::deleteLater, Qt::QueuedConnection);
-    }
+    return 2 * m_core->maxFrameBytes;
+}
+
+bool ServerConnection::overloaded() const
+{
+    return m_load->load() >= ServerCall::MaxLoad || m_outbox->pendingBytes() > outboxLimit();
+}
+
+// Flow control: a peer that sends more than we answer, or does not read its answers, must
+// not make us buffer without bound. Past the limits, frames stay unparsed in the parser and
+// new bytes stay in the kernel (an unbuffered socket stays quiet until read); flush() reads
+// on once answers drain.
+bool ServerConnection::processFrames()
+{
     while (!m_closing) {
+        if (overloaded()) {
+            m_readPaused = true;
+            return false;
+        }
         switch (m_parser.next()) {
         case FrameParser::NeedMore:
-            return;
+            return true;
         case FrameParser::Frame:
             handleFrame(m_parser.takeFrame());
             break;
@@ -88,8 +109,26 @@ void ServerConnection::onReadyRead()
             break;
         case FrameParser::Corrupt:
             protocolError(m_parser.errorCode(), m_parser.errorString(), 0);
-            return;
+            return false;
         }
+    }
+    return false;
+}
+
+void ServerConnection::onReadyRead()
+{
+    if (m_closing)
+        return;
+    if (!processFrames() || m_peerClosed) // frames already buffered come first
+        return;
+    m_lastActivity = std::chrono::steady_clock::now();
+    const bool open = readAvailable(*m_socket, m_parser);
+    processFrames();
+    if (!open && !m_peerClosed) {
+        // The peer finished sending (or the socket failed): answer what it sent, then go.
+        m_peerClosed = true;
+        m_peerClosedAt = std::chrono::steady_clock::now();
+        finishWhenAnswered();
     }
 }
 
@@ -216,6 +255,8 @@ void ServerConnection::handleRequest(Frame &&frame)
     call->outbox = m_outbox;
     call->owed = m_owed;
     m_owed->fetch_add(1);
+    call->load = m_load;
+    m_load->fetch_add(1);
 
     if (m_calls.size() >= m_purgeAt) {
         m_calls.erase(std::remove_if(m_calls.begin(), m_calls.end(),
@@ -235,7 +276,29 @@ void ServerConnection::flush()
     if (!flushOutbox(*m_outbox, this, m_writable, [this] { flush(); })) {
         m_socket->abort();
         deleteLater();
+        return;
     }
+    if (m_readPaused && !overloaded()) {
+        m_readPaused = false;
+        QMetaObject::invokeMethod(this, &ServerConnection::onReadyRead, Qt::QueuedConnection);
+    }
+}
+
+void ServerConnection::finishWhenAnswered()
+{
+    // Answers are written by business threads through the outbox's own descriptor, which
+    // outlives Qt's close of the read side. Wait for the last one (bounded by the drain
+    // timeout), then go.
+    // A call's state lives until its answer is posted (m_calls holds it weakly).
+    const bool answered = !m_readPaused && m_outbox->pendingBytes() == 0
+        && std::all_of(m_calls.begin(), m_calls.end(), [](const auto &e) { return e.second.expired(); });
+    const bool tooLong = std::chrono::steady_clock::now() - m_peerClosedAt
+        > std::chrono::milliseconds(m_core->config.drainTimeoutMs());
+    if (answered || tooLong || m_outbox->isClosed()) {
+        deleteLater();
+        return;
+    }
+    QTimer::singleShot(5, this, &ServerConnection::finishWhenAnswered);
 }
 
 } // namespace Tomato

@@ -39,6 +39,10 @@ private:
     void handleFrame(Frame &&frame);
     void handleRequest(Frame &&frame);
     void flush();
+    void finishWhenAnswered();
+    bool processFrames(); // false when paused by flow control or closing
+    bool overloaded() const;
+    qint64 outboxLimit() const;
     void protocolError(RpcError::Code code, const QString &message, quint64 messageId);
 
     std::shared_ptr<ServerCore> m_core;
@@ -47,12 +51,16 @@ private:
     FrameParser m_parser;
     std::shared_ptr<Outbox> m_outbox;
     std::shared_ptr<std::atomic<int>> m_owed = std::make_shared<std::atomic<int>>(0);
+    std::shared_ptr<std::atomic<int>> m_load = std::make_shared<std::atomic<int>>(0);
     // Calls not answered yet, for Cancel. A vector, not a hash: a connection usually has a
     // few calls in flight, and an idle one should cost nothing. Purged lazily.
     std::vector<std::pair<quint64, std::weak_ptr<ServerCall>>> m_calls;
     size_t m_purgeAt = 16;
     std::chrono::steady_clock::time_point m_lastActivity;
     bool m_closing = false;
+    bool m_readPaused = false;  // answers pile up unread: requests wait in the kernel
+    bool m_peerClosed = false;  // the peer finished sending: answer what it sent, then go
+    std::chrono::steady_clock::time_point m_peerClosedAt;
 };
 
 } // namespace Tomato

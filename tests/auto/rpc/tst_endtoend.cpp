@@ -11,6 +11,7 @@
 #include <QtNetwork/QTcpServer>
 #include <QtTest/QTest>
 
+#include <sys/socket.h>
 #include <thread>
 
 using namespace Tomato;
@@ -113,6 +114,8 @@ private Q_SLOTS:
     void aMalformedStreamClosesOnlyThatConnection();
     void aPeerThatStopsMidFrameDisturbsNobody();
     void keepAliveRequestsAreAnswered();
+    void aPeerThatStopsSendingStillGetsItsAnswers();
+    void aPeerThatNeverReadsIsNoLongerReadFrom();
     void idleConnectionsAreClosedByTheServer();
     void objectThreadDispatchRunsOnTheObjectsThread();
     void aStubsQObjectMethodsStayLocal();
@@ -526,6 +529,72 @@ void tst_EndToEnd::keepAliveRequestsAreAnswered()
     QVERIFY(pong);
     QCOMPARE(pong->command, quint16(Frame::KeepAliveResponse));
     QCOMPARE(pong->messageId, quint64(77));
+}
+
+void tst_EndToEnd::aPeerThatStopsSendingStillGetsItsAnswers()
+{
+    Fixture f;
+    RawClient raw;
+    QVERIFY(raw.connectTo(f.server.port()));
+    raw.request(1, "Test::TestService", "add", "[1,2]");
+    raw.request(2, "Test::TestService", "waitAtGate", "[\"half\"]");
+    // Half-close: nothing more from us (like `nc -N`), but we still read.
+    QCOMPARE(::shutdown(int(raw.socket().socketDescriptor()), SHUT_WR), 0);
+    QTRY_COMPARE(f.impl.gateCalls(), 1);
+    f.gates.open(QStringLiteral("half"));
+    QList<quint64> answered;
+    for (int i = 0; i < 2; ++i) {
+        const auto reply = raw.readFrame();
+        QVERIFY(reply);
+        QCOMPARE(RawClient::extension(*reply).value("code").toInt(), 0);
+        answered << reply->messageId;
+    }
+    std::sort(answered.begin(), answered.end());
+    QCOMPARE(answered, (QList<quint64>{1, 2}));
+    QVERIFY(raw.waitForClose()); // and then the server closes
+    QCOMPARE(f.server.stats().callsCancelled, quint64(0));
+    QTRY_COMPARE(f.server.stats().connections, 0);
+}
+
+void tst_EndToEnd::aPeerThatNeverReadsIsNoLongerReadFrom()
+{
+    RpcConfig config = serverConfig();
+    config.setMaxFrameBytes(128 * 1024); // the server buffers at most 2 x this per connection
+    Fixture f(config);
+    RawClient raw;
+    QVERIFY(raw.connectTo(f.server.port()));
+    raw.socket().setReadBufferSize(1); // and we read nothing for now
+    const int requests = 2000;         // each answer ~50 KB: 100 MB if the server read them all
+    QByteArray burst;
+    for (int i = 1; i <= requests; ++i) {
+        Extension ext;
+        ext.insert("service", QByteArray("Test::TestService"));
+        ext.insert("method", QByteArray("items"));
+        Frame::encode(burst, Frame::Request, 1, quint64(i), ext.encode(), "[2000]");
+    }
+    raw.socket().write(burst);
+    // The server stops reading once its outbox for us is full; the rest waits in the kernel.
+    QTRY_VERIFY(f.server.stats().callsReceived > 10);
+    quint64 received = 0;
+    QDeadlineTimer settle(3000);
+    while (!settle.hasExpired()) { // wait for the count to stop moving: a plateau, not a timer
+        const quint64 now = f.server.stats().callsReceived;
+        if (now == received && now > 0)
+            break;
+        received = now;
+        QTest::qWait(200);
+    }
+    QVERIFY2(received < quint64(requests / 2), qPrintable(QString::number(received)));
+    // Reading resumes it: every answer arrives.
+    raw.socket().setReadBufferSize(0);
+    int answers = 0;
+    while (answers < requests) {
+        const auto reply = raw.readFrame(10000);
+        QVERIFY2(reply, qPrintable(QString::number(answers)));
+        QCOMPARE(RawClient::extension(*reply).value("code").toInt(), 0);
+        ++answers;
+    }
+    QCOMPARE(f.server.stats().callsReceived, quint64(requests));
 }
 
 void tst_EndToEnd::idleConnectionsAreClosedByTheServer()
