@@ -76,6 +76,7 @@ public:
     Q_INVOKABLE virtual void touch() = 0;                       // void: counts calls
     Q_INVOKABLE virtual int touches() const = 0;                // const method
     Q_INVOKABLE virtual QByteArray bytes(const QByteArray &data) = 0;
+    Q_INVOKABLE virtual QByteArray blob(int size) = 0;         // a small call, a big answer
     Q_INVOKABLE virtual Test::Record roundTrip(const Test::Record &record) = 0;
     Q_INVOKABLE virtual QList<Test::Item> items(int n) = 0;
     Q_INVOKABLE virtual QVariantMap mapEcho(const QVariantMap &map) = 0;

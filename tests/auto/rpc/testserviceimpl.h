@@ -54,6 +54,7 @@ public:
     void touch() override { m_touches.fetch_add(1); }
     int touches() const override { return m_touches.load(); }
     QByteArray bytes(const QByteArray &data) override { return data; }
+    QByteArray blob(int size) override { return QByteArray(size, 'b'); }
     Record roundTrip(const Record &record) override { return record; }
     QList<Item> items(int n) override
     {
