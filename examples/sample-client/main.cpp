@@ -1,17 +1,19 @@
 // tomato-sample-client: calls every method of the sample services on one server, blocking
 // and through futures, and prints the replies.
 //
-//   tomato-sample-client [--server host:port] [--tomato-rpc.<key>=<value>...]
+//   tomato-sample-client [--server ADDRESS] [--tomato-rpc.<key>=<value>...]
 //
-// With --server it calls that server directly; otherwise it finds demo-rpc-service through
-// the registry named by name-service-uri (instances of its own stage and group), or calls
-// 127.0.0.1:4567 when there is none.
+// With --server it calls that server directly: tcp://host:port, tls://host:port,
+// unix:///path, or host:port with the configured transport; otherwise it finds
+// demo-rpc-service through the registry named by name-service-uri (instances of its own stage
+// and group, each over the transport it registered), or calls 127.0.0.1:4567 when there is
+// none. TLS needs tls-ca (and, for mutual TLS, tls-cert and tls-key).
 // Exits 0 when every call succeeded, 1 otherwise.
 #include "demoservice_stub.h"
 #include "echoservice_stub.h"
 
 #include <tomato/client/rpcclient.h>
-#include <tomato/registry/zookeeper/registryfactory.h>
+#include <tomato/registry/zookeeper/zookeeperregistry.h>
 
 #include <QtCore/QEventLoop>
 #include <QtCore/QTimer>
@@ -46,7 +48,9 @@ int main(int argc, char **argv)
         std::unique_ptr<Sample::EchoServiceStub> echo;
         std::unique_ptr<Sample::DemoServiceStub> demo;
         if (server.isEmpty() && !config.nameServiceUri().isEmpty()) {
-            registry = Tomato::createRegistry(config);
+            Tomato::RegistryFactory registries;
+            Tomato::ZooKeeperRegistry::registerScheme(registries);
+            registry = registries.create(config);
             client.setRegistry(registry.get());
             echo = client.stub<Sample::EchoService>();
             demo = client.stub<Sample::DemoService>();

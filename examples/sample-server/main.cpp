@@ -4,11 +4,15 @@
 //
 // Configuration as in docs/CONFIGURATION.md (defaults here: micro-service-id
 // demo-rpc-service, port 4567); with name-service-uri set it registers in that registry.
-// Prints "READY <host>:<port>" once it accepts calls and stops gracefully on SIGINT/SIGTERM
-// (unregisters, stops accepting, drains calls in flight, closes the registry session).
+// --tomato-rpc.transport=tls (with tls-cert and tls-key) serves TLS on host:port;
+// --tomato-rpc.listen=tcp://0.0.0.0:4567,tls://0.0.0.0:4568,unix:///tmp/demo.sock serves
+// several addresses at once.
+// Prints "READY <host>:<port> ... listening=<addresses>" once it accepts calls and stops
+// gracefully on SIGINT/SIGTERM (unregisters, stops accepting, drains calls in flight, closes
+// the registry session).
 #include "sampleservices.h"
 
-#include <tomato/registry/zookeeper/registryfactory.h>
+#include <tomato/registry/zookeeper/zookeeperregistry.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QSocketNotifier>
@@ -33,15 +37,13 @@ int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
     Tomato::RpcConfig config;
-    config.setMicroServiceId(QStringLiteral("demo-rpc-service"));
-    config.setPort(4567);
     try {
-        // Our defaults first; file, environment and command line override them.
-        Tomato::RpcConfig loaded = Tomato::RpcConfig::fromArguments(app.arguments());
-        for (const QString &key : Tomato::RpcConfig::keys()) {
-            if (loaded.sourceOf(key) != QLatin1String("default"))
-                config.set(key, loaded.value(key));
-        }
+        // File, environment and command line first; our defaults where none of them spoke.
+        config = Tomato::RpcConfig::fromArguments(app.arguments());
+        if (config.sourceOf(QStringLiteral("micro-service-id")) == QLatin1String("default"))
+            config.setMicroServiceId(QStringLiteral("demo-rpc-service"));
+        if (config.sourceOf(QStringLiteral("port")) == QLatin1String("default") && config.listen().isEmpty())
+            config.setPort(4567);
     } catch (const Tomato::ConfigError &e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 2;
@@ -49,7 +51,9 @@ int main(int argc, char **argv)
 
     std::unique_ptr<Tomato::Registry> registry;
     try {
-        registry = Tomato::createRegistry(config); // none when name-service-uri is empty
+        Tomato::RegistryFactory registries;
+        Tomato::ZooKeeperRegistry::registerScheme(registries);
+        registry = registries.create(config); // none when name-service-uri is empty
     } catch (const Tomato::RpcError &e) {
         std::fprintf(stderr, "name-service-uri: %s\n", e.what());
         return 2;
@@ -70,10 +74,11 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "cannot start: %s\n", qPrintable(server.errorString()));
         return 1;
     }
-    identity.host = config.advertiseHost().isEmpty()
-        ? (server.address().isEqual(QHostAddress::AnyIPv4) ? QHostInfo::localHostName()
-                                                            : server.address().toString())
-        : config.advertiseHost();
+    const Tomato::Endpoint first = server.addresses().first();
+    identity.host = !config.advertiseHost().isEmpty() ? config.advertiseHost()
+        : first.hasPath() ? first.path()
+        : server.address().isEqual(QHostAddress::AnyIPv4) ? QHostInfo::localHostName()
+                                                          : server.address().toString();
     identity.port = server.port();
     identity.microServiceId = config.microServiceId();
     identity.stage = config.stage();
@@ -97,16 +102,19 @@ int main(int argc, char **argv)
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
 
-    if (registry)
-        identity.host = server.instance().host;
-    std::printf("READY %s:%u services=%s stage=%s group=%s\n", qPrintable(identity.host),
+    if (registry && !server.instance().host().isEmpty())
+        identity.host = server.instance().host();
+    QStringList listening;
+    for (const Tomato::Endpoint &a : server.addresses())
+        listening << a.toString();
+    std::printf("READY %s:%u services=%s stage=%s group=%s listening=%s\n", qPrintable(identity.host),
                 unsigned(identity.port), qPrintable(server.services().join(QLatin1Char(','))),
-                qPrintable(identity.stage), qPrintable(identity.group));
+                qPrintable(identity.stage), qPrintable(identity.group), qPrintable(listening.join(QLatin1Char(','))));
     std::fflush(stdout);
     const int rc = app.exec();
     const auto stats = server.stats();
     std::printf("stopped after %llu calls (%llu failed)\n",
-                static_cast<unsigned long long>(stats.callsReceived),
-                static_cast<unsigned long long>(stats.callsFailed));
+                static_cast<unsigned long long>(stats.callsReceived()),
+                static_cast<unsigned long long>(stats.callsFailed()));
     return rc;
 }

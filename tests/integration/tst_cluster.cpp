@@ -1,6 +1,7 @@
 // Real sample-server processes registering in a real ZooKeeper (one server or a 3-node
 // ensemble), and an RpcClient in this process finding and calling them.
 #include "echoservice_stub.h"
+#include "testcertificates.h"
 #include "zookeeperserver.h"
 
 #include <tomato/client/rpcclient.h>
@@ -21,16 +22,20 @@ namespace {
 class SampleServer
 {
 public:
-    SampleServer(const QString &zkHosts, const QString &stage, const QString &group)
+    SampleServer(const QString &zkHosts, const QString &stage, const QString &group,
+                 const QStringList &more = {}, const QString &transport = QStringLiteral("tcp"))
+        : m_transport(transport)
     {
         m_process.setProcessChannelMode(QProcess::SeparateChannels);
         m_process.start(QStringLiteral(SAMPLE_SERVER),
-                        {QStringLiteral("--tomato-rpc.name-service-uri=") + zkHosts,
-                         QStringLiteral("--tomato-rpc.host=127.0.0.1"),
-                         QStringLiteral("--tomato-rpc.port=0"),
-                         QStringLiteral("--tomato-rpc.stage=") + stage,
-                         QStringLiteral("--tomato-rpc.group=") + group,
-                         QStringLiteral("--tomato-rpc.registry-session-timeout-ms=2000")});
+                        QStringList{QStringLiteral("--tomato-rpc.name-service-uri=") + zkHosts,
+                                    QStringLiteral("--tomato-rpc.host=127.0.0.1"),
+                                    QStringLiteral("--tomato-rpc.port=0"),
+                                    QStringLiteral("--tomato-rpc.transport=") + transport,
+                                    QStringLiteral("--tomato-rpc.stage=") + stage,
+                                    QStringLiteral("--tomato-rpc.group=") + group,
+                                    QStringLiteral("--tomato-rpc.registry-session-timeout-ms=2000")}
+                            + more);
         QByteArray out;
         QDeadlineTimer deadline(15000);
         while (!out.contains('\n') && !deadline.hasExpired()) {
@@ -47,12 +52,13 @@ public:
         m_process.waitForFinished(5000);
     }
     quint16 port() const { return m_port; }
-    QString address() const { return QStringLiteral("127.0.0.1:%1").arg(m_port); }
+    QString address() const { return QStringLiteral("%1://127.0.0.1:%2").arg(m_transport).arg(m_port); }
     void killHard() { ::kill(pid_t(m_process.processId()), SIGKILL); m_process.waitForFinished(5000); }
     void terminate() { ::kill(pid_t(m_process.processId()), SIGTERM); m_process.waitForFinished(10000); }
 
 private:
     QProcess m_process;
+    QString m_transport;
     quint16 m_port = 0;
 };
 
@@ -70,10 +76,9 @@ RpcConfig clientConfig(const QString &group = QStringLiteral("main"), const QStr
 
 std::unique_ptr<ZooKeeperRegistry> registryFor(const QString &hosts)
 {
-    ZooKeeperRegistry::Options o;
-    o.hosts = hosts;
-    o.sessionTimeoutMs = 4000;
-    return std::make_unique<ZooKeeperRegistry>(o);
+    RpcConfig c;
+    c.setRegistrySessionTimeoutMs(4000);
+    return std::make_unique<ZooKeeperRegistry>(hosts, c);
 }
 
 // A client that finds demo-rpc-service through its own registry connection.
@@ -115,6 +120,8 @@ private Q_SLOTS:
     void aStoppedProviderUnregistersAtOnce();
     void callsKeepFlowingWhileZooKeeperIsDown();
     void anEnsembleLosingItsLeaderFailsNoCall();
+    void aTlsProviderIsCalledOverTlsWithoutBeingToldSo();
+    void providersRegisteredWithCredentialsAreFoundByAnyClient();
 };
 
 void tst_Cluster::aClientCallsOnlyItsStageAndGroup()
@@ -272,15 +279,58 @@ void tst_Cluster::anEnsembleLosingItsLeaderFailsNoCall()
     const int before = calls.load();
     QTRY_VERIFY_WITH_TIMEOUT(calls.load() > before + 500, 20000);
     // Registrations stay visible through the new leader.
-    ZooKeeperRegistry::Options o;
-    o.hosts = ensemble;
-    ZooKeeperRegistry reader(o);
+    ZooKeeperRegistry reader(ensemble);
     reader.start();
     reader.subscribe(QStringLiteral("demo-rpc-service"), QStringLiteral("dev"));
     QTRY_COMPARE_WITH_TIMEOUT(reader.instances(QStringLiteral("demo-rpc-service"), QStringLiteral("dev")).size(), 2, 20000);
     running.store(false);
     load.join();
     QCOMPARE(failures.load(), 0);
+}
+
+void tst_Cluster::aTlsProviderIsCalledOverTlsWithoutBeingToldSo()
+{
+    TestCertificates certificates;
+    QVERIFY2(certificates.make(), qPrintable(certificates.error()));
+    ZooKeeperServer zk;
+    QVERIFY(zk.start());
+    SampleServer secure(zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"),
+                        {QStringLiteral("--tomato-rpc.tls-cert=") + certificates.cert(QStringLiteral("server")),
+                         QStringLiteral("--tomato-rpc.tls-key=") + certificates.key(QStringLiteral("server"))},
+                        QStringLiteral("tls"));
+    QVERIFY(secure.port());
+    // The client's own transport is tcp: the registry tells it this instance speaks TLS.
+    RpcConfig config = clientConfig();
+    config.setTlsCa(certificates.ca());
+    Subscriber sub(zk.hosts(), config);
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances(), QStringList{secure.address()}, 10000);
+    QVERIFY(secure.address().startsWith(QLatin1String("tls://")));
+    auto echo = sub.client.stub<Sample::EchoService>();
+    QCOMPARE(answerers(*echo, 5), QSet<QString>{QString::number(secure.port())});
+
+    // A client that does not trust the server's CA gets a clear error, not plain text.
+    Subscriber untrusting(zk.hosts());
+    QTRY_COMPARE_WITH_TIMEOUT(untrusting.instances().size(), 1, 10000);
+    auto refused = untrusting.client.stub<Sample::EchoService>();
+    try {
+        refused->echo(QStringLiteral("x"));
+        QFAIL("a call to an untrusted TLS server succeeded");
+    } catch (const RpcError &e) {
+        QCOMPARE(e.code(), RpcError::ConnectFailed);
+        QVERIFY2(e.message().contains(QLatin1String("TLS handshake")), qPrintable(e.message()));
+    }
+}
+
+void tst_Cluster::providersRegisteredWithCredentialsAreFoundByAnyClient()
+{
+    ZooKeeperServer zk;
+    QVERIFY(zk.start());
+    SampleServer a(QStringLiteral("zookeeper://ops:pw@") + zk.hosts(), QStringLiteral("dev"), QStringLiteral("main"));
+    QVERIFY(a.port());
+    Subscriber sub(zk.hosts()); // reads without credentials
+    QTRY_COMPARE_WITH_TIMEOUT(sub.instances(), QStringList{a.address()}, 10000);
+    auto echo = sub.client.stub<Sample::EchoService>();
+    QCOMPARE(answerers(*echo, 3), QSet<QString>{QString::number(a.port())});
 }
 
 QTEST_GUILESS_MAIN(tst_Cluster)

@@ -2,6 +2,7 @@
 // independent reader: the ZooKeeper C client used directly, not our registry code.
 #include "zookeeperserver.h"
 
+#include <tomato/core/rpcerror.h>
 #include <tomato/registry/zookeeper/zookeeperregistry.h>
 
 #include <QtCore/QJsonDocument>
@@ -11,17 +12,22 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include <atomic>
+
 using namespace Tomato;
 
 namespace {
 
 QAtomicInt s_emptyProtectionLogged;
+QAtomicInt s_registrationRefused;
 QtMessageHandler s_previousHandler = nullptr;
 
 void watchMessages(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
     if (message.contains(QLatin1String("empty protection keeps")))
         s_emptyProtectionLogged.storeRelease(1);
+    if (message.contains(QLatin1String("registering")) && message.contains(QLatin1String("not authenticated")))
+        s_registrationRefused.storeRelease(1);
     s_previousHandler(type, context, message);
 }
 
@@ -29,12 +35,22 @@ void watchMessages(QtMsgType type, const QMessageLogContext &context, const QStr
 class Reader
 {
 public:
-    explicit Reader(const QString &hosts)
+    // `credentials`: "user:password" to authenticate with (digest), or none.
+    explicit Reader(const QString &hosts, const QByteArray &credentials = {})
     {
         m_zh = zookeeper_init(hosts.toUtf8().constData(), nullptr, 10000, nullptr, nullptr, 0);
         QDeadlineTimer deadline(10000);
         while (m_zh && zoo_state(m_zh) != ZOO_CONNECTED_STATE && !deadline.hasExpired())
             QThread::msleep(20);
+        if (m_zh && !credentials.isEmpty()) {
+            std::atomic<int> rc{-1000};
+            zoo_add_auth(m_zh, "digest", credentials.constData(), int(credentials.size()),
+                         [](int result, const void *data) {
+                             static_cast<std::atomic<int> *>(const_cast<void *>(data))->store(result);
+                         }, &rc);
+            while (rc.load() == -1000 && !deadline.hasExpired())
+                QThread::msleep(5);
+        }
     }
     ~Reader()
     {
@@ -64,6 +80,30 @@ public:
         return std::make_pair(QByteArray(buffer, qMax(0, len)), stat.ephemeralOwner != 0);
     }
     bool remove(const QString &path) { return zoo_delete(m_zh, path.toUtf8().constData(), -1) == ZOK; }
+    int removeCode(const QString &path) { return zoo_delete(m_zh, path.toUtf8().constData(), -1); }
+    int setCode(const QString &path, const QByteArray &data)
+    {
+        return zoo_set(m_zh, path.toUtf8().constData(), data.constData(), int(data.size()), -1);
+    }
+    int createCode(const QString &path)
+    {
+        return zoo_create(m_zh, path.toUtf8().constData(), "x", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, nullptr, 0);
+    }
+    // "scheme:id=perms" of each ACL entry of the node, sorted.
+    QStringList acl(const QString &path)
+    {
+        ACL_vector acl{};
+        Stat stat{};
+        QStringList out;
+        if (zoo_get_acl(m_zh, path.toUtf8().constData(), &acl, &stat) != ZOK)
+            return out;
+        for (int i = 0; i < acl.count; ++i)
+            out << QStringLiteral("%1:%2=%3").arg(QString::fromUtf8(acl.data[i].id.scheme),
+                                                  QString::fromUtf8(acl.data[i].id.id)).arg(acl.data[i].perms);
+        deallocate_ACL_vector(&acl);
+        out.sort();
+        return out;
+    }
 
 private:
     zhandle_t *m_zh = nullptr;
@@ -73,22 +113,21 @@ InstanceInfo instance(quint16 port, const QString &stage = QStringLiteral("dev")
                       const QString &group = QStringLiteral("main"))
 {
     InstanceInfo i;
-    i.host = QStringLiteral("127.0.0.1");
-    i.port = port;
-    i.microServiceId = QStringLiteral("demo/rpc service"); // '/' and ' ' must be encoded
-    i.stage = stage;
-    i.group = group;
-    i.interfaces = QStringLiteral("abc123");
+    i.setHost(QStringLiteral("127.0.0.1"));
+    i.setPort(port);
+    i.setMicroServiceId(QStringLiteral("demo/rpc service")); // '/' and ' ' must be encoded
+    i.setStage(stage);
+    i.setGroup(group);
+    i.setInterfaces(QStringLiteral("abc123"));
     return i;
 }
 
-ZooKeeperRegistry::Options options(const ZooKeeperServer &zk, bool emptyProtection = true)
+RpcConfig options(bool emptyProtection = true)
 {
-    ZooKeeperRegistry::Options o;
-    o.hosts = zk.hosts();
-    o.sessionTimeoutMs = 4000;
-    o.emptyProtection = emptyProtection;
-    return o;
+    RpcConfig c;
+    c.setRegistrySessionTimeoutMs(4000);
+    c.setEmptyProtection(emptyProtection);
+    return c;
 }
 
 } // namespace
@@ -110,6 +149,9 @@ private Q_SLOTS:
     void emptyProtectionKeepsInstancesOnAnEmptyRead_data();
     void emptyProtectionKeepsInstancesOnAnEmptyRead();
     void aProviderRegistersOnceZooKeeperBecomesReachable();
+    void withCredentialsOnlyTheirHoldersChangeOurNodesAndAnyoneReads();
+    void aRegistryWithOtherCredentialsCannotRegisterThere();
+    void theFactoryMakesRegistriesByScheme();
 
 private:
     std::unique_ptr<ZooKeeperServer> m_zk;
@@ -125,6 +167,7 @@ void tst_ZooKeeperRegistry::initTestCase()
 void tst_ZooKeeperRegistry::init()
 {
     s_emptyProtectionLogged.storeRelease(0);
+    s_registrationRefused.storeRelease(0);
     m_zk = std::make_unique<ZooKeeperServer>();
     QVERIFY2(m_zk->start(), qPrintable(m_zk->log()));
 }
@@ -137,7 +180,7 @@ void tst_ZooKeeperRegistry::cleanup()
 void tst_ZooKeeperRegistry::instanceUrisRoundTripAnyText()
 {
     InstanceInfo i = instance(4567);
-    i.group = QStringLiteral("gr&ay=1/ü");
+    i.setGroup(QStringLiteral("gr&ay=1/ü"));
     const auto back = InstanceInfo::fromNodeName(i.nodeName());
     QVERIFY(back);
     QCOMPARE(*back, i);
@@ -149,7 +192,7 @@ void tst_ZooKeeperRegistry::instanceUrisRoundTripAnyText()
 
 void tst_ZooKeeperRegistry::registeringCreatesAnEphemeralNodeWithJsonData()
 {
-    ZooKeeperRegistry registry(options(*m_zk));
+    ZooKeeperRegistry registry(m_zk->hosts(), options());
     QSignalSpy registered(&registry, &ZooKeeperRegistry::registered);
     const InstanceInfo me = instance(4567);
     registry.registerInstance(me);
@@ -160,7 +203,7 @@ void tst_ZooKeeperRegistry::registeringCreatesAnEphemeralNodeWithJsonData()
     QVERIFY(reader.connected());
     QCOMPARE(reader.children(QStringLiteral("/tomato")), QStringList{QStringLiteral("demo%2Frpc%20service")});
     const QString providers = QStringLiteral("/tomato/demo%2Frpc%20service/dev/providers");
-    QCOMPARE(providers, ZooKeeperRegistry::providersPath(me.microServiceId, me.stage));
+    QCOMPARE(providers, ZooKeeperRegistry::providersPath(me.microServiceId(), me.stage()));
     const QStringList nodes = reader.children(providers);
     QCOMPARE(nodes.size(), 1);
     QCOMPARE(nodes.first(), me.nodeName());
@@ -180,8 +223,8 @@ void tst_ZooKeeperRegistry::stoppingRemovesTheNodeAndUnregisteringToo()
     Reader reader(m_zk->hosts());
     const InstanceInfo a = instance(1001);
     const InstanceInfo b = instance(1002);
-    const QString providers = ZooKeeperRegistry::providersPath(a.microServiceId, a.stage);
-    ZooKeeperRegistry registry(options(*m_zk));
+    const QString providers = ZooKeeperRegistry::providersPath(a.microServiceId(), a.stage());
+    ZooKeeperRegistry registry(m_zk->hosts(), options());
     QSignalSpy registered(&registry, &ZooKeeperRegistry::registered);
     registry.start();
     registry.registerInstance(a);
@@ -195,14 +238,14 @@ void tst_ZooKeeperRegistry::stoppingRemovesTheNodeAndUnregisteringToo()
 
 void tst_ZooKeeperRegistry::aNewProviderReachesASubscriberWithinASecond()
 {
-    ZooKeeperRegistry subscriber(options(*m_zk));
+    ZooKeeperRegistry subscriber(m_zk->hosts(), options());
     QSignalSpy changed(&subscriber, &ZooKeeperRegistry::instancesChanged);
     subscriber.start();
     subscriber.subscribe(QStringLiteral("demo/rpc service"), QStringLiteral("dev"));
     QVERIFY(changed.wait(10000)); // the first read: empty
     QVERIFY(subscriber.instances(QStringLiteral("demo/rpc service"), QStringLiteral("dev")).isEmpty());
 
-    ZooKeeperRegistry provider(options(*m_zk));
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
     QSignalSpy registered(&provider, &ZooKeeperRegistry::registered);
     provider.start();
     const qsizetype before = changed.size();
@@ -216,28 +259,28 @@ void tst_ZooKeeperRegistry::aNewProviderReachesASubscriberWithinASecond()
     QVERIFY(seen.elapsed() < 1000);
     const auto list = changed.last().at(2).value<QList<InstanceInfo>>();
     QCOMPARE(list.size(), 1);
-    QCOMPARE(list.first().port, quint16(2001));
+    QCOMPARE(list.first().port(), quint16(2001));
 }
 
 void tst_ZooKeeperRegistry::stagesAreIsolated()
 {
-    ZooKeeperRegistry provider(options(*m_zk));
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
     provider.start();
     provider.registerInstance(instance(3001, QStringLiteral("prod")));
     provider.registerInstance(instance(3002, QStringLiteral("dev")));
-    ZooKeeperRegistry dev(options(*m_zk));
+    ZooKeeperRegistry dev(m_zk->hosts(), options());
     dev.start();
     dev.subscribe(QStringLiteral("demo/rpc service"), QStringLiteral("dev"));
     QTRY_COMPARE_WITH_TIMEOUT(dev.instances(QStringLiteral("demo/rpc service"), QStringLiteral("dev")).size(), 1, 10000);
-    QCOMPARE(dev.instances(QStringLiteral("demo/rpc service"), QStringLiteral("dev")).first().port, quint16(3002));
+    QCOMPARE(dev.instances(QStringLiteral("demo/rpc service"), QStringLiteral("dev")).first().port(), quint16(3002));
 }
 
 void tst_ZooKeeperRegistry::knownInstancesSurviveAZooKeeperOutage()
 {
-    ZooKeeperRegistry provider(options(*m_zk));
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
     provider.start();
     provider.registerInstance(instance(4001));
-    ZooKeeperRegistry subscriber(options(*m_zk));
+    ZooKeeperRegistry subscriber(m_zk->hosts(), options());
     QSignalSpy connection(&subscriber, &ZooKeeperRegistry::connectedChanged);
     subscriber.start();
     subscriber.subscribe(QStringLiteral("demo/rpc service"), QStringLiteral("dev"));
@@ -250,10 +293,10 @@ void tst_ZooKeeperRegistry::knownInstancesSurviveAZooKeeperOutage()
 
 void tst_ZooKeeperRegistry::aSessionExpiryReRegistersAndReSubscribes()
 {
-    ZooKeeperRegistry provider(options(*m_zk));
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
     provider.start();
     provider.registerInstance(instance(5001));
-    ZooKeeperRegistry subscriber(options(*m_zk));
+    ZooKeeperRegistry subscriber(m_zk->hosts(), options());
     subscriber.start();
     subscriber.subscribe(QStringLiteral("demo/rpc service"), QStringLiteral("dev"));
     QTRY_COMPARE_WITH_TIMEOUT(subscriber.instances(QStringLiteral("demo/rpc service"), QStringLiteral("dev")).size(), 1, 10000);
@@ -267,7 +310,7 @@ void tst_ZooKeeperRegistry::aSessionExpiryReRegistersAndReSubscribes()
     QTRY_COMPARE_WITH_TIMEOUT(reader.children(providers), QStringList{instance(5001).nodeName()}, 20000);
 
     // The subscriber re-armed its watch: a second provider shows up.
-    ZooKeeperRegistry second(options(*m_zk));
+    ZooKeeperRegistry second(m_zk->hosts(), options());
     second.start();
     second.registerInstance(instance(5002));
     QTRY_COMPARE_WITH_TIMEOUT(subscriber.instances(QStringLiteral("demo/rpc service"), QStringLiteral("dev")).size(), 2, 10000);
@@ -283,30 +326,30 @@ void tst_ZooKeeperRegistry::emptyProtectionKeepsInstancesOnAnEmptyRead_data()
 void tst_ZooKeeperRegistry::emptyProtectionKeepsInstancesOnAnEmptyRead()
 {
     QFETCH(bool, protection);
-    ZooKeeperRegistry provider(options(*m_zk));
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
     provider.start();
     const InstanceInfo me = instance(6001);
     provider.registerInstance(me);
-    ZooKeeperRegistry subscriber(options(*m_zk, protection));
+    ZooKeeperRegistry subscriber(m_zk->hosts(), options(protection));
     subscriber.start();
-    subscriber.subscribe(me.microServiceId, me.stage);
-    QTRY_COMPARE_WITH_TIMEOUT(subscriber.instances(me.microServiceId, me.stage).size(), 1, 10000);
+    subscriber.subscribe(me.microServiceId(), me.stage());
+    QTRY_COMPARE_WITH_TIMEOUT(subscriber.instances(me.microServiceId(), me.stage()).size(), 1, 10000);
     // Someone removes the node behind our back: a healthy read that lists nothing.
     Reader reader(m_zk->hosts());
     QVERIFY(reader.remove(ZooKeeperRegistry::instancePath(me)));
     if (protection) {
         // The registry says when it ignores an empty read; wait for that, then check.
         QTRY_VERIFY_WITH_TIMEOUT(s_emptyProtectionLogged.loadAcquire(), 10000);
-        QCOMPARE(subscriber.instances(me.microServiceId, me.stage).size(), 1);
+        QCOMPARE(subscriber.instances(me.microServiceId(), me.stage()).size(), 1);
     } else {
-        QTRY_COMPARE_WITH_TIMEOUT(subscriber.instances(me.microServiceId, me.stage).size(), 0, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(subscriber.instances(me.microServiceId(), me.stage()).size(), 0, 10000);
     }
 }
 
 void tst_ZooKeeperRegistry::aProviderRegistersOnceZooKeeperBecomesReachable()
 {
     m_zk->stop();
-    ZooKeeperRegistry provider(options(*m_zk));
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
     QSignalSpy registered(&provider, &ZooKeeperRegistry::registered);
     provider.start();
     provider.registerInstance(instance(7001));
@@ -315,6 +358,102 @@ void tst_ZooKeeperRegistry::aProviderRegistersOnceZooKeeperBecomesReachable()
     QVERIFY(registered.wait(20000));
     Reader reader(m_zk->hosts());
     QCOMPARE(reader.children(ZooKeeperRegistry::providersPath(QStringLiteral("demo/rpc service"), QStringLiteral("dev"))).size(), 1);
+}
+
+void tst_ZooKeeperRegistry::withCredentialsOnlyTheirHoldersChangeOurNodesAndAnyoneReads()
+{
+    // The password holds ':' and '@', percent-encoded in the URI.
+    const QString uri = QStringLiteral("zookeeper://tomato:s3cr%3At%40x@") + m_zk->hosts();
+    ZooKeeperRegistry registry(uri, options());
+    QSignalSpy registered(&registry, &ZooKeeperRegistry::registered);
+    const InstanceInfo me = instance(4600);
+    registry.registerInstance(me);
+    registry.start();
+    QVERIFY(registered.wait(10000));
+    const QString providers = ZooKeeperRegistry::providersPath(me.microServiceId(), me.stage());
+    const QString node = providers + QLatin1Char('/') + me.nodeName();
+
+    Reader anyone(m_zk->hosts());
+    QVERIFY(anyone.connected());
+    // Anyone reads: the tree and the node's data.
+    QCOMPARE(anyone.children(providers), QStringList{me.nodeName()});
+    QVERIFY(anyone.node(node));
+    // Nobody else writes: not the node, not its data, not a sibling, not a parent.
+    QCOMPARE(anyone.removeCode(node), int(ZNOAUTH));
+    QCOMPARE(anyone.setCode(node, "{}"), int(ZNOAUTH));
+    QCOMPARE(anyone.createCode(providers + QLatin1String("/intruder")), int(ZNOAUTH));
+    QCOMPARE(anyone.removeCode(providers), int(ZNOAUTH));
+    // Every node we made carries that ACL: all rights for the credentials, reading for the world.
+    for (const QString &path : {QStringLiteral("/tomato"), providers, node}) {
+        const QStringList acl = anyone.acl(path);
+        QCOMPARE(acl.size(), 2);
+        QVERIFY2(acl.at(0).startsWith(QLatin1String("digest:tomato:")) && acl.at(0).endsWith(QLatin1String("=31")),
+                 qPrintable(acl.join(QLatin1Char(' '))));
+        QCOMPARE(acl.at(1), QStringLiteral("world:anyone=1"));
+    }
+    // The holder of the credentials may.
+    Reader holder(m_zk->hosts(), "tomato:s3cr:t@x");
+    QCOMPARE(holder.setCode(node, "{}"), int(ZOK));
+}
+
+void tst_ZooKeeperRegistry::aRegistryWithOtherCredentialsCannotRegisterThere()
+{
+    ZooKeeperRegistry owner(QStringLiteral("zookeeper://tomato:right@") + m_zk->hosts(), options());
+    QSignalSpy ownerRegistered(&owner, &ZooKeeperRegistry::registered);
+    owner.registerInstance(instance(4700));
+    owner.start();
+    QVERIFY(ownerRegistered.wait(10000));
+
+    for (const QString &uri : {QStringLiteral("zookeeper://tomato:wrong@") + m_zk->hosts(), m_zk->hosts()}) {
+        s_registrationRefused.storeRelease(0);
+        ZooKeeperRegistry intruder(uri, options());
+        QSignalSpy registered(&intruder, &ZooKeeperRegistry::registered);
+        intruder.registerInstance(instance(4701));
+        intruder.start();
+        QTRY_VERIFY_WITH_TIMEOUT(s_registrationRefused.loadAcquire(), 10000);
+        QCOMPARE(registered.size(), 0);
+        Reader reader(m_zk->hosts());
+        QCOMPARE(reader.children(ZooKeeperRegistry::providersPath(QStringLiteral("demo/rpc service"),
+                                                                  QStringLiteral("dev"))),
+                 QStringList{instance(4700).nodeName()});
+    }
+}
+
+void tst_ZooKeeperRegistry::theFactoryMakesRegistriesByScheme()
+{
+    RpcConfig config;
+    config.setNameServiceUri(m_zk->hosts()); // no scheme: ZooKeeper, as in Tomato-RPC
+    RegistryFactory plain;
+    QCOMPARE(plain.schemes(), QStringList{QStringLiteral("static")});
+    try {
+        plain.create(config);
+        QFAIL("a factory without the ZooKeeper backend made a ZooKeeper registry");
+    } catch (const RpcError &e) {
+        QCOMPARE(e.code(), RpcError::BadArguments);
+        QVERIFY2(e.message().contains(QLatin1String("registerScheme")), qPrintable(e.message()));
+    }
+    RegistryFactory factory;
+    ZooKeeperRegistry::registerScheme(factory);
+    QCOMPARE(factory.schemes(), (QStringList{QStringLiteral("static"), QStringLiteral("zookeeper")}));
+    QVERIFY(qobject_cast<ZooKeeperRegistry *>(factory.create(config).get()));
+    config.setNameServiceUri(QStringLiteral("zookeeper://") + m_zk->hosts());
+    QVERIFY(qobject_cast<ZooKeeperRegistry *>(factory.create(config).get()));
+    config.setNameServiceUri(QStringLiteral("static://127.0.0.1:1,tls://127.0.0.1:2"));
+    auto fixed = factory.create(config);
+    QVERIFY(fixed && !qobject_cast<ZooKeeperRegistry *>(fixed.get()));
+    const auto listed = fixed->instances(QStringLiteral("svc"), QStringLiteral("dev"));
+    QCOMPARE(listed.size(), 2);
+    QCOMPARE(listed.at(1).endpoint().toString(), QStringLiteral("tls://127.0.0.1:2"));
+    config.setNameServiceUri(QString());
+    QVERIFY(!factory.create(config));
+    config.setNameServiceUri(QStringLiteral("etcd://127.0.0.1:2379"));
+    try {
+        factory.create(config);
+        QFAIL("an unknown scheme made a registry");
+    } catch (const RpcError &e) {
+        QVERIFY2(e.message().contains(QLatin1String("etcd")) && e.message().contains(QLatin1String("static, zookeeper")),
+                 qPrintable(e.message()));
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_ZooKeeperRegistry)

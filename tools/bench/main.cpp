@@ -1,7 +1,12 @@
 // tomato-bench: Tomato RPC on the reference workloads (docs/PERFORMANCE.md).
 //
-//   tomato-bench server PORT                    publish Bench::EchoService on 127.0.0.1:PORT
-//   tomato-bench client lat|tput|big|conns PORT run one workload against it
+//   tomato-bench server PORT [TRANSPORT]                    publish Bench::EchoService
+//   tomato-bench client lat|tput|big|conns PORT [TRANSPORT] run one workload against it
+//
+// TRANSPORT is tcp (the default; also from TOMATO_BENCH_TRANSPORT), tls or unix:
+// tcp://127.0.0.1:PORT, tls://127.0.0.1:PORT (the server makes a throw-away certificate for
+// 127.0.0.1 with the openssl program in /tmp/tomato-bench-PORT/, which the client then trusts
+// and verifies), unix:///tmp/tomato-bench-PORT.sock.
 //
 // Built on the public API as a user would use it: RpcServer::publish, generated stubs over
 // direct connections, default configuration. The client prints one line
@@ -18,6 +23,8 @@
 #include <tomato/server/rpcserver.h>
 
 #include <QtCore/QCoreApplication>
+#include <QtCore/QDir>
+#include <QtCore/QProcess>
 #include <QtCore/QSemaphore>
 #include <QtCore/QThread>
 
@@ -55,12 +62,60 @@ T resultOf(QFuture<T> &future)
     }
 }
 
-int runServer(QCoreApplication &app, quint16 port)
+// Where the benchmark talks, and the settings that go with it.
+struct Target
 {
-    Tomato::RpcConfig config;
-    config.setHost(QStringLiteral("127.0.0.1"));
-    config.setPort(port);
-    Tomato::RpcServer server(config);
+    QString transport;
+    quint16 port = 0;
+
+    Tomato::Endpoint address() const
+    {
+        if (transport == QLatin1String("unix"))
+            return Tomato::Endpoint::unixSocket(QStringLiteral("/tmp/tomato-bench-%1.sock").arg(port));
+        return Tomato::Endpoint(transport, QStringLiteral("127.0.0.1"), port);
+    }
+    QString certificateDir() const { return QStringLiteral("/tmp/tomato-bench-%1").arg(port); }
+
+    Tomato::RpcConfig config(bool server) const
+    {
+        Tomato::RpcConfig c;
+        if (transport == QLatin1String("tls")) {
+            c.setTlsCa(certificateDir() + QLatin1String("/cert.pem"));
+            if (server) {
+                c.setTlsCert(certificateDir() + QLatin1String("/cert.pem"));
+                c.setTlsKey(certificateDir() + QLatin1String("/key.pem"));
+            }
+        }
+        if (server)
+            c.setListen({address().toString()});
+        return c;
+    }
+
+    // A self-signed certificate for 127.0.0.1, for the TLS runs.
+    bool makeCertificate() const
+    {
+        QDir().mkpath(certificateDir());
+        QProcess openssl;
+        openssl.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        openssl.start(QStringLiteral("openssl"),
+                      {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
+                       QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                       QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-subj"), QStringLiteral("/CN=127.0.0.1"),
+                       QStringLiteral("-addext"), QStringLiteral("subjectAltName=IP:127.0.0.1"),
+                       QStringLiteral("-keyout"), certificateDir() + QLatin1String("/key.pem"),
+                       QStringLiteral("-out"), certificateDir() + QLatin1String("/cert.pem")});
+        openssl.closeWriteChannel();
+        return openssl.waitForFinished(30000) && openssl.exitCode() == 0;
+    }
+};
+
+int runServer(QCoreApplication &app, const Target &target)
+{
+    if (target.transport == QLatin1String("tls") && !target.makeCertificate()) {
+        std::fprintf(stderr, "cannot make a certificate with openssl\n");
+        return 1;
+    }
+    Tomato::RpcServer server(target.config(true));
     EchoImpl impl;
     server.publish<Bench::EchoService>(&impl);
     if (!server.start()) {
@@ -108,7 +163,7 @@ void sequential(const T &payload, int warmup, int calls, double bytesPerCall, Ca
     rec.print(bytesPerCall);
 }
 
-void throughput(Tomato::RpcClient &client, quint16 port)
+void throughput(Tomato::RpcClient &client, const Target &target)
 {
     const QString payload = QString::fromStdString(workloads::makePayload(workloads::kSmallBytes));
     struct Lane
@@ -122,10 +177,8 @@ void throughput(Tomato::RpcClient &client, quint16 port)
     std::atomic<bool> stopping{false};
     std::atomic<int> inFlight{0};
     for (int i = 0; i < workloads::kTputConns; ++i) {
-        Tomato::StubOptions options;
-        options.connection = i;
         Lane &lane = lanes[size_t(i)];
-        lane.stub = client.createDirectStub<Bench::EchoService>(QStringLiteral("127.0.0.1"), port, options);
+        lane.stub = client.createDirectStub<Bench::EchoService>(target.address(), Tomato::StubOptions().setConnection(i));
         lane.issue = [&] {
             inFlight.fetch_add(1);
             const auto t = Clock::now();
@@ -158,15 +211,13 @@ void throughput(Tomato::RpcClient &client, quint16 port)
     total.print(0);
 }
 
-void idleConnections(Tomato::RpcClient &client, quint16 port)
+void idleConnections(Tomato::RpcClient &client, const Target &target)
 {
     const QString payload = QString::fromStdString(workloads::makePayload(workloads::kSmallBytes));
     std::vector<std::unique_ptr<Bench::EchoServiceStub>> stubs;
     const auto t = Clock::now();
     for (int i = 0; i < workloads::kIdleConns; ++i) {
-        Tomato::StubOptions options;
-        options.connection = i;
-        stubs.push_back(client.createDirectStub<Bench::EchoService>(QStringLiteral("127.0.0.1"), port, options));
+        stubs.push_back(client.createDirectStub<Bench::EchoService>(target.address(), Tomato::StubOptions().setConnection(i)));
         try {
             if (stubs.back()->echo(payload).size() != payload.size())
                 std::exit(1);
@@ -179,23 +230,23 @@ void idleConnections(Tomato::RpcClient &client, quint16 port)
     workloads::printConns(setup, int(stubs.size()));
 }
 
-int runClient(const char *workload, quint16 port)
+int runClient(const char *workload, const Target &target)
 {
-    Tomato::RpcClient client;
+    Tomato::RpcClient client(target.config(false));
     if (std::strcmp(workload, "lat") == 0) {
-        auto stub = client.createDirectStub<Bench::EchoService>(QStringLiteral("127.0.0.1"), port);
+        auto stub = client.createDirectStub<Bench::EchoService>(target.address());
         const QString payload = QString::fromStdString(workloads::makePayload(workloads::kSmallBytes));
         sequential(payload, workloads::kLatWarmup, workloads::kLatCalls, 0,
                    [&](const QString &p) { return stub->echoAsync(p); });
     } else if (std::strcmp(workload, "big") == 0) {
-        auto stub = client.createDirectStub<Bench::EchoService>(QStringLiteral("127.0.0.1"), port);
+        auto stub = client.createDirectStub<Bench::EchoService>(target.address());
         const QByteArray payload = QByteArray::fromStdString(workloads::makePayload(workloads::kBigBytes));
         sequential(payload, workloads::kBigWarmup, workloads::kBigCalls, workloads::kBigBytes,
                    [&](const QByteArray &p) { return stub->echoBytesAsync(p); });
     } else if (std::strcmp(workload, "tput") == 0) {
-        throughput(client, port);
+        throughput(client, target);
     } else if (std::strcmp(workload, "conns") == 0) {
-        idleConnections(client, port);
+        idleConnections(client, target);
     } else {
         return 2;
     }
@@ -207,14 +258,25 @@ int runClient(const char *workload, quint16 port)
 int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
-    if (argc == 3 && std::strcmp(argv[1], "server") == 0)
-        return runServer(app, quint16(std::atoi(argv[2])));
-    if (argc == 4 && std::strcmp(argv[1], "client") == 0) {
-        const int rc = runClient(argv[2], quint16(std::atoi(argv[3])));
+    const bool server = argc >= 3 && std::strcmp(argv[1], "server") == 0;
+    const bool client = argc >= 4 && std::strcmp(argv[1], "client") == 0;
+    const int transportArg = server ? 3 : 4;
+    Target target;
+    target.transport = argc > transportArg ? QString::fromLatin1(argv[transportArg])
+                                           : qEnvironmentVariable("TOMATO_BENCH_TRANSPORT", QStringLiteral("tcp"));
+    const bool known = target.transport == QLatin1String("tcp") || target.transport == QLatin1String("tls")
+        || target.transport == QLatin1String("unix");
+    if (known && server && argc <= 4) {
+        target.port = quint16(std::atoi(argv[2]));
+        return runServer(app, target);
+    }
+    if (known && client && argc <= 5) {
+        target.port = quint16(std::atoi(argv[3]));
+        const int rc = runClient(argv[2], target);
         if (rc != 2)
             return rc;
     }
-    std::fprintf(stderr, "usage: %s server PORT | client lat|tput|big|conns PORT\n", argv[0]);
+    std::fprintf(stderr, "usage: %s server PORT [tcp|tls|unix] | client lat|tput|big|conns PORT [tcp|tls|unix]\n", argv[0]);
     return 2;
 }
 

@@ -1,16 +1,20 @@
 #pragma once
 #include <tomato/client/stub.h>
+#include <tomato/core/endpoint.h>
 #include <tomato/core/rpcconfig.h>
 #include <tomato/core/tomato_export.h>
 #include <tomato/registry/registry.h>
 #include <QtCore/QObject>
-#include <QtCore/QPointer>
 #include <memory>
 
 namespace Tomato {
 
 // Entry point of the calling side: owns the client I/O threads and one connection per
-// instance (host:port), shared by every stub that targets it; creates stubs.
+// instance address, shared by every stub that targets it; creates stubs.
+//
+// Addresses carry their transport: tcp://host:port, tls://host:port, unix:///path; one without
+// a scheme uses `transport` (tcp by default). Instances found through a registry say their
+// transport themselves (a TLS instance is called over TLS).
 //
 // Threads: create and destroy it on one thread; stubs it creates may be used from any
 // thread, many calls at once. The destructor fails every call in flight with ClientClosed
@@ -18,7 +22,8 @@ namespace Tomato {
 // Never block on a call from inside a continuation that runs on a client I/O thread.
 //
 // Errors: stub creation throws RpcError(BadArguments) when the interface uses a type that
-// cannot be marshalled; calls fail with RpcError, as described in rpcerror.h.
+// cannot be marshalled or an address is malformed; calls fail with RpcError, as described in
+// rpcerror.h (a connection that cannot be made or a TLS handshake that fails: ConnectFailed).
 class TOMATO_EXPORT RpcClient : public QObject
 {
     Q_OBJECT
@@ -27,25 +32,32 @@ public:
     ~RpcClient() override;
 
     // A channel straight to one instance, without a registry (the original createDirectStub).
-    // Channels with the same host, port and connection index share one TCP connection.
-    std::shared_ptr<Channel> directChannel(const QString &host, quint16 port, int connection = 0);
+    // Channels with the same address and connection index share one connection.
+    std::shared_ptr<Channel> directChannel(const Endpoint &address, int connection = 0);
 
-    // A stub of Interface calling host:port directly. The stub type is the generated
+    // A stub of Interface calling one address directly. The stub type is the generated
     // <Interface>Stub (tomato_add_stubs()); include its header.
+    template<class Interface>
+    std::unique_ptr<typename StubFor<Interface>::Type>
+    createDirectStub(const Endpoint &address, const StubOptions &options = {})
+    {
+        return std::make_unique<typename StubFor<Interface>::Type>(directChannel(address, options.connection()),
+                                                                   options);
+    }
+    // "tls://host:port", "unix:///path", or "host:port" with the configured transport. Throws
+    // RpcError(BadArguments) when the text is none of these.
+    template<class Interface>
+    std::unique_ptr<typename StubFor<Interface>::Type>
+    createDirectStub(const QString &address, const StubOptions &options = {})
+    {
+        return createDirectStub<Interface>(endpoint(address), options);
+    }
+    // host and port, with the configured transport.
     template<class Interface>
     std::unique_ptr<typename StubFor<Interface>::Type>
     createDirectStub(const QString &host, quint16 port, const StubOptions &options = {})
     {
-        return std::make_unique<typename StubFor<Interface>::Type>(
-            directChannel(host, port, options.connection), options);
-    }
-    // Same, with "host:port". Throws RpcError(BadArguments) when it is not of that form.
-    template<class Interface>
-    std::unique_ptr<typename StubFor<Interface>::Type>
-    createDirectStub(const QString &hostAndPort, const StubOptions &options = {})
-    {
-        const auto [host, port] = splitHostPort(hostAndPort);
-        return createDirectStub<Interface>(host, port, options);
+        return createDirectStub<Interface>(Endpoint(config().transport(), host, port), options);
     }
 
     // Finds instances through a registry (not owned; it must outlive this client or be
@@ -56,12 +68,12 @@ public:
     Registry *registry() const;
     // Subscribes to one more service (stub<>() does it for services not configured).
     void subscribe(const QString &microServiceId);
-    // The instances calls of that service go to now, as host:port.
+    // The instances calls of that service go to now, as addresses (tcp://host:port).
     QStringList instances(const QString &microServiceId) const;
 
     // A stub of Interface over the registry: each call goes to one known instance of the
-    // interface's micro-service (Q_CLASSINFO "microServiceId"), chosen at random; with none
-    // known, calls fail with NoProvider.
+    // interface's micro-service (Q_CLASSINFO "microServiceId"), chosen by the load balancer;
+    // with none known, calls fail with NoProvider.
     template<class Interface>
     std::unique_ptr<typename StubFor<Interface>::Type> stub(const StubOptions &options = {})
     {
@@ -71,11 +83,12 @@ public:
     std::shared_ptr<Channel> clusterChannel(const QString &microServiceId);
     static QString microServiceIdOf(const QMetaObject &interface);
 
+    // `address` as an Endpoint, with the configured transport when it names none. Throws
+    // RpcError(BadArguments) when malformed or without a port.
+    Endpoint endpoint(const QString &address) const;
     const RpcConfig &config() const;
     // Calls in flight over all connections (for tests and monitoring).
     int callsInFlight() const;
-
-    static std::pair<QString, quint16> splitHostPort(const QString &hostAndPort);
 
 Q_SIGNALS:
     void instancesChanged(const QString &microServiceId, const QStringList &addresses);
@@ -84,7 +97,6 @@ private:
     void updateInstances(const QString &microServiceId, const QString &stage,
                          const QList<Tomato::InstanceInfo> &instances);
     std::shared_ptr<class ClientCore> d;
-    QPointer<Registry> m_registry;
 };
 
 } // namespace Tomato

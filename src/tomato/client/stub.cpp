@@ -1,8 +1,8 @@
 #include <tomato/client/stub.h>
 
-#include <tomato/core/interfaceinfo_p.h>
-#include <tomato/wire/extension.h>
-#include <tomato/wire/frame.h>
+#include <tomato/client/outgoingcall_p.h>
+#include <tomato/serialization/interfaceinfo_p.h>
+#include <tomato/serialization/marshal_p.h>
 
 #include <QtCore/QVarLengthArray>
 
@@ -10,6 +10,100 @@ namespace Tomato {
 
 PendingCall::~PendingCall() = default;
 Channel::~Channel() = default;
+
+// ---- CallOptions, StubOptions --------------------------------------------------------------
+
+class CallOptionsData : public QSharedData
+{
+public:
+    std::chrono::milliseconds timeout{0};
+    QByteArray traceId;
+    QHash<QString, QString> context;
+};
+
+CallOptions::CallOptions() = default;
+CallOptions::CallOptions(const CallOptions &other) = default;
+CallOptions &CallOptions::operator=(const CallOptions &other) = default;
+CallOptions::~CallOptions() = default;
+
+std::chrono::milliseconds CallOptions::timeout() const { return d ? d->timeout : std::chrono::milliseconds(0); }
+QByteArray CallOptions::traceId() const { return d ? d->traceId : QByteArray(); }
+QHash<QString, QString> CallOptions::context() const { return d ? d->context : QHash<QString, QString>(); }
+
+CallOptions &CallOptions::setTimeout(std::chrono::milliseconds timeout)
+{
+    if (!d)
+        d.reset(new CallOptionsData);
+    d->timeout = timeout;
+    return *this;
+}
+
+CallOptions &CallOptions::setTraceId(const QByteArray &traceId)
+{
+    if (!d)
+        d.reset(new CallOptionsData);
+    d->traceId = traceId;
+    return *this;
+}
+
+CallOptions &CallOptions::setContext(const QHash<QString, QString> &context)
+{
+    if (!d)
+        d.reset(new CallOptionsData);
+    d->context = context;
+    return *this;
+}
+
+CallOptions &CallOptions::addContext(const QString &key, const QString &value)
+{
+    if (!d)
+        d.reset(new CallOptionsData);
+    d->context.insert(key, value);
+    return *this;
+}
+
+class StubOptionsData : public QSharedData
+{
+public:
+    std::chrono::milliseconds timeout{0};
+    std::optional<Serialization> serialization;
+    int connection = 0;
+};
+
+StubOptions::StubOptions() = default;
+StubOptions::StubOptions(const StubOptions &other) = default;
+StubOptions &StubOptions::operator=(const StubOptions &other) = default;
+StubOptions::~StubOptions() = default;
+
+std::chrono::milliseconds StubOptions::timeout() const { return d ? d->timeout : std::chrono::milliseconds(0); }
+std::optional<Serialization> StubOptions::serialization() const { return d ? d->serialization : std::nullopt; }
+int StubOptions::connection() const { return d ? d->connection : 0; }
+
+StubOptions &StubOptions::setTimeout(std::chrono::milliseconds timeout)
+{
+    if (!d)
+        d.reset(new StubOptionsData);
+    d->timeout = timeout;
+    return *this;
+}
+
+StubOptions &StubOptions::setSerialization(Serialization serialization)
+{
+    if (!d)
+        d.reset(new StubOptionsData);
+    d->serialization = serialization;
+    return *this;
+}
+
+StubOptions &StubOptions::setConnection(int index)
+{
+    if (!d)
+        d.reset(new StubOptionsData);
+    d->connection = index;
+    return *this;
+}
+
+// ---- StubCore ------------------------------------------------------------------------------
 
 class StubCorePrivate
 {
@@ -42,8 +136,8 @@ StubCore::StubCore(std::shared_ptr<Channel> channel, const QMetaObject &interfac
         Extension::escapeTo(m->name, prefix);
         d->extensionPrefix.append(prefix);
     }
-    d->timeout = options.timeout.count() > 0 ? options.timeout : d->channel->defaultTimeout();
-    d->serialization = options.serialization.value_or(d->channel->defaultSerialization());
+    d->timeout = options.timeout().count() > 0 ? options.timeout() : d->channel->defaultTimeout();
+    d->serialization = options.serialization().value_or(d->channel->defaultSerialization());
 }
 
 StubCore::~StubCore() = default;
@@ -78,33 +172,26 @@ void StubCore::send(int slot, const CallOptions &options, const void *const *arg
 {
     const MethodInfo &m = *d->methods.at(slot);
     Q_ASSERT(argc == m.parameterTypes.size());
-    const auto timeout = options.timeout.count() > 0 ? options.timeout : d->timeout;
+    const auto timeout = options.timeout().count() > 0 ? options.timeout() : d->timeout;
 
     auto call = std::make_unique<OutgoingCall>();
-    call->serialization = quint8(d->serialization);
+    call->serialization = d->serialization;
     call->deadline = std::chrono::steady_clock::now() + timeout;
-    // Header placeholder, extension and body, encoded in place: no copy of the body later.
-    QByteArray &frame = call->frame;
-    frame.resize(Frame::HeaderSize);
-    frame += d->extensionPrefix.at(slot);
-    frame += "&timeout-ms:";
-    frame += QByteArray::number(qint64(timeout.count()));
-    if (!options.traceId.isEmpty()) {
-        frame += "&trace-id:";
-        Extension::escapeTo(options.traceId, frame);
-    }
-    for (auto it = options.context.cbegin(); it != options.context.cend(); ++it) {
-        frame += '&';
-        Extension::escapeTo(QByteArray(ExtensionKey::ContextPrefix) + it.key().toUtf8(), frame);
-        frame += ':';
-        Extension::escapeTo(it.value().toUtf8(), frame);
-    }
-    call->extensionSize = frame.size() - Frame::HeaderSize;
+    // Extension and body are encoded in place after a placeholder header: no copy later.
+    FrameBuilder &frame = call->frame;
+    frame.addEncoded(d->extensionPrefix.at(slot));
+    frame.addNumber(ExtensionKey::TimeoutMs, qint64(timeout.count()));
+    const QByteArray traceId = options.traceId();
+    if (!traceId.isEmpty())
+        frame.add(ExtensionKey::TraceId, traceId);
+    const QHash<QString, QString> context = options.context();
+    for (auto it = context.cbegin(); it != context.cend(); ++it)
+        frame.add((QByteArray(ExtensionKey::ContextPrefix) + it.key().toUtf8()).constData(), it.value().toUtf8());
 
     QVarLengthArray<ValueRef, 8> values;
     for (int i = 0; i < argc; ++i)
         values.append(ValueRef{m.parameterTypes.at(i), argv[i]});
-    Marshal::encodeArguments(d->serialization, values.constData(), values.size(), frame);
+    Marshal::encodeArguments(d->serialization, values.constData(), values.size(), frame.body());
     call->pending = std::move(pending);
     d->channel->send(std::move(call));
 }

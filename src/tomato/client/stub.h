@@ -1,11 +1,12 @@
 #pragma once
 #include <tomato/core/rpcerror.h>
 #include <tomato/core/tomato_export.h>
-#include <tomato/serialization/marshal.h>
+#include <tomato/core/serialization.h>
 
 #include <QtCore/QFuture>
 #include <QtCore/QHash>
 #include <QtCore/QPromise>
+#include <QtCore/QSharedDataPointer>
 #include <QtCore/QThread>
 #include <chrono>
 #include <initializer_list>
@@ -16,23 +17,54 @@
 
 namespace Tomato {
 
-// Per-call settings, all optional.
-struct CallOptions
+class CallOptionsData;
+class StubOptionsData;
+struct OutgoingCall;
+
+// Per-call settings, all optional. A value; setters return *this to chain:
+//     stub->echoAsync("hi", Tomato::CallOptions().setTimeout(200ms).setTraceId("abc"));
+// A default CallOptions allocates nothing.
+class TOMATO_EXPORT CallOptions
 {
-    std::chrono::milliseconds timeout{0};  // 0: the stub's timeout
-    QByteArray traceId;                     // travels as `trace-id`
-    QHash<QString, QString> context;        // travels as `ctx.<key>` extension entries
+public:
+    CallOptions();
+    CallOptions(const CallOptions &other);
+    CallOptions &operator=(const CallOptions &other);
+    ~CallOptions();
+
+    std::chrono::milliseconds timeout() const; // 0 (default): the stub's timeout
+    CallOptions &setTimeout(std::chrono::milliseconds timeout);
+    QByteArray traceId() const;                // travels as `trace-id`
+    CallOptions &setTraceId(const QByteArray &traceId);
+    QHash<QString, QString> context() const;   // travels as `ctx.<key>` extension entries
+    CallOptions &setContext(const QHash<QString, QString> &context);
+    CallOptions &addContext(const QString &key, const QString &value);
+
+private:
+    QSharedDataPointer<CallOptionsData> d; // null until something is set
 };
 
-// Settings of one stub; defaults come from the client's RpcConfig.
-struct StubOptions
+// Settings of one stub; defaults come from the client's RpcConfig. A value; setters chain.
+class TOMATO_EXPORT StubOptions
 {
-    std::chrono::milliseconds timeout{0};        // 0: timeout-ms of the configuration
-    std::optional<Serialization> serialization;  // unset: serialization of the configuration
-    // Stubs of one client share one TCP connection per instance. Stubs given different
-    // values here get separate connections to the same instance (to spread load over
-    // several I/O threads or sockets).
-    int connection = 0;
+public:
+    StubOptions();
+    StubOptions(const StubOptions &other);
+    StubOptions &operator=(const StubOptions &other);
+    ~StubOptions();
+
+    std::chrono::milliseconds timeout() const; // 0 (default): timeout-ms of the configuration
+    StubOptions &setTimeout(std::chrono::milliseconds timeout);
+    std::optional<Serialization> serialization() const; // unset: serialization of the configuration
+    StubOptions &setSerialization(Serialization serialization);
+    // Stubs of one client share one connection per instance. Stubs given different values
+    // here get separate connections to the same instance (to spread load over several I/O
+    // threads or sockets).
+    int connection() const;
+    StubOptions &setConnection(int index);
+
+private:
+    QSharedDataPointer<StubOptionsData> d; // null until something is set
 };
 
 // The completion side of one call. The library fills it from the connection's I/O thread:
@@ -99,32 +131,22 @@ private:
     QPromise<void> m_promise;
 };
 
-// An encoded request on its way to an instance: a frame whose 24-byte header is a
-// placeholder (the connection writes it, with the message id), then the extension
-// (service, method, timeout-ms, ...), then the body.
-struct OutgoingCall
-{
-    quint8 serialization = 0;
-    QByteArray frame;
-    qsizetype extensionSize = 0;
-    std::chrono::steady_clock::time_point deadline;
-    std::unique_ptr<PendingCall> pending;
-};
-
-// Where a stub sends its calls: one direct connection, or (later) a cluster of instances.
-// Implementations are thread-safe: send() is called from any thread.
+// Where a stub sends its calls: one instance (a direct stub) or the instances of a service
+// that a registry lists. Made by RpcClient; thread-safe: calls go through it from any thread.
 class TOMATO_EXPORT Channel
 {
 public:
     virtual ~Channel();
-    // Takes the call; completes call->pending exactly once, now or later, on any thread.
-    virtual void send(std::unique_ptr<OutgoingCall> call) = 0;
+    // "tcp://127.0.0.1:4567", "demo-rpc-service (dev/main)": for messages and logs.
     virtual QString describe() const = 0;
     // Client-wide defaults for stubs on this channel.
     virtual std::chrono::milliseconds defaultTimeout() const = 0;
     virtual Serialization defaultSerialization() const = 0;
-    virtual QByteArray compression() const = 0; // "" for none
-    virtual int compressionThreshold() const = 0;
+
+private:
+    friend class StubCore;
+    // Takes the call; completes it exactly once, now or later, on any thread.
+    virtual void send(std::unique_ptr<OutgoingCall> call) = 0;
 };
 
 // The engine of a generated stub: resolves the interface's methods once (refusing types that

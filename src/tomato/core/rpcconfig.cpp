@@ -1,5 +1,7 @@
 #include <tomato/core/rpcconfig.h>
 
+#include <tomato/core/endpoint.h>
+
 #include <QtCore/QFile>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
@@ -30,6 +32,8 @@ enum class Type {
     Choice,         // one of `choices`, case-insensitive, stored in canonical form
     StringList,     // "a,b" or a JSON array of strings
     StringMap,      // "svcA:grp&svcB:grp" or a JSON object of strings
+    EndpointList,   // a StringList whose entries are addresses with a scheme (Endpoint)
+    ListMap,        // "svcA=x|y;svcB=z" or a JSON object of arrays of strings
 };
 
 // Keys in documentation order; keyTable below has one row per key, in this order.
@@ -39,6 +43,8 @@ enum class KeyId {
     UseGzip, EnableCircuit, CircuitOpenRate, CircuitOpenSeconds, CircuitWindow,
     IoThreads, MaxFrameBytes, TimeoutMs, Serialization, AdvertiseHost, Compression,
     CompressionThresholdBytes, EmptyProtection, DrainTimeoutMs, Weight, RegistrySessionTimeoutMs,
+    Transport, Listen, TlsCert, TlsKey, TlsCa, TlsVerifyPeer, TlsRequireClientCert, TlsAllowedClients,
+    TlsHandshakeTimeoutMs, UnixSocketAccess,
     Count
 };
 
@@ -64,9 +70,9 @@ constexpr KeyInfo keyTable[] = {
     {KeyId::MicroServiceId, "micro-service-id", Type::String, 0, 0, nullptr, "", true, nullptr,
      "Id of the micro-service this node provides; clients subscribe to it. Empty for a node that only calls."},
     {KeyId::NameServiceUri, "name-service-uri", Type::String, 0, 0, nullptr, "", true, nullptr,
-     "Registry (ZooKeeper) connect string, e.g. 127.0.0.1:2181. Empty: no registry, direct stubs only."},
+     "Registry URI: zookeeper://[user:password@]host:port[,host:port...] (a bare host:port list is ZooKeeper too) or static://host:port[,...]. Empty: no registry, direct stubs only."},
     {KeyId::Port, "port", Type::Int, 0, 65535, nullptr, "0", true, nullptr,
-     "TCP port the server listens on; 0 picks any free port."},
+     "Port the server listens on (with host and transport, unless listen is set); 0 picks any free port."},
     {KeyId::Host, "host", Type::Address, 0, 0, nullptr, "0.0.0.0", true, nullptr,
      "IP address the server listens on; 0.0.0.0 is every IPv4 interface, :: every interface."},
     {KeyId::BusinessThread, "business-thread", Type::Int, 1, IntMax, nullptr, nullptr, true, nullptr,
@@ -115,6 +121,26 @@ constexpr KeyInfo keyTable[] = {
      "Load balancing weight of this instance, published in the registry."},
     {KeyId::RegistrySessionTimeoutMs, "registry-session-timeout-ms", Type::Int, 1000, 600000, nullptr, "10000", true, nullptr,
      "ZooKeeper session timeout: how long after a server dies its registration disappears."},
+    {KeyId::Transport, "transport", Type::Choice, 0, 0, "tcp|tls", "tcp", true, nullptr,
+     "Scheme of the server's host:port listener, and of client addresses written without one: tcp or tls."},
+    {KeyId::Listen, "listen", Type::EndpointList, 0, 0, nullptr, "", true, nullptr,
+     "Addresses the server listens on, each with its scheme: tcp://0.0.0.0:4567,tls://0.0.0.0:4568,unix:///run/x.sock. Empty: transport://host:port."},
+    {KeyId::TlsCert, "tls-cert", Type::String, 0, 0, nullptr, "", true, nullptr,
+     "PEM file with this node's certificate (and its chain): a TLS server's own, or a client's for mutual TLS."},
+    {KeyId::TlsKey, "tls-key", Type::String, 0, 0, nullptr, "", true, nullptr,
+     "PEM file with the private key of tls-cert (unencrypted)."},
+    {KeyId::TlsCa, "tls-ca", Type::String, 0, 0, nullptr, "", true, nullptr,
+     "PEM file of the certificate authorities that peers' certificates must chain to; empty: the system's."},
+    {KeyId::TlsVerifyPeer, "tls-verify-peer", Type::Bool, 0, 0, nullptr, "true", true, nullptr,
+     "Verify the peer's certificate: a client checks the server's chain and host name. Off only for tests."},
+    {KeyId::TlsRequireClientCert, "tls-require-client-cert", Type::Bool, 0, 0, nullptr, "false", true, nullptr,
+     "A TLS server accepts only clients with a certificate that chains to tls-ca (mutual TLS)."},
+    {KeyId::TlsAllowedClients, "tls-allowed-clients", Type::ListMap, 0, 0, nullptr, "", true, nullptr,
+     "Per service (or * for all), the client certificate common names that may call it: Sample::EchoService=client-a|client-b;*=admin."},
+    {KeyId::TlsHandshakeTimeoutMs, "tls-handshake-timeout-ms", Type::Int, 100, IntMax, nullptr, "10000", true, nullptr,
+     "A TLS connection whose handshake has not finished after this many milliseconds is closed."},
+    {KeyId::UnixSocketAccess, "unix-socket-access", Type::Choice, 0, 0, "user|group|world", "user", true, nullptr,
+     "Who may connect to the server's Unix sockets: the user (mode 0600), also its group (0660), or everyone (0666)."},
 };
 
 constexpr int KeyCount = int(std::size(keyTable));
@@ -315,6 +341,96 @@ bool checkMap(const QHash<QString, QString> &map, QString *problem)
     return true;
 }
 
+bool checkEndpoints(const QStringList &entries, QString *problem)
+{
+    if (!checkList(entries, problem))
+        return false;
+    for (const QString &e : entries) {
+        QString why;
+        if (!Endpoint::fromString(e, QStringLiteral("tcp"), &why).isValid()) {
+            *problem = why;
+            return false;
+        }
+    }
+    return true;
+}
+
+// Separators of the ListMap text form: entries, service from names, names from each other.
+constexpr QChar ListMapEntries(u';');
+constexpr QChar ListMapEquals(u'=');
+constexpr QChar ListMapNames(u'|');
+
+bool checkListMapPart(const QString &part, const QString &what, const QString &entry, QString *problem)
+{
+    if (part.trimmed().isEmpty()) {
+        *problem = QStringLiteral("entry %1 has an empty %2").arg(quoted(entry), what);
+        return false;
+    }
+    if (part.trimmed() != part || part.contains(ListMapEntries) || part.contains(ListMapNames)) {
+        *problem = QStringLiteral("entry %1: the %2 %3 has blanks around it, ';' or '|'")
+                       .arg(quoted(entry), what, quoted(part));
+        return false;
+    }
+    return true;
+}
+
+bool checkListMap(const QHash<QString, QStringList> &map, QString *problem)
+{
+    QStringList services = map.keys();
+    services.sort(); // report the same entry every time
+    for (const QString &service : std::as_const(services)) {
+        const QStringList names = map.value(service);
+        const QString entry = service + ListMapEquals + names.join(ListMapNames);
+        if (!checkListMapPart(service, QStringLiteral("service"), entry, problem))
+            return false;
+        if (service.contains(ListMapEquals)) {
+            *problem = QStringLiteral("entry %1: the service contains '='").arg(quoted(entry));
+            return false;
+        }
+        if (names.isEmpty()) {
+            *problem = QStringLiteral("entry %1 names nobody").arg(quoted(entry));
+            return false;
+        }
+        for (const QString &name : names) {
+            if (!checkListMapPart(name, QStringLiteral("name"), entry, problem))
+                return false;
+        }
+    }
+    return true;
+}
+
+std::optional<QVariant> listMapFromText(const QString &text, QString *problem)
+{
+    QHash<QString, QStringList> map;
+    if (!text.trimmed().isEmpty()) {
+        const QStringList entries = text.split(ListMapEntries);
+        for (int i = 0; i < entries.size(); ++i) {
+            const QString entry = entries.at(i).trimmed();
+            const qsizetype eq = entry.indexOf(ListMapEquals);
+            if (entry.isEmpty()) {
+                *problem = QStringLiteral("entry %1 of %2 is empty").arg(i + 1).arg(quoted(text));
+                return std::nullopt;
+            }
+            if (eq < 0) {
+                *problem = QStringLiteral("entry %1 is not of the form service=name|name").arg(quoted(entry));
+                return std::nullopt;
+            }
+            const QString service = entry.left(eq).trimmed();
+            if (map.contains(service)) {
+                *problem = QStringLiteral("service %1 is given twice").arg(quoted(service));
+                return std::nullopt;
+            }
+            QStringList names;
+            for (const QString &name : entry.mid(eq + 1).split(ListMapNames))
+                names << name.trimmed();
+            map.insert(service, names);
+        }
+    }
+    if (!checkListMap(map, problem))
+        return std::nullopt;
+    return QVariant::fromValue(map);
+}
+
 // ---- parsing -----------------------------------------------------------------------------
 
 std::optional<QVariant> fromText(const KeyInfo &k, const QString &text, QString *problem)
@@ -371,7 +487,10 @@ std::optional<QVariant> fromText(const KeyInfo &k, const QString &text, QString 
         *problem = QStringLiteral("%1 is not one of: %2").arg(quoted(text), names.join(QLatin1String(", ")));
         return std::nullopt;
     }
-    case Type::StringList: {
+    case Type::ListMap:
+        return listMapFromText(text, problem);
+    case Type::StringList:
+    case Type::EndpointList: {
         QStringList entries;
         if (!text.trimmed().isEmpty()) {
             const QStringList parts = text.split(QLatin1Char(','));
@@ -383,7 +502,7 @@ std::optional<QVariant> fromText(const KeyInfo &k, const QString &text, QString 
                 entries << parts.at(i).trimmed();
             }
         }
-        if (!checkList(entries, problem))
+        if (!(k.type == Type::EndpointList ? checkEndpoints(entries, problem) : checkList(entries, problem)))
             return std::nullopt;
         return QVariant(entries);
     }
@@ -470,7 +589,8 @@ std::optional<QVariant> fromJson(const KeyInfo &k, const QJsonValue &v, QString 
         if (!v.isBool())
             return wrongType("a boolean (true or false)", v, problem);
         return QVariant(v.toBool());
-    case Type::StringList: {
+    case Type::StringList:
+    case Type::EndpointList: {
         if (v.isString())
             return fromText(k, v.toString(), problem);
         if (!v.isArray())
@@ -484,9 +604,37 @@ std::optional<QVariant> fromJson(const KeyInfo &k, const QJsonValue &v, QString 
             }
             entries << array.at(i).toString();
         }
-        if (!checkList(entries, problem))
+        if (!(k.type == Type::EndpointList ? checkEndpoints(entries, problem) : checkList(entries, problem)))
             return std::nullopt;
         return QVariant(entries);
+    }
+    case Type::ListMap: {
+        if (v.isString())
+            return fromText(k, v.toString(), problem);
+        if (!v.isObject())
+            return wrongType("an object of service: [names] or a svc=a|b;svc=c string", v, problem);
+        QHash<QString, QStringList> map;
+        const QJsonObject object = v.toObject();
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            if (!it.value().isArray()) {
+                *problem = QStringLiteral("the names of service %1 are not an array: found %2")
+                               .arg(quoted(it.key()), describeJson(it.value()));
+                return std::nullopt;
+            }
+            QStringList names;
+            for (const QJsonValue &name : it.value().toArray()) {
+                if (!name.isString()) {
+                    *problem = QStringLiteral("a name of service %1 is not a string: found %2")
+                                   .arg(quoted(it.key()), describeJson(name));
+                    return std::nullopt;
+                }
+                names << name.toString();
+            }
+            map.insert(it.key(), names);
+        }
+        if (!checkListMap(map, problem))
+            return std::nullopt;
+        return QVariant::fromValue(map);
     }
     case Type::StringMap: {
         if (v.isString())
@@ -534,7 +682,17 @@ QString canonicalText(const KeyInfo &k, const QVariant &v)
     case Type::Bool:
         return v.toBool() ? QStringLiteral("true") : QStringLiteral("false");
     case Type::StringList:
+    case Type::EndpointList:
         return v.toStringList().join(QLatin1Char(','));
+    case Type::ListMap: {
+        const auto map = v.value<QHash<QString, QStringList>>();
+        QStringList services = map.keys();
+        services.sort();
+        QStringList entries;
+        for (const QString &service : std::as_const(services))
+            entries << service + ListMapEquals + map.value(service).join(ListMapNames);
+        return entries.join(ListMapEntries);
+    }
     case Type::StringMap: {
         const auto map = v.value<QHash<QString, QString>>();
         QStringList services = map.keys();
@@ -750,11 +908,22 @@ private:
 
 // ---- RpcConfig -----------------------------------------------------------------------------
 
-RpcConfig::RpcConfig()
-    : m_values(defaultValues()),
-      m_sources(QStringList(KeyCount, QStringLiteral("default")))
+class RpcConfigData : public QSharedData
 {
+public:
+    QVariantList values;  // one per key, in key table order, already validated
+    QStringList sources;  // same order
+};
+
+RpcConfig::RpcConfig() : d(new RpcConfigData)
+{
+    d->values = defaultValues();
+    d->sources = QStringList(KeyCount, QStringLiteral("default"));
 }
+
+RpcConfig::RpcConfig(const RpcConfig &other) = default;
+RpcConfig &RpcConfig::operator=(const RpcConfig &other) = default;
+RpcConfig::~RpcConfig() = default;
 
 RpcConfig RpcConfig::load(const QStringList &arguments, const QProcessEnvironment &env,
                           const QString &filePath)
@@ -787,8 +956,8 @@ RpcConfig RpcConfig::fromArguments(const QStringList &arguments)
 
 void RpcConfig::assign(int i, const QVariant &value, const QString &source)
 {
-    m_values[i] = value;
-    m_sources[i] = source;
+    d->values[i] = value;
+    d->sources[i] = source;
 }
 
 void RpcConfig::set(const QString &key, const QString &value)
@@ -800,12 +969,12 @@ void RpcConfig::set(const QString &key, const QString &value)
 QString RpcConfig::value(const QString &key) const
 {
     const KeyInfo &k = keyOrThrow(key);
-    return canonicalText(k, m_values.at(index(k.id)));
+    return canonicalText(k, d->values.at(index(k.id)));
 }
 
 QString RpcConfig::sourceOf(const QString &key) const
 {
-    return m_sources.at(index(keyOrThrow(key).id));
+    return d->sources.at(index(keyOrThrow(key).id));
 }
 
 QStringList RpcConfig::keys()
@@ -841,9 +1010,9 @@ QString RpcConfig::summary() const
 {
     QString s;
     for (int i = 0; i < KeyCount; ++i) {
-        const QString text = canonicalText(keyTable[i], m_values.at(i));
+        const QString text = canonicalText(keyTable[i], d->values.at(i));
         s += QStringLiteral("%1 = %2  (%3)\n")
-                 .arg(keyName(keyTable[i]), text.isEmpty() ? QStringLiteral("\"\"") : text, m_sources.at(i));
+                 .arg(keyName(keyTable[i]), text.isEmpty() ? QStringLiteral("\"\"") : text, d->sources.at(i));
     }
     return s;
 }
@@ -885,26 +1054,26 @@ int intAt(const QVariantList &values, KeyId id) { return int(values.at(index(id)
 
 } // namespace
 
-QString RpcConfig::microServiceId() const { return stringAt(m_values, KeyId::MicroServiceId); }
+QString RpcConfig::microServiceId() const { return stringAt(d->values, KeyId::MicroServiceId); }
 void RpcConfig::setMicroServiceId(const QString &id) { setString(this, KeyId::MicroServiceId, id); }
-QString RpcConfig::nameServiceUri() const { return stringAt(m_values, KeyId::NameServiceUri); }
+QString RpcConfig::nameServiceUri() const { return stringAt(d->values, KeyId::NameServiceUri); }
 void RpcConfig::setNameServiceUri(const QString &uri) { setString(this, KeyId::NameServiceUri, uri); }
-quint16 RpcConfig::port() const { return quint16(intAt(m_values, KeyId::Port)); }
+quint16 RpcConfig::port() const { return quint16(intAt(d->values, KeyId::Port)); }
 void RpcConfig::setPort(quint16 port) { setInt(this, KeyId::Port, port); }
-QString RpcConfig::host() const { return stringAt(m_values, KeyId::Host); }
+QString RpcConfig::host() const { return stringAt(d->values, KeyId::Host); }
 void RpcConfig::setHost(const QString &host) { setString(this, KeyId::Host, host); }
-int RpcConfig::businessThreads() const { return intAt(m_values, KeyId::BusinessThread); }
+int RpcConfig::businessThreads() const { return intAt(d->values, KeyId::BusinessThread); }
 void RpcConfig::setBusinessThreads(int threads) { setInt(this, KeyId::BusinessThread, threads); }
-QString RpcConfig::stage() const { return stringAt(m_values, KeyId::Stage); }
+QString RpcConfig::stage() const { return stringAt(d->values, KeyId::Stage); }
 void RpcConfig::setStage(const QString &stage) { setString(this, KeyId::Stage, stage); }
-QString RpcConfig::group() const { return stringAt(m_values, KeyId::Group); }
+QString RpcConfig::group() const { return stringAt(d->values, KeyId::Group); }
 void RpcConfig::setGroup(const QString &group) { setString(this, KeyId::Group, group); }
-int RpcConfig::serverIdleCheckMs() const { return intAt(m_values, KeyId::ServerIdleCheckMs); }
+int RpcConfig::serverIdleCheckMs() const { return intAt(d->values, KeyId::ServerIdleCheckMs); }
 void RpcConfig::setServerIdleCheckMs(int ms) { setInt(this, KeyId::ServerIdleCheckMs, ms); }
 
 QStringList RpcConfig::subscribedServices() const
 {
-    return m_values.at(index(KeyId::SubscribedServices)).toStringList();
+    return d->values.at(index(KeyId::SubscribedServices)).toStringList();
 }
 
 void RpcConfig::setSubscribedServices(const QStringList &services)
@@ -916,7 +1085,7 @@ void RpcConfig::setSubscribedServices(const QStringList &services)
 
 QHash<QString, QString> RpcConfig::subscribedServicesGroup() const
 {
-    return m_values.at(index(KeyId::SubscribedServicesGroup)).value<QHash<QString, QString>>();
+    return d->values.at(index(KeyId::SubscribedServicesGroup)).value<QHash<QString, QString>>();
 }
 
 void RpcConfig::setSubscribedServicesGroup(const QHash<QString, QString> &groupByService)
@@ -926,28 +1095,20 @@ void RpcConfig::setSubscribedServicesGroup(const QHash<QString, QString> &groupB
     setChecked(this, KeyId::SubscribedServicesGroup, QVariant::fromValue(groupByService), problem, ok);
 }
 
-int RpcConfig::clientKeepAliveMs() const { return intAt(m_values, KeyId::ClientKeepAliveMs); }
+int RpcConfig::clientKeepAliveMs() const { return intAt(d->values, KeyId::ClientKeepAliveMs); }
 void RpcConfig::setClientKeepAliveMs(int ms) { setInt(this, KeyId::ClientKeepAliveMs, ms); }
-bool RpcConfig::useGzip() const { return m_values.at(index(KeyId::UseGzip)).toBool(); }
+bool RpcConfig::useGzip() const { return d->values.at(index(KeyId::UseGzip)).toBool(); }
 void RpcConfig::setUseGzip(bool on) { setBool(this, KeyId::UseGzip, on); }
-bool RpcConfig::enableCircuit() const { return m_values.at(index(KeyId::EnableCircuit)).toBool(); }
-void RpcConfig::setEnableCircuit(bool on) { setBool(this, KeyId::EnableCircuit, on); }
-int RpcConfig::circuitOpenRate() const { return intAt(m_values, KeyId::CircuitOpenRate); }
-void RpcConfig::setCircuitOpenRate(int percent) { setInt(this, KeyId::CircuitOpenRate, percent); }
-int RpcConfig::circuitOpenSeconds() const { return intAt(m_values, KeyId::CircuitOpenSeconds); }
-void RpcConfig::setCircuitOpenSeconds(int seconds) { setInt(this, KeyId::CircuitOpenSeconds, seconds); }
-int RpcConfig::circuitWindow() const { return intAt(m_values, KeyId::CircuitWindow); }
-void RpcConfig::setCircuitWindow(int calls) { setInt(this, KeyId::CircuitWindow, calls); }
-int RpcConfig::ioThreads() const { return intAt(m_values, KeyId::IoThreads); }
+int RpcConfig::ioThreads() const { return intAt(d->values, KeyId::IoThreads); }
 void RpcConfig::setIoThreads(int threads) { setInt(this, KeyId::IoThreads, threads); }
-qint64 RpcConfig::maxFrameBytes() const { return m_values.at(index(KeyId::MaxFrameBytes)).toLongLong(); }
+qint64 RpcConfig::maxFrameBytes() const { return d->values.at(index(KeyId::MaxFrameBytes)).toLongLong(); }
 void RpcConfig::setMaxFrameBytes(qint64 bytes) { setInt(this, KeyId::MaxFrameBytes, bytes); }
-int RpcConfig::timeoutMs() const { return intAt(m_values, KeyId::TimeoutMs); }
+int RpcConfig::timeoutMs() const { return intAt(d->values, KeyId::TimeoutMs); }
 void RpcConfig::setTimeoutMs(int ms) { setInt(this, KeyId::TimeoutMs, ms); }
 
 Serialization RpcConfig::serialization() const
 {
-    return stringAt(m_values, KeyId::Serialization) == QLatin1String("json") ? Serialization::Json
+    return stringAt(d->values, KeyId::Serialization) == QLatin1String("json") ? Serialization::Json
                                                                        : Serialization::Binary;
 }
 
@@ -965,27 +1126,66 @@ void RpcConfig::setSerialization(Serialization s)
          QStringLiteral("%1 is not a Serialization value").arg(int(s)));
 }
 
-QString RpcConfig::advertiseHost() const { return stringAt(m_values, KeyId::AdvertiseHost); }
+QString RpcConfig::advertiseHost() const { return stringAt(d->values, KeyId::AdvertiseHost); }
 void RpcConfig::setAdvertiseHost(const QString &host) { setString(this, KeyId::AdvertiseHost, host); }
 
 QString RpcConfig::compression() const
 {
-    const QString stored = stringAt(m_values, KeyId::Compression);
+    const QString stored = stringAt(d->values, KeyId::Compression);
     if (stored == QLatin1String("none") && useGzip())
         return QStringLiteral("gzip");
     return stored;
 }
 
 void RpcConfig::setCompression(const QString &codec) { set(QStringLiteral("compression"), codec); }
-int RpcConfig::compressionThresholdBytes() const { return intAt(m_values, KeyId::CompressionThresholdBytes); }
+int RpcConfig::compressionThresholdBytes() const { return intAt(d->values, KeyId::CompressionThresholdBytes); }
 void RpcConfig::setCompressionThresholdBytes(int bytes) { setInt(this, KeyId::CompressionThresholdBytes, bytes); }
-bool RpcConfig::emptyProtection() const { return m_values.at(index(KeyId::EmptyProtection)).toBool(); }
+bool RpcConfig::emptyProtection() const { return d->values.at(index(KeyId::EmptyProtection)).toBool(); }
 void RpcConfig::setEmptyProtection(bool on) { setBool(this, KeyId::EmptyProtection, on); }
-int RpcConfig::drainTimeoutMs() const { return intAt(m_values, KeyId::DrainTimeoutMs); }
+int RpcConfig::drainTimeoutMs() const { return intAt(d->values, KeyId::DrainTimeoutMs); }
 void RpcConfig::setDrainTimeoutMs(int ms) { setInt(this, KeyId::DrainTimeoutMs, ms); }
-int RpcConfig::weight() const { return intAt(m_values, KeyId::Weight); }
+int RpcConfig::weight() const { return intAt(d->values, KeyId::Weight); }
 void RpcConfig::setWeight(int weight) { setInt(this, KeyId::Weight, weight); }
-int RpcConfig::registrySessionTimeoutMs() const { return intAt(m_values, KeyId::RegistrySessionTimeoutMs); }
+int RpcConfig::registrySessionTimeoutMs() const { return intAt(d->values, KeyId::RegistrySessionTimeoutMs); }
 void RpcConfig::setRegistrySessionTimeoutMs(int ms) { setInt(this, KeyId::RegistrySessionTimeoutMs, ms); }
+
+QString RpcConfig::transport() const { return stringAt(d->values, KeyId::Transport); }
+void RpcConfig::setTransport(const QString &scheme) { set(QStringLiteral("transport"), scheme); }
+QStringList RpcConfig::listen() const { return d->values.at(index(KeyId::Listen)).toStringList(); }
+
+void RpcConfig::setListen(const QStringList &addresses)
+{
+    QString problem;
+    const bool ok = checkEndpoints(addresses, &problem);
+    setChecked(this, KeyId::Listen, QVariant(addresses), problem, ok);
+}
+
+QString RpcConfig::tlsCert() const { return stringAt(d->values, KeyId::TlsCert); }
+void RpcConfig::setTlsCert(const QString &path) { setString(this, KeyId::TlsCert, path); }
+QString RpcConfig::tlsKey() const { return stringAt(d->values, KeyId::TlsKey); }
+void RpcConfig::setTlsKey(const QString &path) { setString(this, KeyId::TlsKey, path); }
+QString RpcConfig::tlsCa() const { return stringAt(d->values, KeyId::TlsCa); }
+void RpcConfig::setTlsCa(const QString &path) { setString(this, KeyId::TlsCa, path); }
+bool RpcConfig::tlsVerifyPeer() const { return d->values.at(index(KeyId::TlsVerifyPeer)).toBool(); }
+void RpcConfig::setTlsVerifyPeer(bool on) { setBool(this, KeyId::TlsVerifyPeer, on); }
+bool RpcConfig::tlsRequireClientCert() const { return d->values.at(index(KeyId::TlsRequireClientCert)).toBool(); }
+void RpcConfig::setTlsRequireClientCert(bool on) { setBool(this, KeyId::TlsRequireClientCert, on); }
+
+QHash<QString, QStringList> RpcConfig::tlsAllowedClients() const
+{
+    return d->values.at(index(KeyId::TlsAllowedClients)).value<QHash<QString, QStringList>>();
+}
+
+void RpcConfig::setTlsAllowedClients(const QHash<QString, QStringList> &subjectsByService)
+{
+    QString problem;
+    const bool ok = checkListMap(subjectsByService, &problem);
+    setChecked(this, KeyId::TlsAllowedClients, QVariant::fromValue(subjectsByService), problem, ok);
+}
+
+int RpcConfig::tlsHandshakeTimeoutMs() const { return intAt(d->values, KeyId::TlsHandshakeTimeoutMs); }
+void RpcConfig::setTlsHandshakeTimeoutMs(int ms) { setInt(this, KeyId::TlsHandshakeTimeoutMs, ms); }
+QString RpcConfig::unixSocketAccess() const { return stringAt(d->values, KeyId::UnixSocketAccess); }
+void RpcConfig::setUnixSocketAccess(const QString &access) { set(QStringLiteral("unix-socket-access"), access); }
 
 } // namespace Tomato

@@ -1,15 +1,18 @@
 #pragma once
 #include <tomato/core/tomato_export.h>
-#include <tomato/serialization/marshal.h>
+#include <tomato/core/serialization.h>
 #include <QtCore/QHash>
 #include <QtCore/QList>
 #include <QtCore/QProcessEnvironment>
+#include <QtCore/QSharedDataPointer>
 #include <QtCore/QString>
 #include <QtCore/QStringList>
 #include <QtCore/QVariant>
 #include <stdexcept>
 
 namespace Tomato {
+
+class RpcConfigData;
 
 // A configuration value that cannot be used: a bad value, an unknown key, an unreadable or
 // invalid file. what() always names the source ("file /etc/x.json", "environment variable
@@ -79,6 +82,8 @@ public:
     QString summary() const;
 
     // Typed access. Setters throw ConfigError (source "API") for a value out of range.
+    // Keys without a typed accessor (the circuit breaker's, read by the cluster client to come)
+    // are reached through value() and set().
     QString microServiceId() const;
     void setMicroServiceId(const QString &id);
     QString nameServiceUri() const;
@@ -103,14 +108,6 @@ public:
     void setClientKeepAliveMs(int ms);
     bool useGzip() const;
     void setUseGzip(bool on);
-    bool enableCircuit() const;
-    void setEnableCircuit(bool on);
-    int circuitOpenRate() const;
-    void setCircuitOpenRate(int percent);
-    int circuitOpenSeconds() const;
-    void setCircuitOpenSeconds(int seconds);
-    int circuitWindow() const;
-    void setCircuitWindow(int calls);
     int ioThreads() const;
     void setIoThreads(int threads);
     qint64 maxFrameBytes() const;
@@ -135,13 +132,42 @@ public:
     void setWeight(int weight);
     int registrySessionTimeoutMs() const;
     void setRegistrySessionTimeoutMs(int ms);
+    // "tcp" or "tls": the scheme of the server's host:port listener, and of client addresses
+    // that name none.
+    QString transport() const;
+    void setTransport(const QString &scheme);
+    // Addresses with a scheme; empty: the server listens on transport://host:port.
+    QStringList listen() const;
+    void setListen(const QStringList &addresses);
+    QString tlsCert() const;
+    void setTlsCert(const QString &path);
+    QString tlsKey() const;
+    void setTlsKey(const QString &path);
+    QString tlsCa() const;
+    void setTlsCa(const QString &path);
+    bool tlsVerifyPeer() const;
+    void setTlsVerifyPeer(bool on);
+    bool tlsRequireClientCert() const;
+    void setTlsRequireClientCert(bool on);
+    // Per service (the interface's qualified name, or "*" for every service): the common names
+    // of the client certificates that may call it ("*": any verified client certificate).
+    QHash<QString, QStringList> tlsAllowedClients() const;
+    void setTlsAllowedClients(const QHash<QString, QStringList> &subjectsByService);
+    int tlsHandshakeTimeoutMs() const;
+    void setTlsHandshakeTimeoutMs(int ms);
+    // "user", "group" or "world": who may connect to the server's Unix sockets.
+    QString unixSocketAccess() const;
+    void setUnixSocketAccess(const QString &access);
+
+    RpcConfig(const RpcConfig &other);
+    RpcConfig &operator=(const RpcConfig &other);
+    ~RpcConfig();
 
 private:
     friend class RpcConfigLoader;
     void assign(int index, const QVariant &value, const QString &source);
 
-    QVariantList m_values;  // one per key, in key table order, already validated
-    QStringList m_sources;  // same order
+    QSharedDataPointer<RpcConfigData> d;
 };
 
 } // namespace Tomato

@@ -2,25 +2,46 @@
 
 namespace Tomato {
 
-RpcError::RpcError(Code code, QString message, QString remoteType)
-    : m_code(code), m_message(std::move(message)), m_remoteType(std::move(remoteType))
+class RpcErrorData : public QSharedData
 {
-    m_what = toString().toUtf8();
+public:
+    RpcError::Code code = RpcError::Ok;
+    QString message;
+    QString remoteType;
+    QByteArray what; // toString() in UTF-8, made once
+};
+
+RpcError::RpcError() : d(new RpcErrorData) { }
+
+RpcError::RpcError(Code code, QString message, QString remoteType) : d(new RpcErrorData)
+{
+    d->code = code;
+    d->message = std::move(message);
+    d->remoteType = std::move(remoteType);
+    d->what = toString().toUtf8();
 }
+
+RpcError::RpcError(const RpcError &other) = default;
+RpcError &RpcError::operator=(const RpcError &other) = default;
+RpcError::~RpcError() = default;
+
+RpcError::Code RpcError::code() const { return d->code; }
+QString RpcError::message() const { return d->message; }
+QString RpcError::remoteType() const { return d->remoteType; }
 
 QString RpcError::toString() const
 {
-    QString s = codeName(m_code);
-    if (!m_remoteType.isEmpty())
-        s += QLatin1String(" (") + m_remoteType + QLatin1Char(')');
-    if (!m_message.isEmpty())
-        s += QLatin1String(": ") + m_message;
+    QString s = codeName(d->code);
+    if (!d->remoteType.isEmpty())
+        s += QLatin1String(" (") + d->remoteType + QLatin1Char(')');
+    if (!d->message.isEmpty())
+        s += QLatin1String(": ") + d->message;
     return s;
 }
 
 const char *RpcError::what() const noexcept
 {
-    return m_what.isEmpty() ? "Ok" : m_what.constData();
+    return d->what.isEmpty() ? "Ok" : d->what.constData();
 }
 
 QString RpcError::codeName(Code code)
@@ -50,6 +71,7 @@ QString RpcError::codeName(Code code)
     case UnsupportedSerialization: return QStringLiteral("UnsupportedSerialization");
     case UnsupportedCompression: return QStringLiteral("UnsupportedCompression");
     case BadRequest: return QStringLiteral("BadRequest");
+    case PermissionDenied: return QStringLiteral("PermissionDenied");
     }
     return QStringLiteral("Code%1").arg(int(code));
 }
@@ -57,7 +79,7 @@ QString RpcError::codeName(Code code)
 bool RpcError::isKnownCode(quint16 code)
 {
     return code == Ok || (code >= Timeout && code <= ClientClosed)
-        || (code >= UnknownService && code <= BadRequest);
+        || (code >= UnknownService && code <= PermissionDenied);
 }
 
 bool RpcError::isClientSide(Code code)

@@ -1,9 +1,12 @@
 #pragma once
 #include <tomato/core/tomato_export.h>
 #include <QtCore/QException>
+#include <QtCore/QSharedDataPointer>
 #include <QtCore/QString>
 
 namespace Tomato {
+
+class RpcErrorData;
 
 // The error of a failed call: thrown by blocking stub methods, carried by futures.
 // Codes are split by where they arise. Client-side codes never travel on the wire;
@@ -41,15 +44,19 @@ public:
         UnsupportedSerialization = 211,
         UnsupportedCompression = 212,
         BadRequest = 213,       // a well-formed frame that makes no sense (unknown command, ...)
+        PermissionDenied = 214, // the caller may not call this service (tls-allowed-clients)
     };
 
-    RpcError() = default;
+    RpcError();
     RpcError(Code code, QString message, QString remoteType = {});
+    RpcError(const RpcError &other);
+    RpcError &operator=(const RpcError &other);
+    ~RpcError() override;
 
-    Code code() const { return m_code; }
-    QString message() const { return m_message; }
+    Code code() const;
+    QString message() const;
     // The C++ type of the exception the remote method threw (ApplicationException only).
-    QString remoteType() const { return m_remoteType; }
+    QString remoteType() const;
 
     // "Timeout: no reply within 2000 ms": code name and message, for logs and what().
     QString toString() const;
@@ -67,10 +74,7 @@ public:
     RpcError *clone() const override;
 
 private:
-    Code m_code = Ok;
-    QString m_message;
-    QString m_remoteType;
-    QByteArray m_what;
+    QSharedDataPointer<RpcErrorData> d;
 };
 
 } // namespace Tomato

@@ -1,33 +1,57 @@
 #pragma once
+#include <tomato/core/endpoint.h>
 #include <tomato/core/tomato_export.h>
 #include <QtCore/QByteArray>
-#include <QtCore/QList>
 #include <QtCore/QMetaType>
+#include <QtCore/QSharedDataPointer>
 #include <QtCore/QString>
 #include <optional>
 
 namespace Tomato {
 
-// One running server instance as the registry knows it. A plain value.
+class InstanceInfoData;
+
+// One running server instance as the registry knows it. A plain value, implicitly shared.
 //
 // Its URI is the registry node name (docs/REGISTRY.md), as in the original Tomato-RPC:
 //   tomato://host:port/?micro-service-id=..&stage=..&group=..&weight=..&protocol=1&interfaces=..
-// with every query value percent-encoded; the node name is that whole URI percent-encoded
-// once more, so it holds no '/'.
-struct TOMATO_EXPORT InstanceInfo
+// A TLS instance is tomato+tls://host:port/?..., so a client connects to it over TLS by
+// itself. Every query value is percent-encoded; the node name is that whole URI
+// percent-encoded once more, so it holds no '/'.
+class TOMATO_EXPORT InstanceInfo
 {
-    QString host;
-    quint16 port = 0;
-    QString microServiceId;
-    QString stage;
-    QString group;
-    int weight = 100;
-    int protocolVersion = 1;
-    QString interfaces; // hash of the published interfaces' signatures (see interfacesHash())
+public:
+    InstanceInfo();
+    InstanceInfo(const InstanceInfo &other);
+    InstanceInfo &operator=(const InstanceInfo &other);
+    ~InstanceInfo();
 
-    QString address() const { return host + QLatin1Char(':') + QString::number(port); }
+    QString transport() const; // "tcp" (the default) or "tls"
+    void setTransport(const QString &scheme);
+    QString host() const;
+    void setHost(const QString &host);
+    quint16 port() const;
+    void setPort(quint16 port);
+    QString microServiceId() const;
+    void setMicroServiceId(const QString &id);
+    QString stage() const;
+    void setStage(const QString &stage);
+    QString group() const;
+    void setGroup(const QString &group);
+    int weight() const; // 100 by default
+    void setWeight(int weight);
+    int protocolVersion() const; // 1
+    void setProtocolVersion(int version);
+    QString interfaces() const; // hash of the published interfaces' signatures
+    void setInterfaces(const QString &hash);
+
+    // Where to connect: transport://host:port.
+    Endpoint endpoint() const;
+    QString address() const { return endpoint().authority(); } // host:port
+
     QString toUri() const;
-    // Null when the text is not a tomato:// URI with host, port, micro-service-id and stage.
+    // Null when the text is not a tomato:// or tomato+tls:// URI with host, port,
+    // micro-service-id and stage.
     static std::optional<InstanceInfo> fromUri(const QString &uri);
     QString nodeName() const;
     static std::optional<InstanceInfo> fromNodeName(const QString &nodeName);
@@ -36,6 +60,9 @@ struct TOMATO_EXPORT InstanceInfo
 
     bool operator==(const InstanceInfo &o) const;
     bool operator!=(const InstanceInfo &o) const { return !(*this == o); }
+
+private:
+    QSharedDataPointer<InstanceInfoData> d;
 };
 
 // Percent-encodes one path segment of the registry tree (every byte outside

@@ -1,6 +1,5 @@
-#include <tomato/registry/staticregistry.h>
+#include <tomato/registry/staticregistry_p.h>
 
-#include <tomato/client/rpcclient.h>
 #include <tomato/core/rpcerror.h>
 
 #include <QtCore/QTimer>
@@ -11,13 +10,22 @@ StaticRegistry::StaticRegistry(const QString &uri, QObject *parent)
     : Registry(parent)
 {
     const QString prefix = QStringLiteral("static://");
-    if (!uri.startsWith(prefix))
+    if (!uri.startsWith(prefix, Qt::CaseInsensitive))
         throw RpcError(RpcError::BadArguments, QStringLiteral("'%1' is not a static:// list").arg(uri));
     const QStringList items = uri.mid(prefix.size()).split(QLatin1Char(','), Qt::SkipEmptyParts);
     if (items.isEmpty())
         throw RpcError(RpcError::BadArguments, QStringLiteral("'%1' lists no instance").arg(uri));
-    for (const QString &item : items)
-        m_addresses.append(RpcClient::splitHostPort(item.trimmed())); // throws when malformed
+    for (const QString &item : items) {
+        QString error;
+        const Endpoint address = Endpoint::fromString(item.trimmed(), QStringLiteral("tcp"), &error);
+        if (address.hasPath())
+            error = QStringLiteral("'%1': a Unix socket is reached with a direct stub, not through a registry").arg(item);
+        else if (address.isValid() && address.port() == 0)
+            error = QStringLiteral("'%1' has port 0").arg(item);
+        if (!error.isEmpty())
+            throw RpcError(RpcError::BadArguments, QStringLiteral("name-service-uri %1: %2").arg(uri, error));
+        m_addresses.append(address);
+    }
 }
 
 void StaticRegistry::start()
@@ -43,12 +51,13 @@ void StaticRegistry::subscribe(const QString &microServiceId, const QString &sta
 QList<InstanceInfo> StaticRegistry::instances(const QString &microServiceId, const QString &stage) const
 {
     QList<InstanceInfo> list;
-    for (const auto &[host, port] : m_addresses) {
+    for (const Endpoint &address : m_addresses) {
         InstanceInfo info;
-        info.host = host;
-        info.port = port;
-        info.microServiceId = microServiceId;
-        info.stage = stage;
+        info.setTransport(address.scheme());
+        info.setHost(address.host());
+        info.setPort(address.port());
+        info.setMicroServiceId(microServiceId);
+        info.setStage(stage);
         list.append(info);
     }
     return list;

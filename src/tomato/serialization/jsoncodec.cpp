@@ -1,7 +1,7 @@
 // The Json serialization: UTF-8 JSON through QJsonValue/QJsonDocument, driven by the cached
 // TypeInfo of each value. Meant for interoperability and hand-written clients rather than
 // speed. docs/SERIALIZATION.md is the specification of what is written and accepted here.
-#include "marshal_p.h"
+#include <tomato/serialization/typeinfo_p.h>
 
 #include <QtCore/QDateTime>
 #include <QtCore/QJsonArray>

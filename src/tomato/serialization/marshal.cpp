@@ -1,5 +1,5 @@
-#include <tomato/serialization/marshal.h>
-#include "marshal_p.h"
+#include <tomato/serialization/marshal_p.h>
+#include <tomato/serialization/typeinfo_p.h>
 
 #include <QtCore/QAssociativeIterable>
 #include <QtCore/QDateTime>
@@ -576,31 +576,6 @@ QString unsupportedReason(QMetaType type)
 {
     const TypeInfo *info = typeInfo(type);
     return info->kind == TypeInfo::Kind::Unsupported ? info->reason : QString();
-}
-
-bool serializationFromName(QStringView name, Serialization *out)
-{
-    Serialization s;
-    if (name.compare(QLatin1String("binary"), Qt::CaseInsensitive) == 0
-        || name.compare(QLatin1String("cbor"), Qt::CaseInsensitive) == 0) {
-        s = Serialization::Binary;
-    } else if (name.compare(QLatin1String("json"), Qt::CaseInsensitive) == 0) {
-        s = Serialization::Json;
-    } else {
-        return false;
-    }
-    if (out)
-        *out = s;
-    return true;
-}
-
-QString serializationName(Serialization s)
-{
-    switch (s) {
-    case Serialization::Binary: return QStringLiteral("binary");
-    case Serialization::Json: return QStringLiteral("json");
-    }
-    return QStringLiteral("unknown(%1)").arg(int(s));
 }
 
 namespace {

@@ -2,82 +2,170 @@
 
 #include <tomato/core/logging_p.h>
 #include <tomato/server/servercore_p.h>
+#include <tomato/server/serverconnection_p.h>
 #include <tomato/transport/iothreadpool_p.h>
-#include <tomato/transport/serverconnection_p.h>
+#include <tomato/transport/transport_p.h>
 
-#include <QtCore/QTimer>
 #include <QtCore/QCryptographicHash>
 #include <QtCore/QPointer>
+#include <QtCore/QTimer>
 #include <QtNetwork/QNetworkInterface>
-#include <QtNetwork/QTcpServer>
+
+#include <unistd.h>
 
 namespace Tomato {
 
-namespace {
-// Accepts on the first I/O thread (so a busy or blocked owner thread never stalls accepting)
-// and hands each descriptor round-robin to an I/O thread, where the socket object is created.
-class Acceptor : public QTcpServer
+// ---- PublishOptions, ServerStats ---------------------------------------------------------
+
+class PublishOptionsData : public QSharedData
 {
 public:
-    Acceptor(IoThreadPool *io, std::shared_ptr<ServerCore> core)
-        : m_io(io), m_core(std::move(core))
-    {
-    }
-
-protected:
-    void incomingConnection(qintptr descriptor) override
-    {
-        QObject *context = m_io->context(m_io->next());
-        QMetaObject::invokeMethod(context, [context, descriptor, core = m_core] {
-            new ServerConnection(descriptor, core, context);
-        }, Qt::QueuedConnection);
-    }
-
-private:
-    IoThreadPool *m_io;
-    std::shared_ptr<ServerCore> m_core;
+    PublishOptions::Dispatch dispatch = PublishOptions::Dispatch::BusinessPool;
+    QStringList allowedClients;
 };
-} // namespace
+
+PublishOptions::PublishOptions() : d(new PublishOptionsData) { }
+PublishOptions::PublishOptions(const PublishOptions &other) = default;
+PublishOptions &PublishOptions::operator=(const PublishOptions &other) = default;
+PublishOptions::~PublishOptions() = default;
+PublishOptions::Dispatch PublishOptions::dispatch() const { return d->dispatch; }
+QStringList PublishOptions::allowedClients() const { return d->allowedClients; }
+
+PublishOptions &PublishOptions::setDispatch(Dispatch dispatch)
+{
+    d->dispatch = dispatch;
+    return *this;
+}
+
+PublishOptions &PublishOptions::setAllowedClients(const QStringList &commonNames)
+{
+    d->allowedClients = commonNames;
+    return *this;
+}
+
+class ServerStatsData : public QSharedData
+{
+public:
+    quint64 callsReceived = 0, callsSucceeded = 0, callsFailed = 0, callsCancelled = 0, callsExpired = 0,
+            cancelRequests = 0, protocolErrors = 0, handshakeFailures = 0, connectionsAccepted = 0;
+    int connections = 0;
+    int callsInFlight = 0;
+};
+
+ServerStats::ServerStats() : d(new ServerStatsData) { }
+ServerStats::ServerStats(const ServerStats &other) = default;
+ServerStats &ServerStats::operator=(const ServerStats &other) = default;
+ServerStats::~ServerStats() = default;
+quint64 ServerStats::callsReceived() const { return d->callsReceived; }
+quint64 ServerStats::callsSucceeded() const { return d->callsSucceeded; }
+quint64 ServerStats::callsFailed() const { return d->callsFailed; }
+quint64 ServerStats::callsCancelled() const { return d->callsCancelled; }
+quint64 ServerStats::callsExpired() const { return d->callsExpired; }
+quint64 ServerStats::cancelRequests() const { return d->cancelRequests; }
+quint64 ServerStats::protocolErrors() const { return d->protocolErrors; }
+quint64 ServerStats::handshakeFailures() const { return d->handshakeFailures; }
+quint64 ServerStats::connectionsAccepted() const { return d->connectionsAccepted; }
+int ServerStats::connections() const { return d->connections; }
+int ServerStats::callsInFlight() const { return d->callsInFlight; }
+
+// ---- RpcServerPrivate ----------------------------------------------------------------------
 
 class RpcServerPrivate
 {
 public:
     explicit RpcServerPrivate(const RpcConfig &config)
         : core(std::make_shared<ServerCore>(config)),
+          transports(Transports::standard(config)),
           io(config.ioThreads(), QStringLiteral("tomato-server-io-")),
           acceptContext(io.context(io.thread(0)))
     {
-        runOnThread(acceptContext, [this] { acceptor = new Acceptor(&io, core); });
-        const int idleMs = config.serverIdleCheckMs();
-        if (idleMs > 0) {
-            // One idle sweep per I/O thread over its connections.
-            for (int i = 0; i < io.size(); ++i) {
-                QObject *context = io.context(io.thread(i));
-                runOnThread(context, [context, idleMs] {
-                    auto *timer = new QTimer(context);
-                    timer->setInterval(qBound(10, idleMs / 4, 5000));
-                    QObject::connect(timer, &QTimer::timeout, context, [context, idleMs] {
-                        const auto now = std::chrono::steady_clock::now();
-                        const auto connections =
-                            context->findChildren<ServerConnection *>(Qt::FindDirectChildrenOnly);
-                        for (ServerConnection *c : connections)
-                            c->closeIfIdle(now, std::chrono::milliseconds(idleMs));
-                    });
-                    timer->start();
-                });
-            }
-        }
+        startIdleSweeps(config.serverIdleCheckMs());
     }
 
     ~RpcServerPrivate()
     {
-        runOnThread(acceptContext, [this] { delete acceptor; });
+        runOnThread(acceptContext, [this] { listeners.clear(); });
         for (int i = 0; i < io.size(); ++i) {
             QObject *context = io.context(io.thread(i));
-            runOnThread(context, [context] {
-                qDeleteAll(context->findChildren<QTimer *>(Qt::FindDirectChildrenOnly));
+            runOnThread(context, [context] { qDeleteAll(context->findChildren<QTimer *>(Qt::FindDirectChildrenOnly)); });
+        }
+    }
+
+    // One idle sweep per I/O thread over its connections.
+    void startIdleSweeps(int idleMs)
+    {
+        if (idleMs <= 0)
+            return;
+        for (int i = 0; i < io.size(); ++i) {
+            QObject *context = io.context(io.thread(i));
+            runOnThread(context, [context, idleMs] {
+                auto *timer = new QTimer(context);
+                timer->setInterval(qBound(10, idleMs / 4, 5000));
+                QObject::connect(timer, &QTimer::timeout, context, [context, idleMs] {
+                    const auto now = std::chrono::steady_clock::now();
+                    const auto connections = context->findChildren<ServerConnection *>(Qt::FindDirectChildrenOnly);
+                    for (ServerConnection *c : connections)
+                        c->closeIfIdle(now, std::chrono::milliseconds(idleMs));
+                });
+                timer->start();
             });
         }
+    }
+
+    // The addresses to listen on: `listen`, or transport://host:port.
+    bool listenAddresses(QList<Endpoint> *out)
+    {
+        const RpcConfig &cfg = core->config;
+        const QStringList listen = cfg.listen();
+        if (listen.isEmpty()) {
+            *out = {Endpoint(cfg.transport(), cfg.host(), cfg.port())};
+            return true;
+        }
+        for (const char *key : {"host", "port", "transport"}) {
+            if (cfg.sourceOf(QLatin1String(key)) != QLatin1String("default")) {
+                errorString = QStringLiteral("both listen and %1 are set: listen names every address, "
+                                             "with its port and scheme").arg(QLatin1String(key));
+                return false;
+            }
+        }
+        for (const QString &text : listen)
+            out->append(Endpoint::fromString(text)); // validated by RpcConfig
+        return true;
+    }
+
+    // On the accept thread: a listener whose connections go round-robin to the I/O threads.
+    bool listenOn(const Endpoint &address)
+    {
+        const Transport *transport = transports->forEndpoint(address, &errorString);
+        if (!transport)
+            return false;
+        auto listener = transport->createListener([this, transport](qintptr descriptor) {
+            // The descriptor is closed if the I/O thread never gets to it (a server going away).
+            auto owned = std::shared_ptr<qintptr>(new qintptr(descriptor), [](qintptr *fd) {
+                if (*fd >= 0)
+                    ::close(int(*fd));
+                delete fd;
+            });
+            QObject *context = io.context(io.next());
+            QMetaObject::invokeMethod(context, [context, owned, transport, core = core, keep = transports] {
+                const qintptr fd = std::exchange(*owned, -1);
+                new ServerConnection(transport->accept(fd, context), core, context);
+            }, Qt::QueuedConnection);
+        });
+        if (!listener->listen(address, &errorString))
+            return false;
+        bound.append(listener->address());
+        listeners.push_back(std::move(listener));
+        return true;
+    }
+
+    void closeListeners()
+    {
+        runOnThread(acceptContext, [this] {
+            for (const auto &l : listeners)
+                l->close();
+            listeners.clear();
+        });
     }
 
     void closeConnections()
@@ -85,23 +173,78 @@ public:
         for (int i = 0; i < io.size(); ++i) {
             QObject *context = io.context(io.thread(i));
             runOnThread(context, [context] {
-                const auto children = context->findChildren<ServerConnection *>(Qt::FindDirectChildrenOnly);
-                qDeleteAll(children);
+                qDeleteAll(context->findChildren<ServerConnection *>(Qt::FindDirectChildrenOnly));
             });
         }
     }
 
+    void announce();
+
     std::shared_ptr<ServerCore> core;
+    std::shared_ptr<const Transports> transports;
     IoThreadPool io;
     QObject *acceptContext;
-    Acceptor *acceptor = nullptr; // lives on the first I/O thread
+    std::vector<std::unique_ptr<Listener>> listeners; // on the accept thread
+    QList<Endpoint> bound;
     QString errorString;
     QPointer<Registry> registry;
     InstanceInfo instance;
-    quint16 port = 0;
-    QHostAddress address;
     bool running = false;
 };
+
+namespace {
+// The host others reach us at: never a wildcard address.
+QString advertisedHost(const RpcConfig &cfg, const QString &listening)
+{
+    if (!cfg.advertiseHost().isEmpty())
+        return cfg.advertiseHost();
+    const QHostAddress a(listening);
+    if (!a.isNull() && a != QHostAddress::AnyIPv4 && a != QHostAddress::Any && a != QHostAddress::AnyIPv6)
+        return listening;
+    const auto addresses = QNetworkInterface::allAddresses();
+    for (const QHostAddress &candidate : addresses) {
+        if (!candidate.isLoopback() && candidate.protocol() == QAbstractSocket::IPv4Protocol && !candidate.isLinkLocal())
+            return candidate.toString();
+    }
+    qCWarning(lcServer) << "no non-loopback address found; announcing 127.0.0.1";
+    return QStringLiteral("127.0.0.1");
+}
+
+// A short hash of what this server publishes: a client can tell instances apart.
+QString interfacesHash(const QStringList &signatures)
+{
+    QStringList sorted = signatures;
+    sorted.sort();
+    return QString::fromLatin1(
+        QCryptographicHash::hash(sorted.join(QLatin1Char('\n')).toUtf8(), QCryptographicHash::Sha1).toHex().left(12));
+}
+} // namespace
+
+void RpcServerPrivate::announce()
+{
+    const RpcConfig &cfg = core->config;
+    const auto network = std::find_if(bound.cbegin(), bound.cend(), [](const Endpoint &e) { return !e.hasPath(); });
+    if (network == bound.cend()) {
+        qCWarning(lcServer) << "listening on Unix sockets only: registering nothing";
+        return;
+    }
+    InstanceInfo i;
+    i.setTransport(network->scheme());
+    i.setHost(advertisedHost(cfg, network->host()));
+    i.setPort(network->port());
+    i.setMicroServiceId(cfg.microServiceId());
+    i.setStage(cfg.stage());
+    i.setGroup(cfg.group());
+    i.setWeight(cfg.weight());
+    i.setInterfaces(interfacesHash(core->signatures()));
+    instance = i;
+    if (i.microServiceId().isEmpty())
+        qCWarning(lcServer) << "micro-service-id is empty: registering nothing";
+    else
+        registry->registerInstance(i);
+}
+
+// ---- RpcServer -----------------------------------------------------------------------------
 
 RpcServer::RpcServer(const RpcConfig &config, QObject *parent)
     : QObject(parent), d(std::make_unique<RpcServerPrivate>(config))
@@ -116,7 +259,7 @@ RpcServer::~RpcServer()
     d->core->businessPool.waitForDone();
 }
 
-void RpcServer::publish(QObject *implementation, const QMetaObject &interface, PublishOptions options)
+void RpcServer::publish(QObject *implementation, const QMetaObject &interface, const PublishOptions &options)
 {
     if (!implementation)
         throw RpcError(RpcError::BadArguments, QStringLiteral("publish: null implementation"));
@@ -128,9 +271,17 @@ void RpcServer::publish(QObject *implementation, const QMetaObject &interface, P
     auto service = std::make_shared<Service>();
     service->info = InterfaceInfo::fromMetaObject(interface); // throws on unsupported types
     service->implementation = implementation;
-    service->options = options;
-    qCInfo(lcServer) << "publishing" << service->info.serviceName << "with"
-                     << service->info.methods.size() << "methods";
+    service->dispatch = options.dispatch();
+    // The most specific allow-list wins: the options', the service's entry in
+    // tls-allowed-clients, its "*" entry.
+    const auto configured = d->core->config.tlsAllowedClients();
+    QStringList allowed = options.allowedClients();
+    if (allowed.isEmpty())
+        allowed = configured.value(QString::fromLatin1(service->info.serviceName),
+                                   configured.value(QStringLiteral("*")));
+    service->allowedClients = QSet<QString>(allowed.cbegin(), allowed.cend());
+    qCInfo(lcServer).noquote() << "publishing" << service->info.serviceName << "with"
+                               << service->info.methods.size() << "methods";
     d->core->addService(std::move(service));
 }
 
@@ -154,82 +305,34 @@ InstanceInfo RpcServer::instance() const
     return d->instance;
 }
 
-namespace {
-// The host others reach us at: never a wildcard address.
-QString advertisedHost(const RpcConfig &cfg, const QHostAddress &listening)
-{
-    if (!cfg.advertiseHost().isEmpty())
-        return cfg.advertiseHost();
-    if (!listening.isNull() && listening != QHostAddress::AnyIPv4 && listening != QHostAddress::Any
-        && listening != QHostAddress::AnyIPv6)
-        return listening.toString();
-    const auto addresses = QNetworkInterface::allAddresses();
-    for (const QHostAddress &a : addresses) {
-        if (!a.isLoopback() && a.protocol() == QAbstractSocket::IPv4Protocol && !a.isLinkLocal())
-            return a.toString();
-    }
-    qCWarning(lcServer) << "no non-loopback address found; announcing 127.0.0.1";
-    return QStringLiteral("127.0.0.1");
-}
-
-// A short hash of what this server publishes: a client can tell instances apart.
-QString interfacesHash(const QStringList &signatures)
-{
-    QStringList sorted = signatures;
-    sorted.sort();
-    return QString::fromLatin1(QCryptographicHash::hash(sorted.join(QLatin1Char('\n')).toUtf8(),
-                                                        QCryptographicHash::Sha1)
-                                   .toHex()
-                                   .left(12));
-}
-} // namespace
-
 bool RpcServer::start()
 {
     if (d->running)
         return true;
-    const RpcConfig &cfg = d->core->config;
-    QHostAddress address;
-    const QString host = cfg.host();
-    if (host == QLatin1String("0.0.0.0"))
-        address = QHostAddress::AnyIPv4;
-    else if (host == QLatin1String("::") || host == QLatin1String("*"))
-        address = QHostAddress::Any;
-    else if (host == QLatin1String("localhost"))
-        address = QHostAddress::LocalHost;
-    else if (!address.setAddress(host)) {
-        d->errorString = QStringLiteral("host '%1' is not an IP address").arg(host);
+    QList<Endpoint> addresses;
+    if (!d->listenAddresses(&addresses))
+        return false;
+    bool listening = true;
+    d->bound.clear();
+    runOnThread(d->acceptContext, [&] {
+        for (const Endpoint &a : std::as_const(addresses)) {
+            if (!(listening = d->listenOn(a)))
+                break;
+        }
+    });
+    if (!listening) {
+        d->closeListeners();
+        d->bound.clear();
         return false;
     }
-    bool listening = false;
-    runOnThread(d->acceptContext, [&] {
-        listening = d->acceptor->listen(address, cfg.port());
-        if (!listening)
-            d->errorString = QStringLiteral("cannot listen on %1:%2: %3")
-                                 .arg(host).arg(cfg.port()).arg(d->acceptor->errorString());
-        d->port = d->acceptor->serverPort();
-        d->address = d->acceptor->serverAddress();
-    });
-    if (!listening)
-        return false;
     d->core->shuttingDown.store(false);
     d->running = true;
     if (d->registry) {
-        InstanceInfo &i = d->instance;
-        i.host = advertisedHost(cfg, d->address);
-        i.port = d->port;
-        i.microServiceId = cfg.microServiceId();
-        i.stage = cfg.stage();
-        i.group = cfg.group();
-        i.weight = cfg.weight();
-        i.interfaces = interfacesHash(d->core->signatures());
-        if (i.microServiceId.isEmpty())
-            qCWarning(lcServer) << "micro-service-id is empty: registering nothing";
-        else
-            d->registry->registerInstance(i);
+        d->announce();
         d->registry->start();
     }
-    qCInfo(lcServer) << "listening on" << d->address.toString() << d->port;
+    for (const Endpoint &a : std::as_const(d->bound))
+        qCInfo(lcServer).noquote() << "listening on" << a.toString();
     Q_EMIT started();
     return true;
 }
@@ -245,27 +348,40 @@ void RpcServer::stop()
         return;
     // Shutdown order: leave the registry first, so clients stop choosing this server, then
     // stop accepting, drain, close.
-    if (d->registry && !d->instance.microServiceId.isEmpty())
+    if (d->registry && !d->instance.microServiceId().isEmpty())
         d->registry->unregisterInstance(d->instance);
-    runOnThread(d->acceptContext, [this] { d->acceptor->close(); });
+    d->closeListeners();
     d->core->beginShutdown();
     const auto drain = std::chrono::milliseconds(d->core->config.drainTimeoutMs());
     if (!d->core->waitForIdle(drain))
-        qCWarning(lcServer) << d->core->callsInFlight.load() << "calls still running after"
-                            << drain.count() << "ms; closing their connections";
+        qCWarning(lcServer) << d->core->callsInFlight.load() << "calls still running after" << drain.count()
+                            << "ms; closing their connections";
     d->closeConnections();
     d->running = false;
     Q_EMIT stopped();
 }
 
+QList<Endpoint> RpcServer::addresses() const
+{
+    return d->bound;
+}
+
 quint16 RpcServer::port() const
 {
-    return d->port;
+    for (const Endpoint &e : std::as_const(d->bound)) {
+        if (!e.hasPath())
+            return e.port();
+    }
+    return 0;
 }
 
 QHostAddress RpcServer::address() const
 {
-    return d->address;
+    for (const Endpoint &e : std::as_const(d->bound)) {
+        if (!e.hasPath())
+            return QHostAddress(e.host());
+    }
+    return QHostAddress();
 }
 
 QString RpcServer::errorString() const
@@ -277,16 +393,18 @@ ServerStats RpcServer::stats() const
 {
     const ServerCore &c = *d->core;
     ServerStats s;
-    s.callsReceived = c.callsReceived.load();
-    s.callsSucceeded = c.callsSucceeded.load();
-    s.callsFailed = c.callsFailed.load();
-    s.callsCancelled = c.callsCancelled.load();
-    s.callsExpired = c.callsExpired.load();
-    s.cancelRequests = c.cancelRequests.load();
-    s.protocolErrors = c.protocolErrors.load();
-    s.connectionsAccepted = c.connectionsAccepted.load();
-    s.connections = c.connections.load();
-    s.callsInFlight = c.callsInFlight.load();
+    ServerStatsData &o = *s.d;
+    o.callsReceived = c.callsReceived.load();
+    o.callsSucceeded = c.callsSucceeded.load();
+    o.callsFailed = c.callsFailed.load();
+    o.callsCancelled = c.callsCancelled.load();
+    o.callsExpired = c.callsExpired.load();
+    o.cancelRequests = c.cancelRequests.load();
+    o.protocolErrors = c.protocolErrors.load();
+    o.handshakeFailures = c.handshakeFailures.load();
+    o.connectionsAccepted = c.connectionsAccepted.load();
+    o.connections = c.connections.load();
+    o.callsInFlight = c.callsInFlight.load();
     return s;
 }
 

@@ -1,56 +1,90 @@
 #pragma once
+#include <tomato/core/endpoint.h>
 #include <tomato/core/rpcconfig.h>
 #include <tomato/core/rpcerror.h>
 #include <tomato/core/tomato_export.h>
 #include <tomato/registry/registry.h>
 #include <QtCore/QObject>
+#include <QtCore/QSharedDataPointer>
 #include <QtNetwork/QHostAddress>
 #include <memory>
+#include <type_traits>
 
 namespace Tomato {
 
-struct PublishOptions
+class PublishOptionsData;
+class ServerStatsData;
+
+// How one interface is published. A value; setters return *this to chain.
+class TOMATO_EXPORT PublishOptions
 {
+public:
     enum class Dispatch {
         BusinessPool, // run methods on the business thread pool (business-thread threads)
         ObjectThread, // queue calls to the implementation object's own thread (e.g. a GUI object);
                       // that thread must run an event loop
     };
-    Dispatch dispatch = Dispatch::BusinessPool;
+    PublishOptions();
+    PublishOptions(const PublishOptions &other);
+    PublishOptions &operator=(const PublishOptions &other);
+    ~PublishOptions();
+
+    Dispatch dispatch() const;
+    PublishOptions &setDispatch(Dispatch dispatch);
+    // The common names of the TLS client certificates that may call this interface ("*": any
+    // verified client certificate). Empty (the default): tls-allowed-clients decides. A caller
+    // that is not allowed gets PermissionDenied.
+    QStringList allowedClients() const;
+    PublishOptions &setAllowedClients(const QStringList &commonNames);
+
+private:
+    QSharedDataPointer<PublishOptionsData> d;
 };
 
-// Counters since the server was constructed; read from any thread. A call's counters are
-// updated just after its answer is written, so a caller holding the answer may briefly
-// see the call still in flight.
-struct ServerStats
+// Counters since the server was constructed; a snapshot, taken from any thread. A call's
+// counters are updated just after its answer is written, so a caller holding the answer may
+// briefly see the call still in flight.
+class TOMATO_EXPORT ServerStats
 {
-    quint64 callsReceived = 0;
-    quint64 callsSucceeded = 0;
-    quint64 callsFailed = 0;     // answered with an error code (any cause)
-    quint64 callsCancelled = 0;  // dropped because the caller cancelled before they started
-    quint64 callsExpired = 0;    // answered DeadlineExceeded without running
-    quint64 cancelRequests = 0;  // Cancel frames received
-    quint64 protocolErrors = 0;  // connections closed for bad frames, oversized frames refused
-    quint64 connectionsAccepted = 0;
-    int connections = 0;         // open now
-    int callsInFlight = 0;       // received, not yet answered or dropped
+public:
+    ServerStats();
+    ServerStats(const ServerStats &other);
+    ServerStats &operator=(const ServerStats &other);
+    ~ServerStats();
+
+    quint64 callsReceived() const;
+    quint64 callsSucceeded() const;
+    quint64 callsFailed() const;       // answered with an error code (any cause)
+    quint64 callsCancelled() const;    // dropped because the caller cancelled before they started
+    quint64 callsExpired() const;      // answered DeadlineExceeded without running
+    quint64 cancelRequests() const;    // Cancel frames received
+    quint64 protocolErrors() const;    // connections closed for bad frames, oversized frames refused
+    quint64 handshakeFailures() const; // connections that never came up (TLS handshake failed or timed out, plain text on a TLS port)
+    quint64 connectionsAccepted() const;
+    int connections() const;           // open now
+    int callsInFlight() const;         // received, not yet answered or dropped
+
+private:
+    friend class RpcServer;
+    QSharedDataPointer<ServerStatsData> d;
 };
 
 // A Tomato RPC server: publishes implementation objects of shared interfaces and answers
-// calls for them over TCP.
+// calls for them, on every address it listens on (tcp://, tls:// and unix://; see `listen`).
 //
 // Threads: the RpcServer object lives on the thread that created it (usually the main
 // thread). The first I/O thread accepts connections, so a busy owner thread never stalls
-// accepting; each accepted socket is handed round-robin to one of `io-threads` I/O threads
-// and lives there; methods run on a pool of `business-thread`
-// threads (or on the object's own thread, see PublishOptions). publish(), start(), stop() and
-// the destructor are called on the server's thread. Published objects are not owned and must
-// outlive the server or be unpublished first.
+// accepting; each accepted connection is handed round-robin to one of `io-threads` I/O
+// threads and lives there (a TLS handshake runs there too); methods run on a pool of
+// `business-thread` threads (or on the object's own thread, see PublishOptions). publish(),
+// start(), stop() and the destructor are called on the server's thread. Published objects are
+// not owned and must outlive the server or be unpublished first.
 //
 // Errors: publish() throws RpcError when the interface cannot be served (a type that cannot
-// be marshalled, an overloaded method name, an object that does not inherit the interface).
-// start() returns false with errorString() when the port cannot be bound. Bad input from a
-// peer is answered with an error for that peer only.
+// be marshalled, an overloaded or reserved method name, an object that does not inherit the
+// interface, an interface without Q_OBJECT). start() returns false with errorString() when an
+// address cannot be listened on or the TLS files cannot be used. Bad input from a peer is
+// answered with an error for that peer only.
 class TOMATO_EXPORT RpcServer : public QObject
 {
     Q_OBJECT
@@ -59,31 +93,40 @@ public:
     ~RpcServer() override;
 
     template<class Interface>
-    void publish(Interface *implementation, PublishOptions options = {})
+    void publish(Interface *implementation, const PublishOptions &options = {})
     {
+        // Without Q_OBJECT the interface has no meta-object of its own: Interface::staticMetaObject
+        // would be its base class's, and that class's methods (QObject's deleteLater!) remote.
+        static_assert(std::is_same_v<decltype(&Interface::metaObject), const QMetaObject *(Interface::*)() const>,
+                      "Tomato::RpcServer::publish: the interface class needs the Q_OBJECT macro");
         publish(implementation, Interface::staticMetaObject, options);
     }
-    void publish(QObject *implementation, const QMetaObject &interface, PublishOptions options = {});
+    void publish(QObject *implementation, const QMetaObject &interface, const PublishOptions &options = {});
     // Later calls for the interface get UnknownService; calls already running finish.
     void unpublish(const QMetaObject &interface);
     QStringList services() const;
 
     // Announces this server in a registry (not owned; it must outlive the server or be
     // unset first). start() registers once listening: host from advertise-host, else the
-    // listen address, else the machine's first non-loopback address (never 0.0.0.0).
+    // listen address, else the machine's first non-loopback address (never 0.0.0.0); the
+    // first tcp:// or tls:// address is the one announced (Unix sockets never are).
     // stop() unregisters first. Closing the registry's session is the owner's last step.
     void setRegistry(Registry *registry);
     // What this server announces (valid after start()).
     InstanceInfo instance() const;
 
-    // Listens on host:port from the configuration (port 0: any free port).
+    // Listens on every address of `listen`, or on transport://host:port (port 0: any free
+    // port). All or nothing: when one address fails, none is listened on.
     bool start();
     bool isRunning() const;
-    // Graceful stop: unregisters from the registry, stops listening, refuses new calls on open connections (ShuttingDown),
-    // waits up to drain-timeout-ms for calls in flight to be answered, then closes every
-    // connection.
+    // Graceful stop: unregisters from the registry, stops listening, refuses new calls on open
+    // connections (ShuttingDown), waits up to drain-timeout-ms for calls in flight to be
+    // answered, then closes every connection.
     void stop();
 
+    // The addresses listened on, as bound (with the ports "port 0" got). Valid after start().
+    QList<Endpoint> addresses() const;
+    // The port and address of the first tcp:// or tls:// address listened on.
     quint16 port() const;
     QHostAddress address() const;
     QString errorString() const;

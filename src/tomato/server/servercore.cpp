@@ -1,10 +1,9 @@
 #include <tomato/server/servercore_p.h>
 
-#include <tomato/compression/codec.h>
 #include <tomato/core/logging_p.h>
-#include <tomato/serialization/marshal.h>
-#include <tomato/transport/outbox_p.h>
-#include <tomato/wire/extension.h>
+#include <tomato/serialization/marshal_p.h>
+#include <tomato/wire/extension_p.h>
+#include <tomato/wire/message_p.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QElapsedTimer>
@@ -18,6 +17,8 @@ namespace Tomato {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 QString demangle(const char *name)
 {
     int status = 0;
@@ -25,6 +26,11 @@ QString demangle(const char *name)
     QString s = QString::fromLatin1(status == 0 && d ? d : name);
     std::free(d);
     return s;
+}
+
+QString signatureOf(const ServerCall &call)
+{
+    return QString::fromLatin1(call.service->info.serviceName + "::" + call.method->signature);
 }
 
 // Destroys the objects created for one call's arguments and result, whatever happens.
@@ -50,6 +56,7 @@ public:
     CallStorage &operator=(const CallStorage &) = delete;
     void **argv() { return m_argv.data(); }
     void *const *arguments() { return m_argv.data() + 1; }
+    const void *result() const { return m_argv[0]; }
 
 private:
     const MethodInfo &m_method;
@@ -57,6 +64,12 @@ private:
 };
 
 } // namespace
+
+ServerCall::~ServerCall()
+{
+    if (connection && connection->load.fetch_sub(1) == ResumeLoad + 1)
+        connection->outbox->scheduleFlush(); // the connection may be waiting to read again
+}
 
 ServerCore::ServerCore(const RpcConfig &cfg)
     : config(cfg),
@@ -71,6 +84,8 @@ ServerCore::~ServerCore()
 {
     businessPool.waitForDone();
 }
+
+// ---- the service table -------------------------------------------------------------------
 
 void ServerCore::addService(std::shared_ptr<const Service> service)
 {
@@ -111,10 +126,85 @@ QStringList ServerCore::signatures() const
     return out;
 }
 
+// ---- admission (I/O thread) --------------------------------------------------------------
+
+std::shared_ptr<ServerCall> ServerCore::admit(Frame &&frame, const std::shared_ptr<ConnectionState> &connection)
+{
+    callsReceived.fetch_add(1, std::memory_order_relaxed);
+    auto call = std::make_shared<ServerCall>();
+    call->messageId = frame.messageId;
+    if (const auto refusal = check(frame, *connection, call.get())) {
+        callsFailed.fetch_add(1, std::memory_order_relaxed);
+        connection->outbox->post(Message::errorResponse(frame.messageId, frame.serialization,
+                                                        refusal->code, refusal->message));
+        return nullptr;
+    }
+    call->body = std::move(frame.body);
+    call->connection = connection;
+    connection->owed.fetch_add(1);
+    connection->load.fetch_add(1);
+    callsInFlight.fetch_add(1);
+    return call;
+}
+
+std::optional<Failure> ServerCore::check(const Frame &frame, const ConnectionState &connection,
+                                         ServerCall *call) const
+{
+    if (frame.serialization > quint8(Serialization::Json))
+        return Failure{RpcError::UnsupportedSerialization,
+                       QStringLiteral("serialization %1 is not supported (0 = CBOR, 1 = JSON)").arg(frame.serialization)};
+    call->serialization = Serialization(frame.serialization);
+    Extension ext;
+    QString error;
+    if (!Extension::decode(frame.extension, &ext, &error))
+        return Failure{RpcError::BadRequest, error};
+    Message::RequestHeader header;
+    RpcError::Code code = RpcError::BadRequest;
+    if (!Message::readRequest(ext, &header, &code, &error))
+        return Failure{code, error};
+    if (shuttingDown.load())
+        return Failure{RpcError::ShuttingDown, QStringLiteral("the server is shutting down")};
+    if (auto refusal = lookup(header.service, header.method, connection, call))
+        return refusal;
+    call->compression = header.compression;
+    // Clamped (to a year): a huge budget must not overflow the clock arithmetic.
+    if (header.timeoutMs > 0)
+        call->deadline = Clock::now() + std::chrono::milliseconds(qMin<qint64>(header.timeoutMs, 365LL * 24 * 3600 * 1000));
+    return std::nullopt;
+}
+
+std::optional<Failure> ServerCore::lookup(QByteArrayView serviceName, QByteArrayView methodName,
+                                          const ConnectionState &connection, ServerCall *call) const
+{
+    auto found = service(serviceName);
+    if (!found)
+        return Failure{RpcError::UnknownService,
+                       QStringLiteral("service '%1' is not published here (published: %2)")
+                           .arg(QString::fromUtf8(serviceName), serviceNames().join(QLatin1String(", ")))};
+    const MethodInfo *method = found->info.find(methodName);
+    if (!method)
+        return Failure{RpcError::UnknownMethod, QStringLiteral("service '%1' has no method '%2'")
+                                                    .arg(QString::fromUtf8(serviceName), QString::fromUtf8(methodName))};
+    const QSet<QString> &allowed = found->allowedClients;
+    if (!allowed.isEmpty() && (connection.commonName.isEmpty()
+                               || !(allowed.contains(connection.commonName) || allowed.contains(QStringLiteral("*"))))) {
+        const QString who = connection.commonName.isEmpty()
+            ? QStringLiteral("%1, without a verified client certificate,").arg(connection.peer)
+            : QStringLiteral("client '%1' (%2)").arg(connection.commonName, connection.peer);
+        return Failure{RpcError::PermissionDenied, QStringLiteral("%1 may not call %2 (tls-allowed-clients)")
+                                                       .arg(who, QString::fromUtf8(serviceName))};
+    }
+    call->service = std::move(found);
+    call->method = method;
+    return std::nullopt;
+}
+
+// ---- dispatch ------------------------------------------------------------------------------
+
 void ServerCore::dispatch(std::shared_ptr<ServerCall> call)
 {
     QObject *impl = call->service->implementation.data();
-    if (impl && call->service->options.dispatch == PublishOptions::Dispatch::ObjectThread) {
+    if (impl && call->service->dispatch == PublishOptions::Dispatch::ObjectThread) {
         // The functor may outlive the server (a busy object thread after a timed-out drain)
         // or never run (the object is deleted first): it holds the core weakly, and a call
         // it never ran is answered UnknownService when Qt drops it.
@@ -171,30 +261,117 @@ void ServerCore::drainQueue()
 
 void ServerCore::abandon(const std::shared_ptr<ServerCall> &call, const QString &why)
 {
-    call->owed->fetch_sub(1);
+    const bool last = call->connection->owed.fetch_sub(1) == 1;
     int expected = ServerCall::Queued;
     if (!call->state.compare_exchange_strong(expected, ServerCall::Running)) {
         callsCancelled.fetch_add(1, std::memory_order_relaxed);
         leaveInFlight();
         return;
     }
-    respondError(*call->outbox, call->messageId, call->serialization, RpcError::UnknownService,
-                 QStringLiteral("%1: %2").arg(QString::fromLatin1(call->service->info.serviceName), why));
+    answerError(*call, Failure{RpcError::UnknownService,
+                               QStringLiteral("%1: %2").arg(QString::fromLatin1(call->service->info.serviceName), why)},
+                last);
+}
+
+// ---- execution (business or object thread) ------------------------------------------------
+
+void ServerCore::execute(const std::shared_ptr<ServerCall> &call)
+{
+    bool last = false;
+    if (!begin(call, &last))
+        return;
+    CallStorage storage(*call->method);
+    if (const auto failure = decode(*call, storage.arguments()))
+        return answerError(*call, *failure, last);
+    if (const auto failure = invoke(*call, storage.argv()))
+        return answerError(*call, *failure, last);
+    answer(*call, storage.result(), last);
+}
+
+// Whether the call runs: not cancelled, its deadline not passed, its object still there.
+// Settles (and answers, where it must) the calls that do not. *last: no other answer of this
+// connection is owed, so this one goes out at once.
+bool ServerCore::begin(const std::shared_ptr<ServerCall> &call, bool *last)
+{
+    *last = call->connection->owed.fetch_sub(1) == 1;
+    int expected = ServerCall::Queued;
+    if (!call->state.compare_exchange_strong(expected, ServerCall::Running)) {
+        callsCancelled.fetch_add(1, std::memory_order_relaxed);
+        leaveInFlight();
+        return false;
+    }
+    if (Clock::now() > call->deadline) {
+        callsExpired.fetch_add(1, std::memory_order_relaxed);
+        answerError(*call, Failure{RpcError::DeadlineExceeded,
+                                   QStringLiteral("%1: the caller's deadline passed before the call started")
+                                       .arg(QString::fromLatin1(call->method->signature))},
+                    *last);
+        return false;
+    }
+    if (!call->service->implementation) {
+        answerError(*call, Failure{RpcError::UnknownService, QStringLiteral("service %1 is no longer published")
+                                                                 .arg(QString::fromLatin1(call->service->info.serviceName))},
+                    *last);
+        return false;
+    }
+    return true;
+}
+
+std::optional<Failure> ServerCore::decode(ServerCall &call, void *const *arguments) const
+{
+    QByteArray body = std::move(call.body);
+    QString error;
+    if (!Message::decompressBody(call.compression, body, maxFrameBytes, &error))
+        return Failure{RpcError::BadArguments, error};
+    const MethodInfo &m = *call.method;
+    if (!Marshal::decodeArguments(call.serialization, body, m.parameterTypes.constData(), arguments,
+                                  m.parameterTypes.size(), &error))
+        return Failure{RpcError::BadArguments, QStringLiteral("%1: %2").arg(QString::fromLatin1(m.signature), error)};
+    return std::nullopt;
+}
+
+std::optional<Failure> ServerCore::invoke(ServerCall &call, void **argv) const
+{
+    QObject *impl = call.service->implementation.data();
+    try {
+        QMetaObject::metacall(impl, QMetaObject::InvokeMetaMethod, call.method->index, argv);
+    } catch (const RpcError &e) {
+        // A method may answer with a server-side code of its own choosing (e.g. Overloaded).
+        const bool own = !RpcError::isClientSide(e.code()) && e.code() != RpcError::Ok;
+        return Failure{own ? e.code() : RpcError::ApplicationException, e.message(),
+                       own ? e.remoteType() : QStringLiteral("Tomato::RpcError")};
+    } catch (const std::exception &e) {
+        return Failure{RpcError::ApplicationException, QString::fromUtf8(e.what()), demangle(typeid(e).name())};
+    } catch (...) {
+        return Failure{RpcError::ApplicationException,
+                       QStringLiteral("%1 threw a non-standard exception").arg(signatureOf(call)),
+                       QStringLiteral("unknown")};
+    }
+    return std::nullopt;
+}
+
+void ServerCore::answer(ServerCall &call, const void *result, bool last)
+{
+    FrameBuilder frame;
+    frame.addNumber(ExtensionKey::Code, 0);
+    // The result is encoded straight into the frame (no copy of it later).
+    if (!call.method->returnsVoid())
+        Marshal::encodeValue(call.serialization, ValueRef{call.method->returnType, result}, frame.body());
+    frame.compressBody(call.compression, compressionThreshold);
+    call.connection->outbox->post(frame.finish(Frame::Response, quint8(call.serialization), call.messageId),
+                                  last ? Outbox::When::WriteNow : Outbox::When::Batch);
+    finishCall(true);
+}
+
+void ServerCore::answerError(ServerCall &call, const Failure &failure, bool last)
+{
+    call.connection->outbox->post(Message::errorResponse(call.messageId, quint8(call.serialization), failure.code,
+                                                         failure.message, failure.exceptionType),
+                                  last ? Outbox::When::WriteNow : Outbox::When::Batch);
     finishCall(false);
 }
 
-void ServerCore::respondError(Outbox &outbox, quint64 id, quint8 serialization, RpcError::Code code,
-                              const QString &message, const QString &exceptionType, bool writeNow)
-{
-    Extension ext;
-    ext.insert(ExtensionKey::Code, QByteArray::number(int(code)));
-    ext.insert(ExtensionKey::Message, message);
-    if (!exceptionType.isEmpty())
-        ext.insert(ExtensionKey::ExceptionType, exceptionType);
-    QByteArray out;
-    Frame::encode(out, Frame::Response, serialization, id, ext.encode(), {});
-    outbox.post(std::move(out), writeNow ? Outbox::When::WriteNow : Outbox::When::Batch);
-}
+// ---- accounting ----------------------------------------------------------------------------
 
 void ServerCore::finishCall(bool ok)
 {
@@ -224,105 +401,6 @@ bool ServerCore::waitForIdle(std::chrono::milliseconds timeout)
             m_idle.wait(&m_idleMutex, 5);
     }
     return true;
-}
-
-void ServerCore::execute(const std::shared_ptr<ServerCall> &call)
-{
-    Outbox &outbox = *call->outbox;
-    // The answer is written at once when it is the last this connection owes.
-    const bool last = call->owed->fetch_sub(1) == 1;
-    const auto when = last ? Outbox::When::WriteNow : Outbox::When::Batch;
-    int expected = ServerCall::Queued;
-    if (!call->state.compare_exchange_strong(expected, ServerCall::Running)) {
-        callsCancelled.fetch_add(1, std::memory_order_relaxed);
-        leaveInFlight();
-        return;
-    }
-    const MethodInfo &method = *call->method;
-    auto fail = [&](RpcError::Code code, const QString &message, const QString &type = {}) {
-        respondError(outbox, call->messageId, call->serialization, code, message, type, last);
-        finishCall(false);
-    };
-    if (std::chrono::steady_clock::now() > call->deadline) {
-        callsExpired.fetch_add(1, std::memory_order_relaxed);
-        fail(RpcError::DeadlineExceeded,
-             QStringLiteral("%1: the caller's deadline passed before the call started")
-                 .arg(QString::fromLatin1(method.signature)));
-        return;
-    }
-    QObject *impl = call->service->implementation.data();
-    if (!impl) {
-        fail(RpcError::UnknownService, QStringLiteral("service %1 is no longer published")
-                                           .arg(QString::fromLatin1(call->service->info.serviceName)));
-        return;
-    }
-
-    QByteArray body = std::move(call->body);
-    if (!call->compression.isEmpty()) {
-        Compression::Kind kind;
-        QByteArray plain;
-        QString error;
-        if (!Compression::fromName(call->compression, &kind)) {
-            fail(RpcError::UnsupportedCompression,
-                 QStringLiteral("compression '%1' is not supported (gzip, zstd)")
-                     .arg(QString::fromUtf8(call->compression)));
-            return;
-        }
-        if (!Compression::decompress(kind, body, maxFrameBytes, &plain, &error)) {
-            fail(RpcError::BadArguments, error);
-            return;
-        }
-        body = std::move(plain);
-    }
-
-    const auto serialization = Serialization(call->serialization);
-    CallStorage storage(method);
-    QString error;
-    if (!Marshal::decodeArguments(serialization, body, method.parameterTypes.constData(),
-                                  storage.arguments(), method.parameterTypes.size(), &error)) {
-        fail(RpcError::BadArguments, QStringLiteral("%1: %2").arg(QString::fromLatin1(method.signature), error));
-        return;
-    }
-
-    try {
-        QMetaObject::metacall(impl, QMetaObject::InvokeMetaMethod, method.index, storage.argv());
-    } catch (const RpcError &e) {
-        // A method may answer with a server-side code of its own choosing (e.g. Overloaded).
-        const bool own = !RpcError::isClientSide(e.code()) && e.code() != RpcError::Ok;
-        fail(own ? e.code() : RpcError::ApplicationException, e.message(),
-             own ? e.remoteType() : QStringLiteral("Tomato::RpcError"));
-        return;
-    } catch (const std::exception &e) {
-        fail(RpcError::ApplicationException, QString::fromUtf8(e.what()), demangle(typeid(e).name()));
-        return;
-    } catch (...) {
-        fail(RpcError::ApplicationException, QStringLiteral("a non-standard exception was thrown"),
-             QStringLiteral("unknown"));
-        return;
-    }
-
-    // Header placeholder, extension, then the result encoded in place (no copy of it later).
-    QByteArray out(Frame::HeaderSize, Qt::Uninitialized);
-    out += "code:0";
-    qsizetype extensionSize = out.size() - Frame::HeaderSize;
-    if (!method.returnsVoid())
-        Marshal::encodeValue(serialization, ValueRef{method.returnType, storage.argv()[0]}, out);
-    const qsizetype resultSize = out.size() - Frame::HeaderSize - extensionSize;
-    if (!call->compression.isEmpty() && resultSize >= compressionThreshold) {
-        Compression::Kind kind;
-        Compression::fromName(call->compression, &kind);
-        const QByteArray packed = Compression::compress(
-            kind, QByteArrayView(out).sliced(Frame::HeaderSize + extensionSize));
-        out.truncate(Frame::HeaderSize + extensionSize);
-        out += "&compression:" + call->compression;
-        extensionSize = out.size() - Frame::HeaderSize;
-        out += packed;
-    }
-    Frame::writeHeader(reinterpret_cast<uchar *>(out.data()), Frame::Response, call->serialization,
-                       call->messageId, quint32(extensionSize),
-                       quint32(out.size() - Frame::HeaderSize - extensionSize));
-    outbox.post(std::move(out), when);
-    finishCall(true);
 }
 
 } // namespace Tomato

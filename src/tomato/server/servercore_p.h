@@ -1,28 +1,48 @@
 #pragma once
-#include <tomato/core/interfaceinfo_p.h>
+#include <tomato/compression/codec_p.h>
 #include <tomato/server/rpcserver.h>
+#include <tomato/serialization/interfaceinfo_p.h>
 #include <tomato/transport/outbox_p.h>
-#include <tomato/wire/frame.h>
+#include <tomato/wire/frame_p.h>
 
 #include <QtCore/QHash>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
 #include <QtCore/QReadWriteLock>
+#include <QtCore/QSet>
 #include <QtCore/QThreadPool>
 #include <QtCore/QWaitCondition>
 #include <atomic>
-#include <deque>
 #include <chrono>
+#include <deque>
 #include <memory>
+#include <optional>
 
 namespace Tomato {
 
-
+// One published interface: its methods, its implementation and who may call it.
 struct Service
 {
     InterfaceInfo info;
     QPointer<QObject> implementation;
-    PublishOptions options;
+    PublishOptions::Dispatch dispatch = PublishOptions::Dispatch::BusinessPool;
+    // Common names of the client certificates that may call it ("*": any verified one);
+    // empty: anybody who reached the server.
+    QSet<QString> allowedClients;
+};
+
+// What a connection tells the pipeline about itself; shared by its calls.
+struct ConnectionState
+{
+    std::shared_ptr<Outbox> outbox; // where answers go
+    // Calls of the connection not answered yet: the last answer owed is written at once,
+    // answers with more to follow are batched.
+    std::atomic<int> owed{0};
+    // Calls whose state still lives (not yet answered or dropped); the connection stops
+    // reading at a limit and is woken (through the outbox) below it.
+    std::atomic<int> load{0};
+    QString peer;        // "tcp://10.0.0.5:51234", for errors and logs
+    QString commonName;  // of a verified TLS client certificate, else empty
 };
 
 // State of one call between its arrival and its answer. Shared by the connection (which
@@ -33,32 +53,35 @@ struct ServerCall
     enum State { Queued, Running, Cancelled };
     std::atomic<int> state{Queued};
     quint64 messageId = 0;
-    quint8 serialization = 0;
-    QByteArray compression;          // echoed on the response when non-empty
+    Serialization serialization = Serialization::Binary;
+    Compression::Kind compression = Compression::Kind::None; // of the request: echoed on the answer
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     std::shared_ptr<const Service> service;
     const MethodInfo *method = nullptr;
-    QByteArray body;                 // already decompressed
-    std::shared_ptr<Outbox> outbox;  // where the answer goes
-    // Calls of the same connection not answered yet, this one included: the last answer
-    // owed is written at once, answers with more to follow are batched.
-    std::shared_ptr<std::atomic<int>> owed;
-    // Calls of the connection whose state still lives (not yet answered or dropped); the
-    // connection stops reading at a limit and is woken (through the outbox) below it.
-    std::shared_ptr<std::atomic<int>> load;
+    QByteArray body;                 // as it arrived (maybe compressed)
+    std::shared_ptr<ConnectionState> connection;
 
     static constexpr int MaxLoad = 256;   // calls one connection may have unanswered
     static constexpr int ResumeLoad = 128;
-    ~ServerCall()
-    {
-        if (load && load->fetch_sub(1) == ResumeLoad + 1 && outbox)
-            outbox->scheduleFlush(); // the connection may be waiting to read again
-    }
+    ~ServerCall();
 };
 
-// The part of the server shared with its connections and tasks: the service table, the
+// Why a call is answered with an error.
+struct Failure
+{
+    RpcError::Code code;
+    QString message;
+    QString exceptionType = {};
+};
+
+// The server's request pipeline and everything its connections share: the service table, the
 // business pool, counters and the drain accounting. Thread-safe; owned (shared) by
 // RpcServerPrivate and every live connection.
+//
+// A request goes admit() (I/O thread: extension, service and method lookup, permission,
+// deadline) -> dispatch() -> execute() (business or object thread: decode -> invoke ->
+// answer). Every refusal or failure is answered with its code; nothing is dropped silently
+// but a cancelled call.
 class ServerCore : public std::enable_shared_from_this<ServerCore>
 {
 public:
@@ -75,19 +98,15 @@ public:
     QStringList serviceNames() const;
     QStringList signatures() const; // "Service::method(types)" of every published method
 
+    // I/O thread: checks a Request frame and makes its call, or answers the refusal and
+    // returns null.
+    std::shared_ptr<ServerCall> admit(Frame &&frame, const std::shared_ptr<ConnectionState> &connection);
     // Runs the call on its executor. Called on an I/O thread.
     void dispatch(std::shared_ptr<ServerCall> call);
-    // Runs the call now on the current thread (the executor's), then answers it.
+    // Runs the call now on the current thread (the executor's): decode -> invoke -> answer.
     void execute(const std::shared_ptr<ServerCall> &call);
     // Answers a call that will never run (its object is gone) and settles its counters.
     void abandon(const std::shared_ptr<ServerCall> &call, const QString &why);
-
-    // Encodes a response and posts it to the outbox.
-    static void respondError(Outbox &outbox, quint64 id, quint8 serialization, RpcError::Code code,
-                             const QString &message, const QString &exceptionType = {},
-                             bool writeNow = false);
-    void finishCall(bool ok);
-    void leaveInFlight();
 
     // Drain: refuse new calls, wait for the in-flight ones (bounded).
     void beginShutdown() { shuttingDown.store(true); }
@@ -95,13 +114,24 @@ public:
 
     std::atomic<bool> shuttingDown{false};
     std::atomic<quint64> callsReceived{0}, callsSucceeded{0}, callsFailed{0}, callsCancelled{0},
-        callsExpired{0}, cancelRequests{0}, protocolErrors{0}, connectionsAccepted{0};
+        callsExpired{0}, cancelRequests{0}, protocolErrors{0}, connectionsAccepted{0},
+        handshakeFailures{0};
     std::atomic<int> connections{0};
     std::atomic<int> callsInFlight{0};
 
     QThreadPool businessPool;
 
 private:
+    std::optional<Failure> check(const Frame &frame, const ConnectionState &connection, ServerCall *call) const;
+    std::optional<Failure> lookup(QByteArrayView serviceName, QByteArrayView methodName,
+                                  const ConnectionState &connection, ServerCall *call) const;
+    bool begin(const std::shared_ptr<ServerCall> &call, bool *last);
+    std::optional<Failure> decode(ServerCall &call, void *const *arguments) const;
+    std::optional<Failure> invoke(ServerCall &call, void **argv) const;
+    void answer(ServerCall &call, const void *result, bool last);
+    void answerError(ServerCall &call, const Failure &failure, bool last);
+    void finishCall(bool ok);
+    void leaveInFlight();
     void drainQueue();
 
     QMutex m_queueMutex;

@@ -46,11 +46,6 @@ QObject *IoThreadPool::context(const QThread *thread) const
     return i < 0 ? nullptr : m_contexts.at(i);
 }
 
-bool IoThreadPool::isIoThread(const QThread *t) const
-{
-    return m_threads.contains(const_cast<QThread *>(t));
-}
-
 void runOnThread(QObject *context, const std::function<void()> &f)
 {
     if (QThread::currentThread() == context->thread())

@@ -26,7 +26,6 @@ public:
     QThread *thread(int i) const { return m_threads.at(i); }
     // A QObject living on `thread`, to post functors to.
     QObject *context(const QThread *thread) const;
-    bool isIoThread(const QThread *t) const;
     void stop();
 
 private:

@@ -1,5 +1,9 @@
 #include <tomato/transport/outbox_p.h>
 
+#include <tomato/transport/stream_p.h>
+
+#include <QtCore/QSocketNotifier>
+
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -26,24 +30,30 @@ void Outbox::scheduleLocked()
     QMetaObject::invokeMethod(m_owner, m_flush, Qt::QueuedConnection);
 }
 
-bool Outbox::writeLocked(const char *data, qsizetype size, qsizetype *written)
+// Bytes taken (maybe fewer than `size` when the kernel buffer fills), -1 when broken.
+qint64 Outbox::writeLocked(const char *data, qsizetype size)
 {
-    *written = 0;
-    while (*written < size) {
-        const ssize_t n = ::send(m_fd, data + *written, size_t(size - *written),
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (m_fd < 0) {
+        const qint64 n = m_stream->write(data, size);
+        if (n < 0)
+            m_failed = true;
+        return n;
+    }
+    qsizetype written = 0;
+    while (written < size) {
+        const ssize_t n = ::send(m_fd, data + written, size_t(size - written), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
-            *written += n;
+            written += n;
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return true;
+            break;
         m_failed = true;
-        return false;
+        return -1;
     }
-    return true;
+    return written;
 }
 
 bool Outbox::post(QByteArray &&frame, When when)
@@ -52,8 +62,8 @@ bool Outbox::post(QByteArray &&frame, When when)
     if (m_closed)
         return false;
     if (when == When::WriteNow && m_fd >= 0 && m_pending.isEmpty() && !m_failed) {
-        qsizetype written = 0;
-        if (writeLocked(frame.constData(), frame.size(), &written) && written == frame.size())
+        const qint64 written = writeLocked(frame.constData(), frame.size());
+        if (written == frame.size())
             return true;
         if (m_failed) {
             scheduleLocked(); // the I/O thread notices the broken connection
@@ -69,21 +79,24 @@ bool Outbox::post(QByteArray &&frame, When when)
     return true;
 }
 
-void Outbox::attachSocket(qintptr descriptor)
+void Outbox::attach(Stream *stream)
 {
     QMutexLocker lock(&m_mutex);
     if (m_fd >= 0)
         ::close(m_fd);
-    m_fd = descriptor >= 0 ? ::fcntl(int(descriptor), F_DUPFD_CLOEXEC, 0) : -1;
-    m_failed = m_fd < 0;
+    m_stream = stream;
+    const qintptr direct = stream->directWriteDescriptor();
+    m_fd = direct >= 0 ? ::fcntl(int(direct), F_DUPFD_CLOEXEC, 0) : -1;
+    m_failed = direct >= 0 && m_fd < 0;
 }
 
-void Outbox::detachSocket()
+void Outbox::detach()
 {
     QMutexLocker lock(&m_mutex);
     if (m_fd >= 0)
         ::close(m_fd);
     m_fd = -1;
+    m_stream = nullptr;
     m_failed = false;
     m_pending.clear();
     m_scheduled = false;
@@ -93,14 +106,14 @@ Outbox::FlushResult Outbox::flush()
 {
     QMutexLocker lock(&m_mutex);
     m_scheduled = false;
-    if (m_fd < 0)
-        return m_pending.isEmpty() ? FlushResult::Done : FlushResult::NoSocket;
+    if (!m_stream)
+        return m_pending.isEmpty() ? FlushResult::Done : FlushResult::NoStream;
     if (m_failed)
         return FlushResult::Failed;
     if (m_pending.isEmpty())
         return FlushResult::Done;
-    qsizetype written = 0;
-    if (!writeLocked(m_pending.constData(), m_pending.size(), &written))
+    const qint64 written = writeLocked(m_pending.constData(), m_pending.size());
+    if (written < 0)
         return FlushResult::Failed;
     if (written == m_pending.size()) {
         m_pending.clear();
@@ -123,7 +136,7 @@ qsizetype Outbox::pendingBytes() const
     return m_pending.size();
 }
 
-qintptr Outbox::descriptor() const
+qintptr Outbox::directDescriptor() const
 {
     QMutexLocker lock(&m_mutex);
     return m_fd;
@@ -134,6 +147,7 @@ void Outbox::close()
     QMutexLocker lock(&m_mutex);
     m_closed = true;
     m_pending.clear();
+    m_stream = nullptr;
     if (m_fd >= 0)
         ::close(m_fd);
     m_fd = -1;
@@ -143,6 +157,39 @@ bool Outbox::isClosed() const
 {
     QMutexLocker lock(&m_mutex);
     return m_closed;
+}
+
+// ---- OutboxWriter ------------------------------------------------------------------------
+
+OutboxWriter::~OutboxWriter()
+{
+    stop();
+}
+
+bool OutboxWriter::flush(Outbox &outbox, Stream *stream, QObject *owner, const std::function<void()> &retry)
+{
+    const Outbox::FlushResult result = outbox.flush();
+    if (result == Outbox::FlushResult::Failed)
+        return false;
+    const bool blocked = result == Outbox::FlushResult::Blocked;
+    const qintptr fd = outbox.directDescriptor();
+    if (blocked && fd < 0 && stream && !m_streamWritable)
+        m_streamWritable = QObject::connect(stream, &Stream::writable, owner, retry);
+    if (blocked && fd >= 0 && !m_writable) {
+        m_writable = new QSocketNotifier(fd, QSocketNotifier::Write, owner);
+        QObject::connect(m_writable, &QSocketNotifier::activated, owner, retry);
+    }
+    if (m_writable)
+        m_writable->setEnabled(blocked);
+    return true;
+}
+
+void OutboxWriter::stop()
+{
+    delete m_writable;
+    m_writable = nullptr;
+    QObject::disconnect(m_streamWritable);
+    m_streamWritable = {};
 }
 
 } // namespace Tomato

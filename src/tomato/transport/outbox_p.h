@@ -4,25 +4,31 @@
 #include <QtCore/QObject>
 #include <functional>
 
+class QSocketNotifier;
+
 namespace Tomato {
+
+class Stream;
 
 // The write side of one connection, shared between the connection (on its I/O thread) and
 // any thread that sends frames through it (business threads answering calls, callers).
 //
 // Two ways out, chosen per post:
 // - Write now: when the poster says nothing else is about to follow (a lone call, the last
-//   answer a connection owes) and nothing is queued, the frame goes straight to the kernel
-//   from the posting thread, under the outbox lock: no hop to the I/O thread and no
-//   wake-up. What the kernel does not take stays queued for the I/O thread.
+//   answer a connection owes), nothing is queued and the stream offers a direct descriptor
+//   (TCP and Unix sockets do, TLS does not), the frame goes straight to the kernel from the
+//   posting thread, under the outbox lock: no hop to the I/O thread and no wake-up. What the
+//   kernel does not take stays queued for the I/O thread.
 // - Batch: otherwise the frame is queued, and the first post into an empty queue schedules
 //   one flush on the I/O thread; posts before that flush ride along, so a burst of frames
 //   costs one wake-up and one write.
 // Frames never interleave: a write-now post finds the queue empty or queues behind it.
-// Before a socket is attached (a client still connecting) every post queues.
+// Before a stream is attached (a client still connecting) every post queues.
 //
-// The outbox writes through its own duplicate of the socket descriptor, closed only by
-// detachSocket()/close(), so a descriptor number that Qt closed can never be reused under a
-// writer's feet. Thread-safe. Once closed (the connection is gone) posts are refused.
+// The direct path writes through the outbox's own duplicate of the stream's descriptor,
+// closed only by detach()/close(), so a descriptor number that Qt closed (a peer that shut
+// down its sending side still gets its answers) can never be reused under a writer's feet.
+// Thread-safe. Once closed (the connection is gone) posts are refused.
 class Outbox
 {
 public:
@@ -36,17 +42,18 @@ public:
     // Queues or writes the frame. False when the outbox is closed.
     bool post(QByteArray &&frame, When when = When::Batch);
 
-    // I/O thread: start writing to this connected socket / stop (the socket is gone).
-    // Detaching drops what was queued for it.
-    void attachSocket(qintptr descriptor);
-    void detachSocket();
+    // I/O thread: write to this ready stream from now on / stop (the stream is gone; what was
+    // queued for it is dropped).
+    void attach(Stream *stream);
+    void detach();
 
-    enum class FlushResult { Done, Blocked, Failed, NoSocket };
-    // I/O thread: writes what is queued. Blocked: the kernel buffer is full, flush again when
-    // the socket is writable. Failed: the connection is broken.
+    enum class FlushResult { Done, Blocked, Failed, NoStream };
+    // I/O thread: writes what is queued. Blocked: the stream takes no more for now; call
+    // flush again when it can (see OutboxWriter). Failed: the connection is broken.
     FlushResult flush();
-    qintptr descriptor() const;
-    qsizetype pendingBytes() const; // queued, not yet taken by the kernel
+    qsizetype pendingBytes() const; // queued, not yet taken by the stream
+    // The duplicate descriptor of the direct path, -1 without one. I/O thread.
+    qintptr directDescriptor() const;
     // Any thread: have the owner's flush run soon (it also re-checks flow control).
     void scheduleFlush();
 
@@ -56,16 +63,39 @@ public:
 
 private:
     void scheduleLocked();
-    bool writeLocked(const char *data, qsizetype size, qsizetype *written);
+    qint64 writeLocked(const char *data, qsizetype size);
 
     mutable QMutex m_mutex;
     QObject *m_owner;
     std::function<void()> m_flush;
     QByteArray m_pending;
-    int m_fd = -1;            // our duplicate of the socket descriptor
+    Stream *m_stream = nullptr; // used on the I/O thread only
+    int m_fd = -1;              // our duplicate of the stream's direct descriptor
     bool m_scheduled = false;
     bool m_failed = false;
     bool m_closed = false;
+};
+
+// The I/O thread's half of writing: flushes an outbox and, while its stream takes no more,
+// waits until it can (a write notifier on the direct descriptor, or the stream's writable()
+// signal) and flushes again. Owned by the connection, on its I/O thread.
+class OutboxWriter
+{
+public:
+    OutboxWriter() = default;
+    ~OutboxWriter();
+    OutboxWriter(const OutboxWriter &) = delete;
+    OutboxWriter &operator=(const OutboxWriter &) = delete;
+
+    // Writes what is queued; `retry` runs (on owner's thread) when a blocked write may go on.
+    // False when the connection is broken.
+    bool flush(Outbox &outbox, Stream *stream, QObject *owner, const std::function<void()> &retry);
+    // Stops watching, before the outbox's descriptor is closed.
+    void stop();
+
+private:
+    QSocketNotifier *m_writable = nullptr;
+    QMetaObject::Connection m_streamWritable;
 };
 
 } // namespace Tomato

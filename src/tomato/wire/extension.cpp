@@ -1,4 +1,4 @@
-#include <tomato/wire/extension.h>
+#include <tomato/wire/extension_p.h>
 
 namespace Tomato {
 

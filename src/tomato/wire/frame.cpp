@@ -1,4 +1,4 @@
-#include <tomato/wire/frame.h>
+#include <tomato/wire/frame_p.h>
 #include <QtCore/QtEndian>
 
 namespace Tomato {

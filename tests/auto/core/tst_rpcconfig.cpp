@@ -140,6 +140,8 @@ void tst_RpcConfig::keysAreTheTomatoRpcKeysAndEachIsDescribed()
         "circuit-open-seconds", "circuit-window", "io-threads", "max-frame-bytes", "timeout-ms",
         "serialization", "advertise-host", "compression", "compression-threshold-bytes",
         "empty-protection", "drain-timeout-ms", "weight", "registry-session-timeout-ms",
+        "transport", "listen", "tls-cert", "tls-key", "tls-ca", "tls-verify-peer",
+        "tls-require-client-cert", "tls-allowed-clients", "tls-handshake-timeout-ms", "unix-socket-access",
     };
     QCOMPARE(RpcConfig::keys(), expected);
 
@@ -187,6 +189,16 @@ void tst_RpcConfig::defaultsAreTheDocumentedOnes_data()
     QTest::newRow("drain-timeout-ms") << "drain-timeout-ms" << "10000" << true;
     QTest::newRow("weight") << "weight" << "100" << true;
     QTest::newRow("registry-session-timeout-ms") << "registry-session-timeout-ms" << "10000" << true;
+    QTest::newRow("transport") << "transport" << "tcp" << true;
+    QTest::newRow("listen") << "listen" << "" << true;
+    QTest::newRow("tls-cert") << "tls-cert" << "" << true;
+    QTest::newRow("tls-key") << "tls-key" << "" << true;
+    QTest::newRow("tls-ca") << "tls-ca" << "" << true;
+    QTest::newRow("tls-verify-peer") << "tls-verify-peer" << "true" << true;
+    QTest::newRow("tls-require-client-cert") << "tls-require-client-cert" << "false" << true;
+    QTest::newRow("tls-allowed-clients") << "tls-allowed-clients" << "" << true;
+    QTest::newRow("tls-handshake-timeout-ms") << "tls-handshake-timeout-ms" << "10000" << true;
+    QTest::newRow("unix-socket-access") << "unix-socket-access" << "user" << true;
 }
 
 void tst_RpcConfig::defaultsAreTheDocumentedOnes()
@@ -221,10 +233,10 @@ void tst_RpcConfig::typedGettersReturnTheDefaults()
     QCOMPARE(c.subscribedServicesGroup(), (QHash<QString, QString>()));
     QCOMPARE(c.clientKeepAliveMs(), 20000);
     QCOMPARE(c.useGzip(), false);
-    QCOMPARE(c.enableCircuit(), true);
-    QCOMPARE(c.circuitOpenRate(), 75);
-    QCOMPARE(c.circuitOpenSeconds(), 60);
-    QCOMPARE(c.circuitWindow(), 100);
+    QCOMPARE(c.value(QStringLiteral("enable-circuit")), QStringLiteral("true"));
+    QCOMPARE(c.value(QStringLiteral("circuit-open-rate")), QStringLiteral("75"));
+    QCOMPARE(c.value(QStringLiteral("circuit-open-seconds")), QStringLiteral("60"));
+    QCOMPARE(c.value(QStringLiteral("circuit-window")), QStringLiteral("100"));
     QCOMPARE(c.ioThreads(), 2);
     QCOMPARE(c.maxFrameBytes(), qint64(16777216));
     QCOMPARE(c.timeoutMs(), 5000);
@@ -457,6 +469,18 @@ void tst_RpcConfig::everyKeyAcceptsItsValidTextForms_data()
     row("drain-timeout-ms", "0", "0");
     row("weight", "1", "1");
     row("weight", "1000", "1000");
+    row("transport", "tls", "tls");
+    row("transport", "TCP", "tcp");
+    row("listen", "tcp://0.0.0.0:4567", "tcp://0.0.0.0:4567");
+    row("listen", "tcp://0.0.0.0:4567, tls://[::]:4568,unix:///run/t.sock", "tcp://0.0.0.0:4567,tls://[::]:4568,unix:///run/t.sock");
+    row("listen", "127.0.0.1:0", "127.0.0.1:0");
+    row("tls-allowed-clients", "Sample::EchoService=client-a|client-b;*=admin",
+        "*=admin;Sample::EchoService=client-a|client-b");
+    row("tls-allowed-clients", " svc = a | b ", "svc=a|b");
+    row("tls-allowed-clients", "", "");
+    row("tls-handshake-timeout-ms", "100", "100");
+    row("unix-socket-access", "group", "group");
+    row("unix-socket-access", "World", "world");
 }
 
 void tst_RpcConfig::everyKeyAcceptsItsValidTextForms()
@@ -540,6 +564,19 @@ void tst_RpcConfig::badTextValuesAreRefusedNamingKeyAndSource_data()
     row("drain-timeout-ms", "-5", "'-5' is out of range: must be at least 0");
     row("weight", "0", "'0' is out of range: must be between 1 and 1000");
     row("weight", "1001", "'1001' is out of range: must be between 1 and 1000");
+    row("transport", "unix", "'unix' is not one of: tcp, tls");
+    row("listen", "tcp://0.0.0.0", "'tcp://0.0.0.0' is not of the form tcp://host:port");
+    row("listen", "unix://run/t.sock", "'unix://run/t.sock': a Unix socket needs an absolute path");
+    row("listen", "tcp://::1:80", "'tcp://::1:80': write an IPv6 host in brackets");
+    row("listen", "tcp://:80", "'tcp://:80' has no host");
+    row("listen", "tcp://a:1,tcp://a:1", "'tcp://a:1' is listed twice");
+    row("tls-allowed-clients", "svc", "entry 'svc' is not of the form service=name|name");
+    row("tls-allowed-clients", "svc=", "entry 'svc=' has an empty name");
+    row("tls-allowed-clients", "svc=a||b", "entry 'svc=a||b' has an empty name");
+    row("tls-allowed-clients", "=a", "entry '=a' has an empty service");
+    row("tls-allowed-clients", "svc=a;svc=b", "service 'svc' is given twice");
+    row("tls-handshake-timeout-ms", "99", "'99' is out of range: must be at least 100");
+    row("unix-socket-access", "root", "'root' is not one of: user, group, world");
 }
 
 void tst_RpcConfig::badTextValuesAreRefusedNamingKeyAndSource()
@@ -604,6 +641,9 @@ void tst_RpcConfig::jsonFileAcceptsValuesOfTheRightJsonType_data()
     row("subscribed-services-group", R"("test-b:dev&test-c:sit")", "test-b:dev&test-c:sit");
     row("serialization", R"("json")", "json");
     row("compression", R"("zstd")", "zstd");
+    row("listen", R"(["tcp://0.0.0.0:1", "unix:///x.sock"])", "tcp://0.0.0.0:1,unix:///x.sock");
+    row("tls-allowed-clients", R"({"b": ["x", "y"], "*": ["admin"]})", "*=admin;b=x|y");
+    row("tls-allowed-clients", R"("b=x|y")", "b=x|y");
 }
 
 void tst_RpcConfig::jsonFileAcceptsValuesOfTheRightJsonType()
@@ -654,6 +694,12 @@ void tst_RpcConfig::jsonFileRefusesValuesOfTheWrongJsonType_data()
     row("subscribed-services-group", R"(["b:dev"])", "expected an object of service: group strings");
     row("serialization", R"("xml")", "'xml' is not one of: binary, json, cbor");
     row("serialization", "1", "expected a string, found a number (1)");
+    row("listen", R"(["tcp://x"])", "'tcp://x' is not of the form tcp://host:port");
+    row("tls-allowed-clients", R"({"b": "x"})", "the names of service 'b' are not an array: found a string (\"x\")");
+    row("tls-allowed-clients", R"({"b": [1]})", "a name of service 'b' is not a string: found a number (1)");
+    row("tls-allowed-clients", R"({"b": []})", "entry 'b=' names nobody");
+    row("tls-allowed-clients", R"({"b": ["x;y"]})", "entry 'b=x;y': the name 'x;y' has blanks around it, ';' or '|'");
+    row("tls-allowed-clients", R"(["b=x"])", "expected an object of service: [names]");
 }
 
 void tst_RpcConfig::jsonFileRefusesValuesOfTheWrongJsonType()
@@ -970,10 +1016,10 @@ void tst_RpcConfig::fileKeysMayBeWrappedInATomatoRpcObject()
     QCOMPARE(c.group(), QStringLiteral("main"));
     QCOMPARE(c.clientKeepAliveMs(), 20000);
     QCOMPARE(c.useGzip(), false);
-    QCOMPARE(c.enableCircuit(), true);
-    QCOMPARE(c.circuitOpenRate(), 75);
-    QCOMPARE(c.circuitOpenSeconds(), 60);
-    QCOMPARE(c.circuitWindow(), 100);
+    QCOMPARE(c.value(QStringLiteral("enable-circuit")), QStringLiteral("true"));
+    QCOMPARE(c.value(QStringLiteral("circuit-open-rate")), QStringLiteral("75"));
+    QCOMPARE(c.value(QStringLiteral("circuit-open-seconds")), QStringLiteral("60"));
+    QCOMPARE(c.value(QStringLiteral("circuit-window")), QStringLiteral("100"));
     QCOMPARE(c.sourceOf(QStringLiteral("circuit-window")), QStringLiteral("file ") + path);
     QCOMPARE(c.sourceOf(QStringLiteral("timeout-ms")), QStringLiteral("default"));
 
@@ -1098,10 +1144,10 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     c.setSubscribedServicesGroup({{QStringLiteral("a"), QStringLiteral("x")}});
     c.setClientKeepAliveMs(1);
     c.setUseGzip(true);
-    c.setEnableCircuit(false);
-    c.setCircuitOpenRate(50);
-    c.setCircuitOpenSeconds(5);
-    c.setCircuitWindow(10);
+    c.set(QStringLiteral("enable-circuit"), QStringLiteral("false"));
+    c.set(QStringLiteral("circuit-open-rate"), QStringLiteral("50"));
+    c.set(QStringLiteral("circuit-open-seconds"), QStringLiteral("5"));
+    c.set(QStringLiteral("circuit-window"), QStringLiteral("10"));
     c.setIoThreads(64);
     c.setMaxFrameBytes(1024);
     c.setTimeoutMs(2000);
@@ -1113,6 +1159,16 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     c.setDrainTimeoutMs(0);
     c.setWeight(1000);
     c.setRegistrySessionTimeoutMs(2000);
+    c.setTransport(QStringLiteral("tls"));
+    c.setListen({QStringLiteral("tls://0.0.0.0:1"), QStringLiteral("unix:///tmp/x.sock")});
+    c.setTlsCert(QStringLiteral("/c.pem"));
+    c.setTlsKey(QStringLiteral("/k.pem"));
+    c.setTlsCa(QStringLiteral("/ca.pem"));
+    c.setTlsVerifyPeer(false);
+    c.setTlsRequireClientCert(true);
+    c.setTlsAllowedClients({{QStringLiteral("svc"), {QStringLiteral("a"), QStringLiteral("b")}}});
+    c.setTlsHandshakeTimeoutMs(500);
+    c.setUnixSocketAccess(QStringLiteral("group"));
 
     QCOMPARE(c.microServiceId(), QStringLiteral("svc"));
     QCOMPARE(c.nameServiceUri(), QStringLiteral("zk:2181"));
@@ -1126,10 +1182,6 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     QCOMPARE(c.subscribedServicesGroup(), (QHash<QString, QString>{{QStringLiteral("a"), QStringLiteral("x")}}));
     QCOMPARE(c.clientKeepAliveMs(), 1);
     QCOMPARE(c.useGzip(), true);
-    QCOMPARE(c.enableCircuit(), false);
-    QCOMPARE(c.circuitOpenRate(), 50);
-    QCOMPARE(c.circuitOpenSeconds(), 5);
-    QCOMPARE(c.circuitWindow(), 10);
     QCOMPARE(c.ioThreads(), 64);
     QCOMPARE(c.maxFrameBytes(), qint64(1024));
     QCOMPARE(c.timeoutMs(), 2000);
@@ -1142,6 +1194,17 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     QCOMPARE(c.drainTimeoutMs(), 0);
     QCOMPARE(c.weight(), 1000);
     QCOMPARE(c.registrySessionTimeoutMs(), 2000);
+    QCOMPARE(c.transport(), QStringLiteral("tls"));
+    QCOMPARE(c.listen(), (QStringList{QStringLiteral("tls://0.0.0.0:1"), QStringLiteral("unix:///tmp/x.sock")}));
+    QCOMPARE(c.tlsCert(), QStringLiteral("/c.pem"));
+    QCOMPARE(c.tlsKey(), QStringLiteral("/k.pem"));
+    QCOMPARE(c.tlsCa(), QStringLiteral("/ca.pem"));
+    QCOMPARE(c.tlsVerifyPeer(), false);
+    QCOMPARE(c.tlsRequireClientCert(), true);
+    QCOMPARE(c.tlsAllowedClients().value(QStringLiteral("svc")), (QStringList{QStringLiteral("a"), QStringLiteral("b")}));
+    QCOMPARE(c.value(QStringLiteral("tls-allowed-clients")), QStringLiteral("svc=a|b"));
+    QCOMPARE(c.tlsHandshakeTimeoutMs(), 500);
+    QCOMPARE(c.unixSocketAccess(), QStringLiteral("group"));
 
     for (const QString &key : RpcConfig::keys())
         QCOMPARE(c.sourceOf(key), QStringLiteral("API"));
@@ -1163,8 +1226,17 @@ void tst_RpcConfig::typedSettersRefuseValuesOutOfRange_data()
                                               << "2147483648 is out of range: must be between 1024 and 2147483647";
     QTest::newRow("negative timeout") << ConfigChange([](RpcConfig &c) { c.setTimeoutMs(-1); })
                                       << "timeout-ms" << "-1 is out of range: must be at least 1";
-    QTest::newRow("rate 101") << ConfigChange([](RpcConfig &c) { c.setCircuitOpenRate(101); })
-                              << "circuit-open-rate" << "101 is out of range: must be between 1 and 100";
+    QTest::newRow("handshake timeout 10") << ConfigChange([](RpcConfig &c) { c.setTlsHandshakeTimeoutMs(10); })
+                                          << "tls-handshake-timeout-ms" << "10 is out of range: must be at least 100";
+    QTest::newRow("listen without port")
+        << ConfigChange([](RpcConfig &c) { c.setListen(QS{"tls://0.0.0.0"}); })
+        << "listen" << "'tls://0.0.0.0' is not of the form tls://host:port";
+    QTest::newRow("allow-list naming nobody")
+        << ConfigChange([](RpcConfig &c) { c.setTlsAllowedClients({{QStringLiteral("svc"), QS{}}}); })
+        << "tls-allowed-clients" << "entry 'svc=' names nobody";
+    QTest::newRow("unix access root")
+        << ConfigChange([](RpcConfig &c) { c.setUnixSocketAccess(QStringLiteral("root")); })
+        << "unix-socket-access" << "'root' is not one of: user, group, world";
     QTest::newRow("weight 0") << ConfigChange([](RpcConfig &c) { c.setWeight(0); })
                               << "weight" << "0 is out of range: must be between 1 and 1000";
     QTest::newRow("empty stage") << ConfigChange([](RpcConfig &c) { c.setStage(QString()); })

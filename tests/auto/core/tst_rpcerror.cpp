@@ -73,6 +73,8 @@ void tst_RpcError::everyCodeIsClassifiedByWhatTheCallerShouldDo_data()
     QTest::newRow("UnsupportedCompression") << RpcError::UnsupportedCompression << "UnsupportedCompression"
                                             << false << false << false;
     QTest::newRow("BadRequest") << RpcError::BadRequest << "BadRequest" << false << false << false;
+    // Another instance would refuse the same caller the same way.
+    QTest::newRow("PermissionDenied") << RpcError::PermissionDenied << "PermissionDenied" << false << false << false;
 }
 
 void tst_RpcError::everyCodeIsClassifiedByWhatTheCallerShouldDo()
@@ -105,7 +107,8 @@ void tst_RpcError::onlyDefinedCodesAreKnown_data()
     QTest::newRow("199") << 199 << false;
     QTest::newRow("200") << 200 << true;
     QTest::newRow("213") << 213 << true;
-    QTest::newRow("214") << 214 << false;
+    QTest::newRow("214") << 214 << true;
+    QTest::newRow("215") << 215 << false;
     QTest::newRow("300") << 300 << false;
     QTest::newRow("65535") << 65535 << false;
 }

@@ -1,4 +1,4 @@
-#include <tomato/serialization/marshal.h>
+#include <tomato/serialization/marshal_p.h>
 #include "testtypes.h"
 
 #include <QtCore/QCborStreamWriter>
@@ -30,7 +30,7 @@ const Serialization bothSerializations[] = { Serialization::Binary, Serializatio
 
 QByteArray rowName(Serialization s, const char *name)
 {
-    return Marshal::serializationName(s).toLatin1() + ": " + name;
+    return Tomato::serializationName(s).toLatin1() + ": " + name;
 }
 
 // Adds the row once per serialization, with the serialization as the first column.
@@ -929,7 +929,7 @@ void tst_Marshal::decodingReplacesTheContentsOfContainers_data()
 {
     QTest::addColumn<Serialization>("serialization");
     for (Serialization s : bothSerializations)
-        QTest::newRow(Marshal::serializationName(s).toLatin1().constData()) << s;
+        QTest::newRow(Tomato::serializationName(s).toLatin1().constData()) << s;
 }
 
 void tst_Marshal::decodingReplacesTheContentsOfContainers()
@@ -1126,7 +1126,7 @@ void tst_Marshal::everyTruncationOfAValidBodyFails_data()
 {
     QTest::addColumn<Serialization>("serialization");
     for (Serialization s : bothSerializations)
-        QTest::newRow(Marshal::serializationName(s).toLatin1().constData()) << s;
+        QTest::newRow(Tomato::serializationName(s).toLatin1().constData()) << s;
 }
 
 void tst_Marshal::everyTruncationOfAValidBodyFails()
@@ -1254,10 +1254,10 @@ void tst_Marshal::serializationNamesAreParsed()
     QFETCH(bool, known);
     QFETCH(Serialization, expected);
     Serialization actual = Serialization::Binary;
-    QCOMPARE(Marshal::serializationFromName(name, &actual), known);
+    QCOMPARE(Tomato::serializationFromName(name, &actual), known);
     QCOMPARE(actual, expected);
     if (known) // names round-trip
-        QCOMPARE(Marshal::serializationName(actual), name.toLower() == QLatin1String("cbor") ? QStringLiteral("binary") : name.toLower());
+        QCOMPARE(Tomato::serializationName(actual), name.toLower() == QLatin1String("cbor") ? QStringLiteral("binary") : name.toLower());
 }
 
 QTEST_GUILESS_MAIN(tst_Marshal)

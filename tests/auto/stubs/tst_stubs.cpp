@@ -37,7 +37,7 @@ void tst_Stubs::generatedStubsTakeTheirDefaultsFromTheClient()
     QCOMPARE(stub->timeout(), std::chrono::milliseconds(1234));
     stub->setTimeout(std::chrono::milliseconds(99));
     QCOMPARE(stub->timeout(), std::chrono::milliseconds(99));
-    QCOMPARE(stub->stubCore().channel().describe(), QStringLiteral("127.0.0.1:1"));
+    QCOMPARE(stub->stubCore().channel().describe(), QStringLiteral("tcp://127.0.0.1:1"));
     QVERIFY_THROWS_EXCEPTION(Tomato::RpcError,
                              client.createDirectStub<Sample::DemoService>(QStringLiteral("no-port")));
 }

@@ -1,4 +1,4 @@
-#include <tomato/compression/codec.h>
+#include <tomato/compression/codec_p.h>
 
 #include <QtTest/QTest>
 

@@ -1,4 +1,4 @@
-#include <tomato/wire/frameparser.h>
+#include <tomato/wire/frameparser_p.h>
 
 #include <QtCore/QRandomGenerator>
 #include <QtCore/QtEndian>

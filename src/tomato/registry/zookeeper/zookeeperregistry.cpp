@@ -1,10 +1,14 @@
 #include <tomato/registry/zookeeper/zookeeperregistry.h>
 
+#include <tomato/core/rpcconfig.h>
+#include <tomato/core/rpcerror.h>
+
 #include <QtCore/QHash>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
 #include <QtCore/QTimer>
+#include <QtCore/QUrl>
 
 #include <zookeeper/zookeeper.h>
 
@@ -73,6 +77,57 @@ QString key(const QString &microServiceId, const QString &stage)
     return microServiceId + QLatin1Char('\n') + stage;
 }
 
+struct Options
+{
+    QString hosts;    // host:port[,host:port...][/chroot], as zookeeper_init takes it
+    QString username; // digest credentials; none when empty
+    QString password;
+    int sessionTimeoutMs = 10000;
+    bool emptyProtection = true;
+};
+
+Options parseUri(const QString &uri, const RpcConfig &config)
+{
+    Options o;
+    o.sessionTimeoutMs = config.registrySessionTimeoutMs();
+    o.emptyProtection = config.emptyProtection();
+    QString rest = uri.trimmed();
+    if (rest.startsWith(QLatin1String("zookeeper://"), Qt::CaseInsensitive))
+        rest = rest.mid(12);
+    const qsizetype slash = rest.indexOf(QLatin1Char('/'));
+    const qsizetype at = rest.lastIndexOf(QLatin1Char('@'), slash < 0 ? -1 : slash);
+    if (at >= 0) {
+        const QString userInfo = rest.left(at);
+        const qsizetype colon = userInfo.indexOf(QLatin1Char(':'));
+        if (colon <= 0)
+            throw RpcError(RpcError::BadArguments,
+                           QStringLiteral("name-service-uri: the credentials must be user:password@ (percent-encoded)"));
+        o.username = QUrl::fromPercentEncoding(userInfo.left(colon).toUtf8());
+        o.password = QUrl::fromPercentEncoding(userInfo.mid(colon + 1).toUtf8());
+        rest = rest.mid(at + 1);
+    }
+    if (rest.isEmpty() || rest.startsWith(QLatin1Char('/')))
+        throw RpcError(RpcError::BadArguments, QStringLiteral("name-service-uri: no ZooKeeper host:port"));
+    o.hosts = rest;
+    return o;
+}
+
+// Who may do what to the nodes we create: everything for whoever holds our credentials,
+// reading for anyone; or anything for anyone when we have no credentials.
+ACL_vector *aclFor(const Options &options)
+{
+    static ACL protectedAcl[] = {{ZOO_PERM_ALL, {const_cast<char *>("auth"), const_cast<char *>("")}},
+                                 {ZOO_PERM_READ, {const_cast<char *>("world"), const_cast<char *>("anyone")}}};
+    static ACL_vector protectedNodes = {2, protectedAcl};
+    return options.username.isEmpty() ? &ZOO_OPEN_ACL_UNSAFE : &protectedNodes;
+}
+
+void authCompletion(int rc, const void *)
+{
+    if (rc != ZOK)
+        qCWarning(lcZooKeeper) << "ZooKeeper refused our credentials:" << zerror(rc);
+}
+
 } // namespace
 
 class ZooKeeperRegistryPrivate
@@ -95,7 +150,7 @@ public:
     };
 
     ZooKeeperRegistry *q;
-    ZooKeeperRegistry::Options options;
+    Options options;
     std::shared_ptr<Bridge> bridge = std::make_shared<Bridge>();
     zhandle_t *zh = nullptr;
     bool connected = false;
@@ -143,13 +198,15 @@ public:
 
     void open()
     {
-        QString hosts = options.hosts;
-        if (hosts.startsWith(QLatin1String("zookeeper://")))
-            hosts = hosts.mid(12);
-        zh = zookeeper_init(hosts.toUtf8().constData(), &sessionWatcher,
+        zh = zookeeper_init(options.hosts.toUtf8().constData(), &sessionWatcher,
                             options.sessionTimeoutMs, nullptr, bridge.get(), 0);
         if (!zh)
-            qCWarning(lcZooKeeper) << "cannot create a ZooKeeper handle for" << hosts;
+            qCWarning(lcZooKeeper) << "cannot create a ZooKeeper handle for" << options.hosts;
+        else if (!options.username.isEmpty()) {
+            // Queued before every other request; the client sends it again on reconnects.
+            const QByteArray credentials = (options.username + QLatin1Char(':') + options.password).toUtf8();
+            zoo_add_auth(zh, "digest", credentials.constData(), int(credentials.size()), &authCompletion, nullptr);
+        }
         sessionReady = false;
         // Until the first connection: nothing is lost yet, the handle keeps trying.
     }
@@ -186,6 +243,9 @@ public:
             // Reads that failed while disconnected set no watch: read everything again.
             for (const auto &[k, sub] : subscriptions)
                 read(k);
+        } else if (state == ZOO_AUTH_FAILED_STATE) {
+            qCCritical(lcZooKeeper) << "ZooKeeper refused the credentials of" << options.username
+                                    << "; this session can read but not register";
         } else if (state == ZOO_EXPIRED_SESSION_STATE) {
             startNewSession("the ZooKeeper session expired");
         } else if (connected) {
@@ -208,7 +268,7 @@ public:
     {
         for (qsizetype i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) {
             const QByteArray parent = path.left(i);
-            zoo_acreate(zh, parent.constData(), nullptr, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT,
+            zoo_acreate(zh, parent.constData(), nullptr, -1, aclFor(options), ZOO_PERSISTENT,
                         &stringCompletion, request(parent));
         }
     }
@@ -220,7 +280,7 @@ public:
         const QByteArray path = ZooKeeperRegistry::instancePath(instance).toUtf8();
         const QByteArray data = instance.toJson();
         createParents(path);
-        zoo_acreate(zh, path.constData(), data.constData(), int(data.size()), &ZOO_OPEN_ACL_UNSAFE,
+        zoo_acreate(zh, path.constData(), data.constData(), int(data.size()), aclFor(options),
                     ZOO_EPHEMERAL, &stringCompletion,
                     request(path, [this, instance, path](int rc, const QStringList &) {
                         onCreated(instance, path, rc);
@@ -294,7 +354,7 @@ public:
     }
 };
 
-ZooKeeperRegistry::ZooKeeperRegistry(const Options &options, QObject *parent)
+ZooKeeperRegistry::ZooKeeperRegistry(const QString &uri, const RpcConfig &config, QObject *parent)
     : Registry(parent), d(std::make_unique<ZooKeeperRegistryPrivate>())
 {
     static const bool quiet = [] {
@@ -305,7 +365,7 @@ ZooKeeperRegistry::ZooKeeperRegistry(const Options &options, QObject *parent)
     }();
     Q_UNUSED(quiet);
     d->q = this;
-    d->options = options;
+    d->options = parseUri(uri, config); // throws before anything is started
     d->bridge->receiver = this;
     d->lostTimer.setSingleShot(true);
     connect(&d->lostTimer, &QTimer::timeout, this,
@@ -377,6 +437,13 @@ bool ZooKeeperRegistry::isConnected() const
     return d->connected;
 }
 
+void ZooKeeperRegistry::registerScheme(RegistryFactory &factory)
+{
+    factory.registerScheme(QStringLiteral("zookeeper"), [](const QString &uri, const RpcConfig &config, QObject *parent) {
+        return std::make_unique<ZooKeeperRegistry>(uri, config, parent);
+    });
+}
+
 QString ZooKeeperRegistry::providersPath(const QString &microServiceId, const QString &stage)
 {
     return QStringLiteral("/tomato/%1/%2/providers")
@@ -385,7 +452,7 @@ QString ZooKeeperRegistry::providersPath(const QString &microServiceId, const QS
 
 QString ZooKeeperRegistry::instancePath(const InstanceInfo &instance)
 {
-    return providersPath(instance.microServiceId, instance.stage) + QLatin1Char('/') + instance.nodeName();
+    return providersPath(instance.microServiceId(), instance.stage()) + QLatin1Char('/') + instance.nodeName();
 }
 
 } // namespace Tomato

@@ -1,5 +1,7 @@
 #pragma once
+#include <tomato/core/rpcconfig.h>
 #include <tomato/registry/registry.h>
+#include <tomato/registry/registryfactory.h>
 #include <tomato/registry/zookeeper/tomato_zookeeper_export.h>
 
 #include <memory>
@@ -21,18 +23,22 @@ namespace Tomato {
 // (deleting a stale one of ours first), and re-reads and re-watches every subscription; an
 // empty list from a healthy read while instances are known is ignored (and logged) when
 // empty protection is on; an unreachable ensemble at start is retried until it answers.
+//
+// Access: with credentials (zookeeper://user:password@host:port) the session authenticates
+// with ZooKeeper's digest scheme, and every node it creates gets an ACL that lets only
+// holders of those credentials change it, and anyone read it (a dashboard still sees the tree).
 class TOMATO_ZOOKEEPER_EXPORT ZooKeeperRegistry : public Registry
 {
     Q_OBJECT
 public:
-    struct Options
-    {
-        QString hosts;                 // host:port[,host:port...] (a zookeeper:// prefix is accepted)
-        int sessionTimeoutMs = 10000;
-        bool emptyProtection = true;
-    };
+    // `uri`: zookeeper://[user:password@]host:port[,host:port...][/chroot] (the scheme may be
+    // left out; user and password percent-encoded); registry-session-timeout-ms and
+    // empty-protection come from `config`. Throws RpcError(BadArguments) for a malformed URI.
+    explicit ZooKeeperRegistry(const QString &uri, const RpcConfig &config = RpcConfig(),
+                               QObject *parent = nullptr);
 
-    explicit ZooKeeperRegistry(const Options &options, QObject *parent = nullptr);
+    // Teaches a factory the zookeeper:// scheme (and bare host:port lists).
+    static void registerScheme(RegistryFactory &factory);
     ~ZooKeeperRegistry() override;
 
     void start() override;

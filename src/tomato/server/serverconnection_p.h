@@ -1,10 +1,8 @@
 #pragma once
-#include <tomato/wire/frameparser.h>
+#include <tomato/transport/outbox_p.h>
+#include <tomato/wire/frameparser_p.h>
 
-#include <QtCore/QHash>
 #include <QtCore/QObject>
-#include <QtCore/QSocketNotifier>
-#include <QtNetwork/QTcpSocket>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -12,21 +10,24 @@
 
 namespace Tomato {
 
-class Outbox;
 class ServerCore;
+class Stream;
+struct ConnectionState;
 struct ServerCall;
 
-// One accepted client connection. Lives on one I/O thread from creation to deletion; only
-// that thread touches the socket and the parser. Requests are dispatched to the business
-// pool; answers come back through the shared Outbox. It deletes itself when the peer goes
-// away, when the stream is corrupt (after an Error frame), or when idle for longer than
-// server-idle-check-ms. Parent: the I/O thread's context object, so a server stop can
-// delete every connection of a thread at once.
+// One accepted client connection, over a Stream of any transport. Lives on one I/O thread
+// from creation to deletion; only that thread touches the stream and the parser. Requests
+// go through the core's pipeline (admit, then the business pool); answers come back through
+// the shared Outbox. It deletes itself when the peer goes away, when the stream is corrupt
+// (after an Error frame), when the stream never comes up (a failed TLS handshake), or when
+// idle for longer than server-idle-check-ms. Parent: the I/O thread's context object, so a
+// server stop can delete every connection of a thread at once.
 class ServerConnection : public QObject
 {
     Q_OBJECT
 public:
-    ServerConnection(qintptr descriptor, std::shared_ptr<ServerCore> core, QObject *parent);
+    // Takes the stream over (re-parents it).
+    ServerConnection(Stream *stream, std::shared_ptr<ServerCore> core, QObject *parent);
     ~ServerConnection() override;
 
     // Closes the connection when nothing arrived for `limit`. The server calls it for every
@@ -35,23 +36,24 @@ public:
     void closeIfIdle(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit);
 
 private:
+    void onReady();
+    void onStreamClosed();
     void onReadyRead();
     void handleFrame(Frame &&frame);
-    void handleRequest(Frame &&frame);
+    void cancel(quint64 messageId);
+    void track(const std::shared_ptr<ServerCall> &call);
     void flush();
+    void peerFinished();
     void finishWhenAnswered();
     bool processFrames(); // false when paused by flow control or closing
     bool overloaded() const;
-    qint64 outboxLimit() const;
-    void protocolError(RpcError::Code code, const QString &message, quint64 messageId);
+    void protocolError(RpcError::Code code, const QString &message);
 
     std::shared_ptr<ServerCore> m_core;
-    QTcpSocket *m_socket;
-    QSocketNotifier *m_writable = nullptr; // only while the kernel buffer is full
+    Stream *m_stream;
     FrameParser m_parser;
-    std::shared_ptr<Outbox> m_outbox;
-    std::shared_ptr<std::atomic<int>> m_owed = std::make_shared<std::atomic<int>>(0);
-    std::shared_ptr<std::atomic<int>> m_load = std::make_shared<std::atomic<int>>(0);
+    std::shared_ptr<ConnectionState> m_state;
+    OutboxWriter m_writer;
     // Calls not answered yet, for Cancel. A vector, not a hash: a connection usually has a
     // few calls in flight, and an idle one should cost nothing. Purged lazily.
     std::vector<std::pair<quint64, std::weak_ptr<ServerCall>>> m_calls;

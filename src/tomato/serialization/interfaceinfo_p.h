@@ -18,14 +18,13 @@ struct MethodInfo
     bool returnsVoid() const { return !returnType.isValid(); }
 };
 
-// The exported methods of an interface QMetaObject: its public Q_INVOKABLE methods and
-// slots (default-argument clones skipped). Built once per publish or stub type; immutable
-// and shared read-only between threads afterwards.
+// The remote methods of an interface QMetaObject: the public Q_INVOKABLE methods and slots
+// the interface class itself declares (default-argument clones skipped). Nothing declared by
+// QObject or by any class above the interface is ever remote. Built once per publish or stub
+// type; immutable and shared read-only between threads afterwards.
 struct InterfaceInfo
 {
-    const QMetaObject *metaObject = nullptr;
     QByteArray serviceName;   // the interface's qualified class name, e.g. "Sample::EchoService"
-    QString microServiceId;   // Q_CLASSINFO("microServiceId"), may be empty
     QList<MethodInfo> methods;
     QHash<QByteArray, int> byName; // method name -> position in methods
 
@@ -37,7 +36,9 @@ struct InterfaceInfo
     }
 
     // Throws RpcError(BadArguments) naming the method and the type when a method uses a type
-    // that cannot be marshalled, or when a method name is overloaded (ambiguous on the wire).
+    // that cannot be marshalled, when a method name is overloaded (ambiguous on the wire) or
+    // is one QObject declares, and when `metaObject` is QObject's own (an interface class
+    // without Q_OBJECT has no meta-object of its own).
     static InterfaceInfo fromMetaObject(const QMetaObject &metaObject);
 };
 

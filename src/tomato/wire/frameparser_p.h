@@ -1,6 +1,6 @@
 #pragma once
 #include <tomato/core/rpcerror.h>
-#include <tomato/wire/frame.h>
+#include <tomato/wire/frame_p.h>
 #include <QtCore/QString>
 
 namespace Tomato {
@@ -18,7 +18,7 @@ namespace Tomato {
 //  - Corrupt:  the stream cannot be trusted (wrong magic, impossible lengths, unknown
 //              version). errorCode()/errorString() say why; every later call returns
 //              Corrupt again. The owner answers with an Error frame and closes.
-class TOMATO_EXPORT FrameParser
+class FrameParser
 {
 public:
     enum Result { NeedMore, Frame, Corrupt, TooLarge };

@@ -3,15 +3,15 @@
 
 namespace Tomato {
 
-// A fixed list of instances (`static://host:port,host:port`), for fixed deployments and
-// tests. Every subscription sees every listed address, as an instance of the subscribed
+// A fixed list of instances (`static://host:port,tls://host:port,...`; an address without a
+// scheme is tcp), for fixed deployments and tests. Every subscription sees every listed address, as an instance of the subscribed
 // service and stage with an empty group (which every client group accepts). Registering
 // does nothing: there is nothing to announce to. Lives on its creating thread.
-class TOMATO_EXPORT StaticRegistry : public Registry
+class StaticRegistry : public Registry
 {
     Q_OBJECT
 public:
-    // `uri`: static://host:port[,host:port...]; throws RpcError(BadArguments) when malformed.
+    // `uri`: static://address[,address...]; throws RpcError(BadArguments) when malformed.
     explicit StaticRegistry(const QString &uri, QObject *parent = nullptr);
 
     void start() override;
@@ -23,7 +23,7 @@ public:
     bool isConnected() const override { return true; }
 
 private:
-    QList<std::pair<QString, quint16>> m_addresses;
+    QList<Endpoint> m_addresses;
 };
 
 } // namespace Tomato

@@ -1,5 +1,4 @@
 #pragma once
-#include <tomato/core/tomato_export.h>
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>
 
@@ -10,7 +9,7 @@ namespace Tomato {
 //   serialization (1) | message id (8) | extension | body
 // `length` counts every byte after the length field itself.
 // A plain value; the byte arrays are implicitly shared, so copies are cheap.
-struct TOMATO_EXPORT Frame
+struct Frame
 {
     static constexpr quint8 Magic = 0xAC;
     static constexpr quint32 CurrentVersion = 1;

@@ -1,5 +1,4 @@
 #pragma once
-#include <tomato/core/tomato_export.h>
 #include <QtCore/QByteArray>
 #include <QtCore/QString>
 #include <QtCore/QVarLengthArray>
@@ -12,7 +11,7 @@ namespace Tomato {
 // key and value round-trips, ':' and '&' included. Keys used by the protocol are in
 // ExtensionKey; user context travels under keys starting with "ctx.".
 // A plain value; use from one thread at a time.
-class TOMATO_EXPORT Extension
+class Extension
 {
 public:
     Extension() = default;

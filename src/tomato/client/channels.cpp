@@ -1,0 +1,51 @@
+#include <tomato/client/channels_p.h>
+
+namespace Tomato {
+
+ConfiguredChannel::ConfiguredChannel(const RpcConfig &config)
+    : m_timeout(config.timeoutMs()), m_serialization(config.serialization())
+{
+}
+
+DirectChannel::DirectChannel(std::shared_ptr<ClientSession> session, const RpcConfig &config)
+    : ConfiguredChannel(config), m_session(std::move(session))
+{
+}
+
+QString DirectChannel::describe() const
+{
+    return m_session->settings.endpoint.toString();
+}
+
+void DirectChannel::send(std::unique_ptr<OutgoingCall> call)
+{
+    m_session->send(std::move(call));
+}
+
+ClusterChannel::ClusterChannel(std::shared_ptr<ClusterState> state, const RpcConfig &config)
+    : ConfiguredChannel(config), m_state(std::move(state))
+{
+}
+
+QString ClusterChannel::describe() const
+{
+    return QStringLiteral("%1 (%2)").arg(m_state->microServiceId, m_state->where);
+}
+
+void ClusterChannel::send(std::unique_ptr<OutgoingCall> call)
+{
+    std::shared_ptr<ClientSession> target;
+    {
+        QMutexLocker lock(&m_state->mutex);
+        if (!m_state->targets.isEmpty())
+            target = m_state->targets.at(m_state->balancer->select(m_state->targets)).session;
+    }
+    if (!target) {
+        call->pending->fail(RpcError(RpcError::NoProvider, QStringLiteral("no provider of %1 in %2 is known")
+                                                               .arg(m_state->microServiceId, m_state->where)));
+        return;
+    }
+    target->send(std::move(call));
+}
+
+} // namespace Tomato

@@ -1,0 +1,269 @@
+#include <tomato/client/clientconnection_p.h>
+
+#include <tomato/core/logging_p.h>
+#include <tomato/serialization/marshal_p.h>
+#include <tomato/transport/stream_p.h>
+#include <tomato/transport/transport_p.h>
+#include <tomato/wire/message_p.h>
+
+namespace Tomato {
+
+using Clock = std::chrono::steady_clock;
+
+ClientConnection::ClientConnection(std::shared_ptr<ClientSession> session,
+                                   std::shared_ptr<const Transports> transports, QObject *parent)
+    : QObject(parent),
+      m_session(std::move(session)),
+      m_transports(std::move(transports)),
+      m_parser(m_session->settings.maxFrameBytes)
+{
+    m_session->outbox = std::make_shared<Outbox>(this, [this] { flush(); });
+    m_session->requestRearm = [this] {
+        QMetaObject::invokeMethod(this, &ClientConnection::rearm, Qt::QueuedConnection);
+    };
+    m_timer.setSingleShot(true);
+    m_timer.setTimerType(Qt::PreciseTimer);
+    connect(&m_timer, &QTimer::timeout, this, &ClientConnection::onTimer);
+    if (m_session->settings.keepAliveMs > 0) {
+        m_keepAlive.setInterval(m_session->settings.keepAliveMs);
+        connect(&m_keepAlive, &QTimer::timeout, this, &ClientConnection::onKeepAlive);
+    }
+}
+
+ClientConnection::~ClientConnection()
+{
+    m_writer.stop();
+    m_session->close();
+    m_session->outbox->close();
+    failAll(RpcError::ClientClosed, QStringLiteral("the RpcClient was shut down"));
+}
+
+bool ClientConnection::isConnected() const
+{
+    return m_stream && m_stream->isReady();
+}
+
+// ---- the stream --------------------------------------------------------------------------
+
+void ClientConnection::flush()
+{
+    if (!m_stream)
+        connectStream(); // the queued bytes wait in the outbox until ready
+    else if (m_stream->isReady() && !m_writer.flush(*m_session->outbox, m_stream, this, [this] { flush(); }))
+        dropStream();
+    rearm();
+}
+
+void ClientConnection::connectStream()
+{
+    QString error;
+    const Transport *transport = m_transports->forEndpoint(m_session->settings.endpoint, &error);
+    if (!transport) {
+        failAll(RpcError::ConnectFailed, error, true);
+        return;
+    }
+    m_parser = FrameParser(m_session->settings.maxFrameBytes);
+    m_stream = transport->connect(m_session->settings.endpoint, this);
+    connect(m_stream, &Stream::ready, this, &ClientConnection::onReady);
+    connect(m_stream, &Stream::readyRead, this, &ClientConnection::onReadyRead);
+    connect(m_stream, &Stream::closed, this, &ClientConnection::onStreamGone);
+}
+
+void ClientConnection::onReady()
+{
+    m_lastRead = Clock::now();
+    m_session->outbox->attach(m_stream);
+    if (m_session->settings.keepAliveMs > 0)
+        m_keepAlive.start();
+    flush();
+}
+
+// The stream ended or never came up: every call on it fails. Detaching drops the bytes queued
+// for it; it happens in takeAll() under the session lock, so a call sent meanwhile is either
+// failed here with its bytes dropped, or sent after, on the next connection: never failed and
+// sent too.
+void ClientConnection::onStreamGone()
+{
+    Stream *gone = std::exchange(m_stream, nullptr);
+    if (!gone)
+        return;
+    gone->disconnect(this); // a late signal of the old stream must not touch the next one
+    gone->deleteLater();
+    m_keepAlive.stop();
+    m_writer.stop();
+    if (gone->isReady())
+        failAll(RpcError::ConnectionLost, QStringLiteral("connection to %1 lost: %2")
+                                              .arg(m_session->settings.endpoint.toString(), gone->errorString()),
+                true);
+    else
+        failAll(RpcError::ConnectFailed, gone->errorString(), true);
+}
+
+void ClientConnection::dropStream()
+{
+    if (m_stream)
+        m_stream->abort();
+    onStreamGone();
+}
+
+void ClientConnection::failAll(RpcError::Code code, const QString &message, bool detach)
+{
+    const auto calls = m_session->takeAll(detach);
+    const RpcError error(code, message);
+    for (const auto &call : calls)
+        call->pending->fail(error);
+}
+
+// ---- the response pipeline ---------------------------------------------------------------
+
+void ClientConnection::onReadyRead()
+{
+    if (!isConnected())
+        return;
+    m_lastRead = Clock::now();
+    const bool open = m_stream->readInto(m_parser);
+    while (m_stream) {
+        switch (m_parser.next()) {
+        case FrameParser::NeedMore:
+            // Answers read before a close are served first; the close is handled now, not
+            // queued, so no flush can reconnect in between and have the new stream torn down
+            // by a late "gone" for the old one.
+            if (!open)
+                onStreamGone();
+            return;
+        case FrameParser::Frame:
+            handleFrame(m_parser.takeFrame());
+            break;
+        case FrameParser::TooLarge:
+            if (auto call = m_session->take(m_parser.frame().messageId))
+                call->pending->fail(RpcError(RpcError::FrameTooLarge, m_parser.errorString()));
+            break;
+        case FrameParser::Corrupt:
+            qCWarning(lcTransport).noquote() << "bad bytes from" << m_session->settings.endpoint.toString()
+                                             << m_parser.errorString();
+            failAll(RpcError::ProtocolViolation, m_parser.errorString());
+            dropStream();
+            return;
+        }
+    }
+}
+
+void ClientConnection::handleFrame(Frame &&frame)
+{
+    if (frame.command == Frame::KeepAliveResponse)
+        return;
+    Extension ext;
+    QString error;
+    const bool extOk = Extension::decode(frame.extension, &ext, &error);
+    if (frame.command == Frame::Error) {
+        Message::ResponseHeader header;
+        const bool known = extOk && Message::readResponse(ext, &header, &error) && header.code != RpcError::Ok;
+        failAll(known ? header.code : RpcError::ProtocolViolation,
+                QStringLiteral("the server closed the connection: %1")
+                    .arg(known ? header.message : QString::fromUtf8(ext.value(ExtensionKey::Message))));
+        dropStream();
+        return;
+    }
+    if (frame.command != Frame::Response)
+        return; // nothing else is meant for a client; ignore rather than fail everyone
+    std::unique_ptr<OutgoingCall> call = m_session->take(frame.messageId);
+    if (!call)
+        return; // timed out or cancelled already
+    if (!extOk)
+        return call->pending->fail(RpcError(RpcError::ProtocolViolation, error));
+    complete(*call, std::move(frame), ext);
+}
+
+// A response for `call`: its error, or its result decoded into the pending call.
+void ClientConnection::complete(OutgoingCall &call, Frame &&frame, const Extension &ext)
+{
+    PendingCall &pending = *call.pending;
+    Message::ResponseHeader header;
+    QString error;
+    if (!Message::readResponse(ext, &header, &error))
+        return pending.fail(RpcError(RpcError::ProtocolViolation, error));
+    if (header.code != RpcError::Ok)
+        return pending.fail(RpcError(header.code, header.message, header.exceptionType));
+    QByteArray body = std::move(frame.body);
+    if (!Message::decompressBody(header.compression, body, m_session->settings.maxFrameBytes, &error))
+        return pending.fail(RpcError(RpcError::ProtocolViolation, error));
+    if (pending.resultType().isValid()
+        && !Marshal::decodeValue(Serialization(frame.serialization), body, pending.resultType(),
+                                 pending.resultStorage(), &error))
+        return pending.fail(RpcError(RpcError::ProtocolViolation, QStringLiteral("the reply cannot be decoded: %1").arg(error)));
+    pending.succeed();
+}
+
+// ---- timers --------------------------------------------------------------------------------
+
+void ClientConnection::rearm()
+{
+    // Calls are sent straight from the callers' threads, so this timer is what notices their
+    // deadlines and cancelled futures: it ticks every 50 ms (sooner for an earlier deadline)
+    // while calls are in flight and for a second after, so that a steady stream of calls
+    // never has to wake this thread to arm it. Callers wake it only for a deadline earlier
+    // than the next tick (ClientSession::send).
+    const auto now = Clock::now();
+    if (m_session->inFlight() == 0) {
+        if (now - m_lastBusy > std::chrono::seconds(1)) {
+            // Say "off" first, then look again: a call sent in between either sees "off"
+            // and asks for a re-arm, or is seen here.
+            m_session->timerDue.store(Clock::time_point::max().time_since_epoch().count());
+            if (m_session->inFlight() == 0) {
+                m_timer.stop();
+                return;
+            }
+        }
+    } else {
+        m_lastBusy = now;
+    }
+    const auto next = m_session->nextDeadline();
+    auto wait = std::chrono::milliseconds(50);
+    if (next <= now)
+        wait = std::chrono::milliseconds(0);
+    else if (next - now < wait)
+        wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
+    m_session->timerDue.store((now + wait).time_since_epoch().count());
+    m_timer.start(wait);
+}
+
+void ClientConnection::onTimer()
+{
+    ClientSession::Taken expired;
+    ClientSession::Taken cancelled;
+    m_session->takeExpired(Clock::now(), &expired, &cancelled);
+    for (auto &[id, call] : expired) {
+        sendCancel(id);
+        call->pending->fail(RpcError(RpcError::Timeout, QStringLiteral("no reply from %1 within the call's timeout")
+                                                            .arg(m_session->settings.endpoint.toString())));
+    }
+    for (auto &[id, call] : cancelled) {
+        sendCancel(id);
+        call->pending->fail(RpcError(RpcError::Cancelled, QStringLiteral("cancelled by the caller")));
+    }
+    rearm();
+}
+
+void ClientConnection::sendCancel(quint64 id)
+{
+    if (isConnected())
+        m_session->outbox->post(Message::emptyFrame(Frame::Cancel, id));
+}
+
+void ClientConnection::onKeepAlive()
+{
+    if (!isConnected())
+        return;
+    const auto interval = std::chrono::milliseconds(m_session->settings.keepAliveMs);
+    const auto silent = Clock::now() - m_lastRead;
+    if (silent >= 3 * interval) {
+        qCWarning(lcTransport).noquote() << "no answer from" << m_session->settings.endpoint.toString() << "for"
+                                         << 3 * interval.count() << "ms; dropping the connection";
+        dropStream();
+        return;
+    }
+    if (silent >= interval)
+        m_session->outbox->post(Message::emptyFrame(Frame::KeepAliveRequest, m_session->nextMessageId()));
+}
+
+} // namespace Tomato

@@ -1,0 +1,132 @@
+#include <tomato/client/clientsession_p.h>
+
+#include <tomato/transport/outbox_p.h>
+
+namespace Tomato {
+
+using Clock = std::chrono::steady_clock;
+
+quint64 ClientSession::nextMessageId()
+{
+    return m_nextId.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ClientSession::send(std::unique_ptr<OutgoingCall> call)
+{
+    call->frame.compressBody(settings.compression, settings.compressionThreshold);
+    if (call->frame.size() > settings.maxFrameBytes) {
+        call->pending->fail(RpcError(RpcError::RequestTooLarge,
+                                     QStringLiteral("request of %1 bytes exceeds max-frame-bytes %2")
+                                         .arg(call->frame.size()).arg(settings.maxFrameBytes)));
+        return;
+    }
+    const quint64 id = nextMessageId();
+    QByteArray frame = call->frame.finish(Frame::Request, quint8(call->serialization), id);
+    PendingCall *pending = call->pending.get();
+    {
+        QMutexLocker lock(&m_mutex);
+        if (!m_closed) {
+            const auto deadline = call->deadline;
+            m_deadlines.emplace(deadline, id);
+            m_calls.emplace(id, std::move(call));
+            if (deadline.time_since_epoch().count() < timerDue.load(std::memory_order_relaxed)) {
+                // The I/O thread's timer would notice this deadline too late (or is off).
+                timerDue.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+                requestRearm();
+            }
+            // Posting under the lock keeps the order of ids and bytes, and a concurrent
+            // takeAll() either sees the call or the outbox refuses it.
+            // A lone call goes out at once from this thread; with others in flight it is
+            // batched with them by the I/O thread.
+            const auto when = m_calls.size() == 1 ? Outbox::When::WriteNow : Outbox::When::Batch;
+            if (outbox->post(std::move(frame), when))
+                return;
+            call = std::move(m_calls[id]);
+            m_calls.erase(id);
+            forgetDeadline(id, deadline);
+        }
+    }
+    pending->fail(RpcError(RpcError::ClientClosed, QStringLiteral("the RpcClient was shut down")));
+}
+
+void ClientSession::forgetDeadline(quint64 id, Clock::time_point deadline)
+{
+    auto range = m_deadlines.equal_range(deadline);
+    for (auto d = range.first; d != range.second; ++d) {
+        if (d->second == id) {
+            m_deadlines.erase(d);
+            return;
+        }
+    }
+}
+
+std::unique_ptr<OutgoingCall> ClientSession::take(quint64 id)
+{
+    QMutexLocker lock(&m_mutex);
+    auto it = m_calls.find(id);
+    if (it == m_calls.end())
+        return nullptr;
+    std::unique_ptr<OutgoingCall> call = std::move(it->second);
+    m_calls.erase(it);
+    forgetDeadline(id, call->deadline);
+    return call;
+}
+
+std::vector<std::unique_ptr<OutgoingCall>> ClientSession::takeAll(bool detachStream)
+{
+    QMutexLocker lock(&m_mutex);
+    if (detachStream)
+        outbox->detach(); // lock order as in send(): session, then outbox
+    std::vector<std::unique_ptr<OutgoingCall>> all;
+    all.reserve(m_calls.size());
+    for (auto &entry : m_calls)
+        all.push_back(std::move(entry.second));
+    m_calls.clear();
+    m_deadlines.clear();
+    return all;
+}
+
+void ClientSession::takeExpired(Clock::time_point now, Taken *expired, Taken *cancelled)
+{
+    QMutexLocker lock(&m_mutex);
+    while (!m_deadlines.empty() && m_deadlines.begin()->first <= now) {
+        const quint64 id = m_deadlines.begin()->second;
+        m_deadlines.erase(m_deadlines.begin());
+        auto it = m_calls.find(id);
+        if (it != m_calls.end()) {
+            expired->emplace_back(id, std::move(it->second));
+            m_calls.erase(it);
+        }
+    }
+    for (auto it = m_calls.begin(); it != m_calls.end();) {
+        if (it->second->pending->isCanceled()) {
+            const quint64 id = it->first;
+            std::unique_ptr<OutgoingCall> call = std::move(it->second);
+            it = m_calls.erase(it);
+            forgetDeadline(id, call->deadline);
+            cancelled->emplace_back(id, std::move(call));
+        } else {
+            ++it;
+        }
+    }
+}
+
+Clock::time_point ClientSession::nextDeadline() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_deadlines.empty() ? Clock::time_point::max() : m_deadlines.begin()->first;
+}
+
+qsizetype ClientSession::inFlight() const
+{
+    QMutexLocker lock(&m_mutex);
+    return qsizetype(m_calls.size());
+}
+
+void ClientSession::close()
+{
+    QMutexLocker lock(&m_mutex);
+    m_closed = true;
+}
+
+} // namespace Tomato

@@ -1,0 +1,21 @@
+#pragma once
+#include <tomato/client/stub.h>
+#include <tomato/wire/message_p.h>
+
+#include <chrono>
+#include <memory>
+
+namespace Tomato {
+
+// An encoded request on its way to an instance: the frame being built (extension with
+// service, method, timeout-ms, ...; the body encoded in place), waiting for its connection to
+// compress it, give it a message id and write its header (ClientSession::send).
+struct OutgoingCall
+{
+    Serialization serialization = Serialization::Binary;
+    FrameBuilder frame;
+    std::chrono::steady_clock::time_point deadline;
+    std::unique_ptr<PendingCall> pending;
+};
+
+} // namespace Tomato

@@ -1,0 +1,98 @@
+#include <tomato/serialization/interfaceinfo_p.h>
+#include <tomato/serialization/marshal_p.h>
+
+#include <QtCore/QMetaMethod>
+#include <QtCore/QObject>
+#include <QtCore/QSet>
+
+namespace Tomato {
+
+namespace {
+
+// Names QObject itself declares (deleteLater, destroyed, objectNameChanged, ...): a method of
+// that name in an interface would be mistaken for, or hide, QObject's own.
+bool isReservedName(const QByteArray &name)
+{
+    static const QSet<QByteArray> reserved = [] {
+        QSet<QByteArray> names;
+        const QMetaObject &qobject = QObject::staticMetaObject;
+        for (int i = 0; i < qobject.methodCount(); ++i)
+            names.insert(qobject.method(i).name());
+        return names;
+    }();
+    return reserved.contains(name);
+}
+
+QString typeProblem(const QString &where, const QString &what, QMetaType type, const char *typeName)
+{
+    if (!type.isValid())
+        return QStringLiteral("%1: %2 type %3 is not a registered meta type")
+            .arg(where, what, QString::fromLatin1(typeName));
+    const QString why = Marshal::unsupportedReason(type);
+    return why.isEmpty() ? QString() : QStringLiteral("%1: %2: %3").arg(where, what, why);
+}
+
+// The method as a remote method, or the problems that keep it from being one.
+MethodInfo describe(const QMetaMethod &m, const QByteArray &serviceName, QStringList *problems)
+{
+    MethodInfo mi;
+    mi.index = m.methodIndex();
+    mi.name = m.name();
+    mi.signature = m.methodSignature();
+    const QString where = QString::fromLatin1(serviceName + "::" + mi.signature);
+    if (m.returnMetaType().id() != QMetaType::Void) {
+        mi.returnType = m.returnMetaType();
+        const QString problem = typeProblem(where, QStringLiteral("return type"), mi.returnType, m.typeName());
+        if (!problem.isEmpty())
+            *problems << problem;
+    }
+    for (int p = 0; p < m.parameterCount(); ++p) {
+        const QMetaType t = m.parameterMetaType(p);
+        const QString problem = typeProblem(where, QStringLiteral("parameter %1").arg(p + 1), t,
+                                            m.parameterTypeName(p).constData());
+        if (!problem.isEmpty())
+            *problems << problem;
+        mi.parameterTypes.append(t);
+    }
+    if (isReservedName(mi.name))
+        *problems << QStringLiteral("%1: the name '%2' is declared by QObject; rename the method")
+                         .arg(where, QString::fromLatin1(mi.name));
+    return mi;
+}
+
+} // namespace
+
+InterfaceInfo InterfaceInfo::fromMetaObject(const QMetaObject &mo)
+{
+    if (&mo == &QObject::staticMetaObject)
+        throw RpcError(RpcError::BadArguments,
+                       QStringLiteral("QObject is not an interface: the interface class needs Q_OBJECT "
+                                      "(without it, it has no meta-object of its own)"));
+    InterfaceInfo info;
+    info.serviceName = QByteArray(mo.className());
+    QStringList problems;
+    // From methodOffset(): only what the interface class itself declares.
+    for (int i = mo.methodOffset(); i < mo.methodCount(); ++i) {
+        const QMetaMethod m = mo.method(i);
+        if (m.access() != QMetaMethod::Public
+            || (m.methodType() != QMetaMethod::Method && m.methodType() != QMetaMethod::Slot)
+            || (m.attributes() & QMetaMethod::Cloned))
+            continue;
+        MethodInfo mi = describe(m, info.serviceName, &problems);
+        if (info.byName.contains(mi.name)) {
+            problems << QStringLiteral("%1::%2: method name '%3' is overloaded; remote methods need unique names")
+                            .arg(QString::fromLatin1(info.serviceName), QString::fromLatin1(mi.signature),
+                                 QString::fromLatin1(mi.name));
+            continue;
+        }
+        info.byName.insert(mi.name, int(info.methods.size()));
+        info.methods.append(std::move(mi));
+    }
+    if (!problems.isEmpty())
+        throw RpcError(RpcError::BadArguments,
+                       QStringLiteral("interface %1 cannot be used remotely: %2")
+                           .arg(QString::fromLatin1(info.serviceName), problems.join(QLatin1String("; "))));
+    return info;
+}
+
+} // namespace Tomato

@@ -1,0 +1,241 @@
+#include <tomato/server/serverconnection_p.h>
+
+#include <tomato/core/logging_p.h>
+#include <tomato/server/servercore_p.h>
+#include <tomato/transport/stream_p.h>
+#include <tomato/wire/message_p.h>
+
+#include <QtCore/QTimer>
+
+#include <algorithm>
+
+namespace Tomato {
+
+ServerConnection::ServerConnection(Stream *stream, std::shared_ptr<ServerCore> core, QObject *parent)
+    : QObject(parent),
+      m_core(std::move(core)),
+      m_stream(stream),
+      m_parser(m_core->maxFrameBytes),
+      m_state(std::make_shared<ConnectionState>()),
+      m_lastActivity(std::chrono::steady_clock::now())
+{
+    m_stream->setParent(this);
+    m_state->outbox = std::make_shared<Outbox>(this, [this] { flush(); });
+    m_state->peer = m_stream->peer();
+    m_core->connections.fetch_add(1);
+    m_core->connectionsAccepted.fetch_add(1, std::memory_order_relaxed);
+    connect(m_stream, &Stream::closed, this, &ServerConnection::onStreamClosed);
+    if (m_stream->isReady())
+        onReady();
+    else if (m_stream->isClosed())
+        QMetaObject::invokeMethod(this, &ServerConnection::onStreamClosed, Qt::QueuedConnection);
+    else
+        connect(m_stream, &Stream::ready, this, &ServerConnection::onReady);
+}
+
+ServerConnection::~ServerConnection()
+{
+    m_writer.stop();
+    m_state->outbox->close();
+    // Calls not started yet have nobody to answer to: drop them.
+    for (const auto &entry : m_calls) {
+        if (auto call = entry.second.lock()) {
+            int expected = ServerCall::Queued;
+            call->state.compare_exchange_strong(expected, ServerCall::Cancelled);
+        }
+    }
+    m_core->connections.fetch_sub(1);
+}
+
+void ServerConnection::onReady()
+{
+    m_state->peer = m_stream->peer();
+    m_state->commonName = m_stream->peerCommonName();
+    m_state->outbox->attach(m_stream);
+    connect(m_stream, &Stream::readyRead, this, &ServerConnection::onReadyRead);
+    onReadyRead(); // bytes that came with the connection or the handshake
+}
+
+void ServerConnection::onStreamClosed()
+{
+    if (!m_stream->isReady()) {
+        // It never came up: a TLS handshake failed, timed out or met plain text.
+        m_core->handshakeFailures.fetch_add(1, std::memory_order_relaxed);
+        qCInfo(lcTransport).noquote() << m_stream->errorString();
+        deleteLater();
+        return;
+    }
+    // The peer closing its side (the stream may notice before we read the end) ends the
+    // connection only once what it sent is answered: a half-closed peer still reads.
+    peerFinished();
+}
+
+void ServerConnection::closeIfIdle(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit)
+{
+    if (now - m_lastActivity >= limit) {
+        qCInfo(lcTransport).noquote() << "closing idle connection from" << m_state->peer;
+        m_stream->abort();
+        deleteLater();
+    }
+}
+
+bool ServerConnection::overloaded() const
+{
+    return m_state->load.load() >= ServerCall::MaxLoad
+        || m_state->outbox->pendingBytes() > 2 * m_core->maxFrameBytes;
+}
+
+// Flow control: a peer that sends more than we answer, or does not read its answers, must
+// not make us buffer without bound. Past the limits, frames stay unparsed in the parser and
+// new bytes stay in the kernel (the stream is not read); flush() reads on once answers drain.
+bool ServerConnection::processFrames()
+{
+    while (!m_closing) {
+        if (overloaded()) {
+            m_readPaused = true;
+            return false;
+        }
+        switch (m_parser.next()) {
+        case FrameParser::NeedMore:
+            return true;
+        case FrameParser::Frame:
+            handleFrame(m_parser.takeFrame());
+            break;
+        case FrameParser::TooLarge:
+            m_core->protocolErrors.fetch_add(1, std::memory_order_relaxed);
+            m_state->outbox->post(Message::errorResponse(m_parser.frame().messageId, m_parser.frame().serialization,
+                                                         RpcError::FrameTooLarge, m_parser.errorString()));
+            break;
+        case FrameParser::Corrupt:
+            protocolError(m_parser.errorCode(), m_parser.errorString());
+            return false;
+        }
+    }
+    return false;
+}
+
+void ServerConnection::onReadyRead()
+{
+    if (m_closing || !m_stream->isReady())
+        return;
+    if (!processFrames() || m_peerClosed) // frames already buffered come first
+        return;
+    m_lastActivity = std::chrono::steady_clock::now();
+    const bool open = m_stream->readInto(m_parser);
+    processFrames();
+    if (!open)
+        peerFinished();
+}
+
+void ServerConnection::protocolError(RpcError::Code code, const QString &message)
+{
+    QString text = message;
+    if (message.startsWith(QLatin1String("bad magic byte 0x16")))
+        text += QStringLiteral(" (a TLS handshake? this port does not speak TLS)");
+    qCWarning(lcTransport).noquote() << "closing the connection from" << m_state->peer << "after a protocol error:" << text;
+    m_core->protocolErrors.fetch_add(1, std::memory_order_relaxed);
+    m_state->outbox->post(Message::errorFrame(code, text));
+    flush();
+    m_closing = true;
+    m_writer.stop();
+    m_state->outbox->close();
+    m_stream->close(); // after the pending bytes are written; closed() then ends us
+    // A peer that does not read the Error frame cannot keep the connection beyond this.
+    QTimer::singleShot(m_core->config.drainTimeoutMs(), this, &QObject::deleteLater);
+}
+
+void ServerConnection::handleFrame(Frame &&frame)
+{
+    switch (frame.command) {
+    case Frame::Request:
+        if (auto call = m_core->admit(std::move(frame), m_state)) {
+            track(call);
+            m_core->dispatch(std::move(call));
+        }
+        return;
+    case Frame::KeepAliveRequest:
+        m_state->outbox->post(Message::emptyFrame(Frame::KeepAliveResponse, frame.messageId, frame.serialization));
+        return;
+    case Frame::Cancel:
+        cancel(frame.messageId);
+        return;
+    case Frame::KeepAliveResponse:
+        return;
+    case Frame::Error:
+        qCWarning(lcTransport).noquote() << m_state->peer << "reported an error and closes:"
+                                         << QString::fromUtf8(frame.extension);
+        m_stream->close();
+        return;
+    default:
+        m_state->outbox->post(Message::errorResponse(frame.messageId, frame.serialization, RpcError::BadRequest,
+                                                     QStringLiteral("command %1 is not one a server accepts").arg(frame.command)));
+        return;
+    }
+}
+
+void ServerConnection::cancel(quint64 messageId)
+{
+    m_core->cancelRequests.fetch_add(1, std::memory_order_relaxed);
+    const auto it = std::find_if(m_calls.begin(), m_calls.end(), [&](const auto &e) { return e.first == messageId; });
+    if (it == m_calls.end())
+        return;
+    if (auto call = it->second.lock()) {
+        int expected = ServerCall::Queued;
+        call->state.compare_exchange_strong(expected, ServerCall::Cancelled);
+    }
+    m_calls.erase(it);
+}
+
+void ServerConnection::track(const std::shared_ptr<ServerCall> &call)
+{
+    if (m_calls.size() >= m_purgeAt) {
+        m_calls.erase(std::remove_if(m_calls.begin(), m_calls.end(), [](const auto &e) { return e.second.expired(); }),
+                      m_calls.end());
+        m_purgeAt = qMax<size_t>(16, m_calls.size() * 2);
+    }
+    m_calls.emplace_back(call->messageId, call);
+}
+
+void ServerConnection::flush()
+{
+    if (m_closing)
+        return;
+    if (!m_writer.flush(*m_state->outbox, m_stream, this, [this] { flush(); })) {
+        m_stream->abort();
+        deleteLater();
+        return;
+    }
+    if (m_readPaused && !overloaded()) {
+        m_readPaused = false;
+        QMetaObject::invokeMethod(this, &ServerConnection::onReadyRead, Qt::QueuedConnection);
+    }
+}
+
+void ServerConnection::peerFinished()
+{
+    if (m_peerClosed)
+        return;
+    m_peerClosed = true;
+    m_peerClosedAt = std::chrono::steady_clock::now();
+    finishWhenAnswered();
+}
+
+void ServerConnection::finishWhenAnswered()
+{
+    // Answers to a peer that finished sending still go out: through the outbox's own
+    // descriptor on plain sockets, which outlives the stream's close of its read side.
+    // Wait for the last one (bounded by the drain timeout), then go.
+    // A call's state lives until its answer is posted (m_calls holds it weakly).
+    const bool answered = !m_readPaused && m_state->outbox->pendingBytes() == 0
+        && std::all_of(m_calls.begin(), m_calls.end(), [](const auto &e) { return e.second.expired(); });
+    const bool tooLong = std::chrono::steady_clock::now() - m_peerClosedAt
+        > std::chrono::milliseconds(m_core->config.drainTimeoutMs());
+    // Without a direct descriptor (TLS) nothing can be written once the stream has ended.
+    if (answered || tooLong || m_state->outbox->isClosed() || m_state->outbox->directDescriptor() < 0) {
+        deleteLater();
+        return;
+    }
+    QTimer::singleShot(5, this, &ServerConnection::finishWhenAnswered);
+}
+
+} // namespace Tomato

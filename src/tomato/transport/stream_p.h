@@ -1,0 +1,67 @@
+#pragma once
+#include <QtCore/QObject>
+#include <QtCore/QString>
+
+namespace Tomato {
+
+class FrameParser;
+
+// One connected byte stream of some transport (TCP, TLS, a Unix socket), as the protocol
+// layer sees it. A Transport creates it on the I/O thread that owns it for life; only that
+// thread calls it. Parent: the connection that uses it.
+//
+// Life: (connecting, handshaking) -> ready -> ... -> closed. isReady() may be true at once (an
+// accepted TCP or Unix connection); otherwise ready() follows, or closed() when the stream
+// never came up (errorString() says why). closed() is emitted at most once, for an end the
+// stream noticed by itself (the peer left, an error, a handshake that failed or took too
+// long); an end that readInto() reports by returning false is not signalled again.
+class Stream : public QObject
+{
+    Q_OBJECT
+public:
+    explicit Stream(QObject *parent = nullptr);
+    ~Stream() override;
+
+    bool isReady() const { return m_ready; }
+    bool isClosed() const { return m_closed; }
+    // Why the stream closed or never came up.
+    QString errorString() const { return m_error; }
+
+    // Moves what has arrived into the parser, straight into its buffer where the backend can.
+    // False once the peer has finished sending or the stream broke.
+    virtual bool readInto(FrameParser &parser) = 0;
+    // Writes on the I/O thread: the bytes taken, maybe fewer than `size` (writable() follows
+    // once more can be taken), or -1 when the stream is broken.
+    virtual qint64 write(const char *data, qint64 size) = 0;
+    // A descriptor that other threads may send whole frames to directly (TCP and Unix sockets:
+    // the Outbox's fast path), or -1 when every byte must go through write() on the I/O thread.
+    virtual qintptr directWriteDescriptor() const { return -1; }
+    // Closes once what write() took has gone out / at once.
+    virtual void close() = 0;
+    virtual void abort() = 0;
+    // Who is at the other end, for logs and the call context: "tcp://10.0.0.5:51234",
+    // "tls://...", "unix (pid 42, uid 1000)".
+    virtual QString peer() const = 0;
+    // The subject of the peer's verified certificate ("CN=client-a,O=Acme") and its common
+    // name; empty when the peer has none (not TLS, or no client certificate was asked for).
+    virtual QString peerSubject() const { return {}; }
+    virtual QString peerCommonName() const { return {}; }
+
+Q_SIGNALS:
+    void ready();
+    void readyRead();
+    void writable();
+    void closed();
+
+protected:
+    void markReady();                      // emits ready() once
+    void markClosed(const QString &why);   // emits closed() once; no-op once closed
+    void markEnded(const QString &why);    // closed, without a signal (readInto's caller knows)
+
+private:
+    QString m_error;
+    bool m_ready = false;
+    bool m_closed = false;
+};
+
+} // namespace Tomato

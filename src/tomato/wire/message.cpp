@@ -1,0 +1,162 @@
+#include <tomato/wire/message_p.h>
+
+namespace Tomato {
+
+FrameBuilder::FrameBuilder(qsizetype reserve)
+    : m_bytes(Frame::HeaderSize, Qt::Uninitialized)
+{
+    if (reserve > 0)
+        m_bytes.reserve(Frame::HeaderSize + reserve);
+}
+
+void FrameBuilder::addEncoded(QByteArrayView entries)
+{
+    Q_ASSERT(m_extensionSize < 0);
+    if (m_bytes.size() > Frame::HeaderSize)
+        m_bytes += '&';
+    m_bytes.append(entries.data(), entries.size());
+}
+
+void FrameBuilder::add(const char *key, QByteArrayView value)
+{
+    Q_ASSERT(m_extensionSize < 0);
+    if (m_bytes.size() > Frame::HeaderSize)
+        m_bytes += '&';
+    Extension::escapeTo(key, m_bytes);
+    m_bytes += ':';
+    Extension::escapeTo(value, m_bytes);
+}
+
+void FrameBuilder::addNumber(const char *key, qint64 value)
+{
+    add(key, QByteArray::number(value)); // digits never need escaping
+}
+
+QByteArray &FrameBuilder::body()
+{
+    if (m_extensionSize < 0)
+        m_extensionSize = m_bytes.size() - Frame::HeaderSize;
+    return m_bytes;
+}
+
+qsizetype FrameBuilder::bodySize() const
+{
+    return m_extensionSize < 0 ? 0 : m_bytes.size() - Frame::HeaderSize - m_extensionSize;
+}
+
+void FrameBuilder::compressBody(Compression::Kind kind, qsizetype threshold)
+{
+    body();
+    if (kind == Compression::Kind::None || bodySize() < threshold)
+        return;
+    const qsizetype bodyStart = Frame::HeaderSize + m_extensionSize;
+    const QByteArray packed = Compression::compress(kind, QByteArrayView(m_bytes).sliced(bodyStart));
+    m_bytes.truncate(bodyStart);
+    m_extensionSize = -1;
+    add(ExtensionKey::Compression, Compression::name(kind));
+    body() += packed;
+}
+
+QByteArray FrameBuilder::finish(quint16 command, quint8 serialization, quint64 messageId)
+{
+    body();
+    Frame::writeHeader(reinterpret_cast<uchar *>(m_bytes.data()), command, serialization, messageId,
+                       quint32(m_extensionSize), quint32(bodySize()));
+    return std::move(m_bytes);
+}
+
+namespace Message {
+
+QByteArray errorResponse(quint64 messageId, quint8 serialization, RpcError::Code code,
+                         const QString &message, const QString &exceptionType)
+{
+    FrameBuilder b;
+    b.addNumber(ExtensionKey::Code, int(code));
+    b.add(ExtensionKey::Message, message.toUtf8());
+    if (!exceptionType.isEmpty())
+        b.add(ExtensionKey::ExceptionType, exceptionType.toUtf8());
+    return b.finish(Frame::Response, serialization, messageId);
+}
+
+QByteArray errorFrame(RpcError::Code code, const QString &message, quint64 messageId)
+{
+    FrameBuilder b;
+    b.addNumber(ExtensionKey::Code, int(code));
+    b.add(ExtensionKey::Message, message.toUtf8());
+    return b.finish(Frame::Error, 0, messageId);
+}
+
+QByteArray emptyFrame(quint16 command, quint64 messageId, quint8 serialization)
+{
+    QByteArray out;
+    Frame::encode(out, command, serialization, messageId, {}, {});
+    return out;
+}
+
+namespace {
+bool readCompression(const Extension &ext, Compression::Kind *out, QString *error)
+{
+    const QByteArrayView name = ext.view(ExtensionKey::Compression);
+    if (name.isEmpty())
+        return true;
+    if (!Compression::fromName(name, out)) {
+        *error = QStringLiteral("compression '%1' is not supported (gzip, zstd)").arg(QString::fromUtf8(name));
+        return false;
+    }
+    return true;
+}
+} // namespace
+
+bool readRequest(const Extension &ext, RequestHeader *out, RpcError::Code *code, QString *error)
+{
+    out->service = ext.view(ExtensionKey::Service);
+    out->method = ext.view(ExtensionKey::Method);
+    if (!readCompression(ext, &out->compression, error)) {
+        *code = RpcError::UnsupportedCompression;
+        return false;
+    }
+    const QByteArrayView timeout = ext.view(ExtensionKey::TimeoutMs);
+    if (timeout.isEmpty())
+        return true;
+    bool ok = false;
+    out->timeoutMs = timeout.toLongLong(&ok);
+    if (!ok || out->timeoutMs < 1) {
+        *code = RpcError::BadRequest;
+        *error = QStringLiteral("timeout-ms '%1' is not a positive integer").arg(QString::fromUtf8(timeout));
+        return false;
+    }
+    return true;
+}
+
+bool readResponse(const Extension &ext, ResponseHeader *out, QString *error)
+{
+    bool ok = false;
+    const int code = ext.view(ExtensionKey::Code).toInt(&ok);
+    if (!ok) {
+        *error = QStringLiteral("response without a code");
+        return false;
+    }
+    out->code = RpcError::isKnownCode(quint16(code)) ? RpcError::Code(code) : RpcError::Internal;
+    if (out->code != RpcError::Ok) {
+        out->message = QString::fromUtf8(ext.view(ExtensionKey::Message));
+        out->exceptionType = QString::fromUtf8(ext.view(ExtensionKey::ExceptionType));
+        if (!RpcError::isKnownCode(quint16(code)))
+            out->message = QStringLiteral("code %1 (unknown here): %2").arg(code).arg(out->message);
+        return true;
+    }
+    return readCompression(ext, &out->compression, error);
+}
+
+bool decompressBody(Compression::Kind kind, QByteArray &body, qint64 maxBytes, QString *error)
+{
+    if (kind == Compression::Kind::None)
+        return true;
+    QByteArray plain;
+    if (!Compression::decompress(kind, body, maxBytes, &plain, error))
+        return false;
+    body = std::move(plain);
+    return true;
+}
+
+} // namespace Message
+} // namespace Tomato
