@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds tomato-bench in Release and runs it beside the reference systems of
 # ../shared/bench/anchors (qt-tcp, grpc, qtro) on the same machine in one run, then prints
-# Tomato RPC's ratio to each reference for W1-W4 (docs/PERFORMANCE.md explains the targets).
+# Tomato RPC's ratio to each reference for W1-W4 (docs/PERFORMANCE.md explains the targets),
+# and the same workloads over TLS and a Unix socket beside Tomato over TCP.
 #
 #   tools/bench/compare.sh [runs]      (default 1 run; the anchors' run.sh pins server and
 #                                       client to CPU 0 and 1)
+#   TRANSPORTS="tls unix" (default) picks the extra transports; TRANSPORTS="" skips them.
 # Needs: the packages ./run installs plus qt6-remoteobjects-dev libgrpc++-dev
 # protobuf-compiler-grpc libprotobuf-dev protobuf-compiler (installed here when missing).
 set -euo pipefail
@@ -32,9 +34,14 @@ export TOMATO_BENCH=$BUILD/tools/bench/tomato-bench
 
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
+TRANSPORTS=${TRANSPORTS-tls unix}
 for run in $(seq "$RUNS"); do
     echo "== run $run/$RUNS" >&2
     "$ANCHORS/run.sh" tomato qt-tcp grpc qtro | tee -a "$OUT" >&2
+    for t in $TRANSPORTS; do  # the same harness; tomato-bench reads the transport from the environment
+        TOMATO_BENCH_TRANSPORT=$t "$ANCHORS/run.sh" tomato | sed "s/^tomato /tomato-$t /; s/^# tomato /# tomato-$t /" \
+            | tee -a "$OUT" >&2
+    done
 done
 
 # Medians over the runs, then ratios: W1 p50 (lower is better), W2 qps, W3 mbps, W4 KB per
@@ -56,6 +63,7 @@ function median(list,   n, arr, i, j, t) {
     if ($2 == "lat") v[a, "W1"] = v[a, "W1"] " " field($0, "p50_us")
     if ($2 == "tput") v[a, "W2"] = v[a, "W2"] " " field($0, "qps")
     if ($2 == "big") v[a, "W3"] = v[a, "W3"] " " field($0, "mbps")
+    c[a, $2] = c[a, $2] " " field($0, "srv_cpu_us_call")
 }
 END {
     split("W1 W2 W3 W4", ws, " ")
@@ -70,5 +78,19 @@ END {
         for (r = 1; r <= 3; r++) { m = median(v[refs[r], w]); printf " %8.2f", (m + 0 > 0 ? t / m : 0) }
         printf "\n"
     }
-    print "\nTargets: W1 <= 1.15 x qt-tcp, W2 >= 1.5 x qtro, W3 >= 0.8 x qt-tcp, W4 <= 1.3 x qt-tcp"
+    print "\nTargets: W1 <= 1.15 x qt-tcp, W2 >= 2 x qtro, W3 >= 1.0 x qt-tcp, W4 <= 1.0 x qt-tcp"
+    printf "\n%-24s %10s %10s %10s\n", "server CPU us/call", "W1 lat", "W2 tput", "W3 big"
+    split("tomato qt-tcp grpc qtro tomato-tls tomato-unix", all, " ")
+    for (i = 1; i <= 6; i++) {
+        a = all[i]
+        if (c[a, "lat"] == "") continue
+        printf "%-24s %10s %10s %10s\n", a, median(c[a, "lat"]), median(c[a, "tput"]), median(c[a, "big"])
+    }
+    if (v["tomato-tls", "W1"] != "" || v["tomato-unix", "W1"] != "") {
+        printf "\n%-24s %10s %10s %10s   %8s %8s\n", "transports (medians)", "tcp", "tls", "unix", "tls/tcp", "unix/tcp"
+        for (i = 1; i <= 3; i++) {
+            w = ws[i]; t = median(v["tomato", w]); s = median(v["tomato-tls", w]); u = median(v["tomato-unix", w])
+            printf "%-24s %10s %10s %10s   %8.2f %8.2f\n", name[w], t, s, u, (t + 0 > 0 ? s / t : 0), (t + 0 > 0 ? u / t : 0)
+        }
+    }
 }' "$OUT"

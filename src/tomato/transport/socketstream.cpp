@@ -1,12 +1,15 @@
 #include <tomato/transport/socketstream_p.h>
 
-#include <tomato/core/logging_p.h>
 #include <tomato/wire/frameparser_p.h>
 
-#include <QtNetwork/QTcpSocket>
+#include <QtCore/QSocketNotifier>
+#include <QtNetwork/QHostInfo>
 
 #include <cerrno>
 #include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -14,143 +17,226 @@
 namespace Tomato {
 
 namespace {
-constexpr auto Unbuffered = QIODevice::ReadWrite | QIODevice::Unbuffered;
+QString lastError()
+{
+    return QString::fromLocal8Bit(std::strerror(errno));
 }
+} // namespace
 
 SocketStream::SocketStream(const QString &scheme, QObject *parent)
-    : Stream(parent), m_socket(new QTcpSocket(this)), m_scheme(scheme)
+    : Stream(parent), m_scheme(scheme)
 {
 }
+
+SocketStream::~SocketStream()
+{
+    closeDescriptor();
+}
+
+void SocketStream::closeDescriptor()
+{
+    delete m_readable;
+    m_readable = nullptr;
+    delete m_connecting;
+    m_connecting = nullptr;
+    if (m_fd >= 0)
+        ::close(m_fd);
+    m_fd = -1;
+}
+
+QString SocketStream::describePeer(int descriptor, const QString &scheme)
+{
+    if (scheme == QLatin1String("unix")) {
+        ucred cred{};
+        socklen_t len = sizeof(cred);
+        if (::getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+            return QStringLiteral("unix (pid %1, uid %2)").arg(cred.pid).arg(cred.uid);
+        return QStringLiteral("unix");
+    }
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (::getpeername(descriptor, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
+        return scheme + QLatin1String("://?");
+    quint16 port = 0;
+    if (addr.ss_family == AF_INET)
+        port = ntohs(reinterpret_cast<const sockaddr_in *>(&addr)->sin_port);
+    else if (addr.ss_family == AF_INET6)
+        port = ntohs(reinterpret_cast<const sockaddr_in6 *>(&addr)->sin6_port);
+    return Endpoint(scheme, QHostAddress(reinterpret_cast<const sockaddr *>(&addr)).toString(), port).toString();
+}
+
+// ---- server side -------------------------------------------------------------------------
 
 SocketStream *SocketStream::adopt(qintptr descriptor, const QString &scheme, QObject *parent)
 {
     auto *s = new SocketStream(scheme, parent);
-    // Unbuffered: reads go straight from the kernel into the parser and writes straight to
-    // the kernel, with no copy into QTcpSocket buffers in between.
-    if (!s->m_socket->setSocketDescriptor(descriptor, QAbstractSocket::ConnectedState, Unbuffered)) {
-        ::close(int(descriptor));
-        s->markEnded(QStringLiteral("cannot adopt an accepted socket: ") + s->m_socket->errorString());
-        return s;
-    }
-    if (scheme == QLatin1String("tcp"))
-        s->m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    s->m_peer = s->describePeer();
-    s->watchSocket();
-    s->markReady();
+    s->m_fd = int(descriptor);
+    s->m_peer = describePeer(s->m_fd, scheme);
+    s->becomeReady();
     return s;
 }
+
+void SocketStream::becomeReady()
+{
+    if (m_scheme == QLatin1String("tcp")) {
+        const int on = 1;
+        ::setsockopt(m_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    }
+    m_readable = new QSocketNotifier(m_fd, QSocketNotifier::Read, this);
+    connect(m_readable, &QSocketNotifier::activated, this, [this] {
+        m_readable->setEnabled(false); // until readInto(): see the class comment
+        Q_EMIT readyRead();
+    });
+    markReady();
+}
+
+// ---- client side -------------------------------------------------------------------------
 
 SocketStream *SocketStream::connectTo(const Endpoint &address, QObject *parent)
 {
     auto *s = new SocketStream(address.scheme(), parent);
-    s->m_target = address.toString();
-    s->m_peer = s->m_target;
-    s->watchSocket();
+    s->m_peer = address.toString();
     if (address.hasPath()) {
-        // A Unix connect either succeeds or fails at once; report it from the event loop
-        // like a TCP connect, never from inside this call.
-        QMetaObject::invokeMethod(s, [s, path = address.path()] { s->connectUnix(path); },
+        QMetaObject::invokeMethod(s, [s, path = address.path()] { s->connectUnix(path); }, Qt::QueuedConnection);
+        return s;
+    }
+    QHostAddress literal;
+    if (literal.setAddress(address.host())) {
+        QMetaObject::invokeMethod(s, [s, literal, port = address.port()] { s->connectTcp({literal}, port); },
                                   Qt::QueuedConnection);
     } else {
-        QObject::connect(s->m_socket, &QTcpSocket::connected, s, &SocketStream::onConnected);
-        s->m_socket->connectToHost(address.host(), address.port(), Unbuffered);
+        QHostInfo::lookupHost(address.host(), s, [s, port = address.port()](const QHostInfo &info) {
+            s->onLookedUp(info, port);
+        });
     }
     return s;
 }
 
-void SocketStream::watchSocket()
+void SocketStream::fail(const QString &why)
 {
-    connect(m_socket, &QTcpSocket::readyRead, this, &Stream::readyRead);
-    connect(m_socket, &QTcpSocket::disconnected, this,
-            [this] { markClosed(QStringLiteral("%1 closed the connection").arg(m_peer)); });
-    connect(m_socket, &QTcpSocket::errorOccurred, this, [this] {
-        if (m_socket->state() == QAbstractSocket::UnconnectedState)
-            markClosed(isReady() ? m_socket->errorString()
-                                 : QStringLiteral("cannot connect to %1: %2").arg(m_target, m_socket->errorString()));
-    });
-}
-
-void SocketStream::onConnected()
-{
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    markReady();
+    closeDescriptor();
+    markClosed(isReady() ? why : QStringLiteral("cannot connect to %1: %2").arg(m_peer, why));
 }
 
 void SocketStream::connectUnix(const QString &path)
 {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     const QByteArray encoded = path.toLocal8Bit();
-    if (fd < 0 || encoded.size() >= qsizetype(sizeof(addr.sun_path))) {
-        const QString why = fd < 0 ? QString::fromLocal8Bit(std::strerror(errno))
-                                   : QStringLiteral("the path is longer than %1 bytes").arg(sizeof(addr.sun_path) - 1);
-        if (fd >= 0)
-            ::close(fd);
-        markClosed(QStringLiteral("cannot connect to %1: %2").arg(m_target, why));
-        return;
-    }
+    if (encoded.size() >= qsizetype(sizeof(addr.sun_path)))
+        return fail(QStringLiteral("the path is longer than %1 bytes").arg(sizeof(addr.sun_path) - 1));
     std::memcpy(addr.sun_path, encoded.constData(), size_t(encoded.size()));
-    if (::connect(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof(addr)) != 0) {
+    m_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (m_fd < 0)
+        return fail(lastError());
+    if (::connect(m_fd, reinterpret_cast<const sockaddr *>(&addr), sizeof(addr)) != 0) {
         // EAGAIN: the server's accept backlog is full; like a refused TCP connect, the caller
         // may try again (ConnectFailed is retryable).
-        const QString why = errno == EAGAIN ? QStringLiteral("the server's accept backlog is full")
-                                            : QString::fromLocal8Bit(std::strerror(errno));
-        ::close(fd);
-        markClosed(QStringLiteral("cannot connect to %1: %2").arg(m_target, why));
-        return;
+        return fail(errno == EAGAIN ? QStringLiteral("the server's accept backlog is full") : lastError());
     }
-    if (!m_socket->setSocketDescriptor(fd, QAbstractSocket::ConnectedState, Unbuffered)) {
-        ::close(fd);
-        markClosed(QStringLiteral("cannot connect to %1: %2").arg(m_target, m_socket->errorString()));
-        return;
-    }
-    markReady();
+    becomeReady();
 }
 
-QString SocketStream::describePeer() const
+void SocketStream::onLookedUp(const QHostInfo &info, quint16 port)
 {
-    if (m_scheme != QLatin1String("unix")) {
-        const QHostAddress a = m_socket->peerAddress();
-        const QString host = a.protocol() == QAbstractSocket::IPv6Protocol
-            ? QLatin1Char('[') + a.toString() + QLatin1Char(']') : a.toString();
-        return QStringLiteral("%1://%2:%3").arg(m_scheme, host).arg(m_socket->peerPort());
-    }
-    ucred cred{};
-    socklen_t len = sizeof(cred);
-    if (::getsockopt(int(m_socket->socketDescriptor()), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-        return QStringLiteral("unix (pid %1, uid %2)").arg(cred.pid).arg(cred.uid);
-    return QStringLiteral("unix");
+    if (info.error() != QHostInfo::NoError || info.addresses().isEmpty())
+        return fail(info.errorString());
+    connectTcp(info.addresses(), port);
 }
 
-// An unbuffered QTcpSocket needs a read() after every readyRead (it re-arms the notifier)
-// and reports the peer's close only as a failed read, without emitting disconnected(): so
-// this always reads at least once and returns false when the connection is gone.
+// Tries the addresses in turn, each with a non-blocking connect.
+void SocketStream::connectTcp(const QList<QHostAddress> &addresses, quint16 port)
+{
+    m_candidates = addresses;
+    m_port = port;
+    while (!m_candidates.isEmpty()) {
+        const QHostAddress a = m_candidates.takeFirst();
+        sockaddr_storage addr{};
+        socklen_t len = 0;
+        if (a.protocol() == QAbstractSocket::IPv4Protocol) {
+            auto *in = reinterpret_cast<sockaddr_in *>(&addr);
+            in->sin_family = AF_INET;
+            in->sin_port = htons(port);
+            in->sin_addr.s_addr = htonl(a.toIPv4Address());
+            len = sizeof(sockaddr_in);
+        } else {
+            auto *in6 = reinterpret_cast<sockaddr_in6 *>(&addr);
+            in6->sin6_family = AF_INET6;
+            in6->sin6_port = htons(port);
+            const Q_IPV6ADDR v6 = a.toIPv6Address();
+            std::memcpy(&in6->sin6_addr, &v6, sizeof(v6));
+            len = sizeof(sockaddr_in6);
+        }
+        m_fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (m_fd < 0) {
+            m_lastError = lastError();
+            continue;
+        }
+        if (::connect(m_fd, reinterpret_cast<const sockaddr *>(&addr), len) == 0)
+            return becomeReady();
+        if (errno == EINPROGRESS) {
+            m_connecting = new QSocketNotifier(m_fd, QSocketNotifier::Write, this);
+            connect(m_connecting, &QSocketNotifier::activated, this, &SocketStream::onConnectDone);
+            return;
+        }
+        m_lastError = lastError();
+        ::close(m_fd);
+        m_fd = -1;
+    }
+    fail(m_lastError.isEmpty() ? QStringLiteral("no address") : m_lastError);
+}
+
+void SocketStream::onConnectDone()
+{
+    delete m_connecting;
+    m_connecting = nullptr;
+    int error = 0;
+    socklen_t len = sizeof(error);
+    if (::getsockopt(m_fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0)
+        error = errno;
+    if (error == 0)
+        return becomeReady();
+    m_lastError = QString::fromLocal8Bit(std::strerror(error));
+    ::close(m_fd);
+    m_fd = -1;
+    connectTcp(m_candidates, m_port); // the next address, or fail
+}
+
+// ---- reading and writing -----------------------------------------------------------------
+
 bool SocketStream::readInto(FrameParser &parser)
 {
-    if (isClosed() || m_socket->state() != QAbstractSocket::ConnectedState)
+    if (m_fd < 0 || !isReady() || isClosed())
         return false;
     while (true) {
-        const qint64 want = qMax<qint64>(m_socket->bytesAvailable(), 1);
+        int queued = 0;
+        ::ioctl(m_fd, FIONREAD, &queued);
+        const qint64 want = qMax(queued, 1);
         char *space = parser.appendSpace(want);
-        const qint64 n = m_socket->read(space, want);
-        parser.commitAppend(n);
-        if (n < 0) {
-            markEnded(QStringLiteral("%1 closed the connection").arg(m_peer));
-            return false;
-        }
-        if (n < want)
+        const ssize_t n = ::recv(m_fd, space, size_t(want), MSG_DONTWAIT);
+        parser.commitAppend(n > 0 ? n : 0);
+        if (n == want)
+            continue; // more may have come meanwhile
+        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+            m_readable->setEnabled(true);
             return true;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        // 0: the peer finished sending (it may still read: our descriptor stays open for the
+        // Outbox's answers); < 0: the connection broke.
+        markEnded(n == 0 ? QStringLiteral("%1 closed the connection").arg(m_peer)
+                         : QStringLiteral("connection with %1 failed: %2").arg(m_peer, lastError()));
+        return false;
     }
 }
 
 qint64 SocketStream::write(const char *data, qint64 size)
 {
-    const qintptr fd = m_socket->socketDescriptor();
-    if (fd < 0)
+    if (m_fd < 0)
         return -1;
     while (true) {
-        const ssize_t n = ::send(int(fd), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t n = ::send(m_fd, data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0)
             return n;
         if (errno == EINTR)
@@ -159,19 +245,21 @@ qint64 SocketStream::write(const char *data, qint64 size)
     }
 }
 
-qintptr SocketStream::directWriteDescriptor() const
-{
-    return m_socket->socketDescriptor();
-}
-
 void SocketStream::close()
 {
-    m_socket->disconnectFromHost();
+    // What was written goes out, then the end: the descriptor itself is closed with the stream.
+    if (m_fd >= 0) {
+        delete m_readable;
+        m_readable = nullptr;
+        ::shutdown(m_fd, SHUT_WR);
+    }
+    markClosed(QStringLiteral("closed"));
 }
 
 void SocketStream::abort()
 {
-    m_socket->abort();
+    closeDescriptor();
+    markClosed(QStringLiteral("aborted"));
 }
 
 } // namespace Tomato

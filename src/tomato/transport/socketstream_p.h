@@ -2,41 +2,61 @@
 #include <tomato/core/endpoint.h>
 #include <tomato/transport/stream_p.h>
 
-class QTcpSocket;
+#include <QtNetwork/QHostAddress>
+
+class QHostInfo;
+class QSocketNotifier;
 
 namespace Tomato {
 
-// A Stream over a plain kernel socket: TCP, or a Unix domain socket (QTcpSocket drives any
-// stream socket descriptor, as QLocalSocket does on Unix). The socket is unbuffered: reads go
-// from the kernel straight into the frame parser, and its descriptor is offered to the
-// Outbox for direct writes. Lives on its I/O thread.
+// A Stream over a plain kernel socket of its own: TCP or a Unix domain socket. No Qt socket
+// sits in between: reads go with recv() from the kernel straight into the frame parser, and
+// the descriptor is offered to the Outbox for direct writes from any thread. (A QTcpSocket
+// adopting a descriptor would buffer every read in its own ring buffer first: a copy of
+// every byte received.) Lives on its I/O thread.
+//
+// Reading is edge-armed: a readable descriptor signals readyRead() once and then stays quiet
+// until readInto() has been called, so a connection that stops reading (flow control) leaves
+// the bytes in the kernel and costs no wake-ups.
 class SocketStream final : public Stream
 {
     Q_OBJECT
 public:
     // Server side: an accepted descriptor, ready at once. `scheme` is "tcp" or "unix".
     static SocketStream *adopt(qintptr descriptor, const QString &scheme, QObject *parent);
-    // Client side: connects to a tcp:// or unix:// address; ready() or closed() follow.
+    // Client side: connects to a tcp:// (host names are looked up first) or unix:// address;
+    // ready() or closed() follow, never from inside this call.
     static SocketStream *connectTo(const Endpoint &address, QObject *parent);
+    ~SocketStream() override;
 
     bool readInto(FrameParser &parser) override;
     qint64 write(const char *data, qint64 size) override;
-    qintptr directWriteDescriptor() const override;
+    qintptr directWriteDescriptor() const override { return m_fd; }
     void close() override;
     void abort() override;
     QString peer() const override { return m_peer; }
 
+    // "tcp://10.0.0.5:51234" or "unix (pid 42, uid 1000)" for a connected descriptor.
+    static QString describePeer(int descriptor, const QString &scheme);
+
 private:
     SocketStream(const QString &scheme, QObject *parent);
-    void watchSocket();
-    void onConnected();
     void connectUnix(const QString &path);
-    QString describePeer() const;
+    void connectTcp(const QList<QHostAddress> &addresses, quint16 port);
+    void onLookedUp(const QHostInfo &info, quint16 port);
+    void onConnectDone();
+    void becomeReady();
+    void fail(const QString &why);
+    void closeDescriptor();
 
-    QTcpSocket *m_socket;
+    int m_fd = -1;
+    QSocketNotifier *m_readable = nullptr;
+    QSocketNotifier *m_connecting = nullptr; // client side, while a TCP connect is under way
+    QList<QHostAddress> m_candidates;        // addresses not tried yet
+    quint16 m_port = 0;
     QString m_scheme;
     QString m_peer;
-    QString m_target; // client side: what we connect to, for errors
+    QString m_lastError;
 };
 
 } // namespace Tomato

@@ -2,6 +2,7 @@
 
 #include <tomato/core/logging_p.h>
 #include <tomato/core/rpcconfig.h>
+#include <tomato/transport/socketstream_p.h>
 #include <tomato/transport/tcptransport_p.h>
 #include <tomato/wire/frameparser_p.h>
 #include <tomato/wire/message_p.h>
@@ -147,20 +148,6 @@ QString subjectOf(const QSslCertificate &c)
     return out.join(QLatin1Char(','));
 }
 
-QString peerOf(qintptr descriptor)
-{
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    if (::getpeername(int(descriptor), reinterpret_cast<sockaddr *>(&addr), &len) != 0)
-        return QStringLiteral("tls://?");
-    QHostAddress host(reinterpret_cast<const sockaddr *>(&addr));
-    quint16 port = 0;
-    if (addr.ss_family == AF_INET)
-        port = ntohs(reinterpret_cast<const sockaddr_in *>(&addr)->sin_port);
-    else if (addr.ss_family == AF_INET6)
-        port = ntohs(reinterpret_cast<const sockaddr_in6 *>(&addr)->sin6_port);
-    return Endpoint(QStringLiteral("tls"), host.toString(), port).toString();
-}
 } // namespace
 
 TlsStream::TlsStream(int handshakeTimeoutMs, QObject *parent)
@@ -186,7 +173,7 @@ TlsStream *TlsStream::accept(qintptr descriptor, const TlsSettings &settings, QO
     auto *s = new TlsStream(settings.handshakeTimeoutMs(), parent);
     s->m_serverSide = true;
     s->m_descriptor = descriptor;
-    s->m_peer = peerOf(descriptor);
+    s->m_peer = SocketStream::describePeer(int(descriptor), QStringLiteral("tls"));
     QString error;
     const auto config = settings.server(&error);
     if (!config) {
@@ -216,6 +203,10 @@ TlsStream *TlsStream::connectTo(const Endpoint &address, const TlsSettings &sett
     s->m_trustSubject = config->peerVerifyMode() == QSslSocket::VerifyPeer;
     s->m_socket = new QSslSocket(s);
     s->m_socket->setSslConfiguration(*config);
+    // Without it, Nagle's algorithm holds the last segment of every write for the peer's
+    // delayed ACK: 40 ms stalls on handshakes and large frames.
+    QObject::connect(s->m_socket, &QSslSocket::connected, s,
+                     [s] { s->m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1); });
     s->watchSocket();
     s->m_handshakeTimer.start();
     s->m_socket->connectToHostEncrypted(address.host(), address.port());
@@ -264,6 +255,7 @@ void TlsStream::startServerHandshake()
     if (!m_socket->setSocketDescriptor(m_descriptor, QAbstractSocket::ConnectedState, QIODevice::ReadWrite))
         return fail(QStringLiteral("cannot adopt the connection of %1: %2").arg(m_peer, m_socket->errorString()));
     m_descriptor = -1; // QSslSocket owns it now
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     watchSocket();
     m_socket->startServerEncryption();
 }

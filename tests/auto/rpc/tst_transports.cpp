@@ -211,6 +211,10 @@ void tst_Transports::oneServerServesTcpTlsAndUnixAtOnce()
         QCOMPARE(stub->echo(address.scheme()), address.scheme());
     }
     QCOMPARE(s.server.stats().connectionsAccepted(), quint64(3));
+    // A host name is looked up; every address it has is tried (localhost may be ::1 first,
+    // where nobody listens).
+    auto named = client.createDirectStub<TestService>(QStringLiteral("tcp://localhost:%1").arg(bound.at(1).port()));
+    QCOMPARE(named->add(1, 2), 3);
 }
 
 // ---- TLS -------------------------------------------------------------------------------------
