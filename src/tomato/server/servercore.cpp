@@ -353,7 +353,7 @@ std::optional<Failure> ServerCore::invoke(ServerCall &call, void **argv) const
 void ServerCore::answer(ServerCall &call, const void *result, bool last)
 {
     FrameBuilder frame;
-    frame.addNumber(ExtensionKey::Code, 0);
+    frame.addEncoded("code:0");
     // The result is encoded straight into the frame (no copy of it later).
     if (!call.method->returnsVoid())
         Marshal::encodeValue(call.serialization, ValueRef{call.method->returnType, result}, frame.body());

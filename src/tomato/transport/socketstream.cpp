@@ -84,8 +84,13 @@ void SocketStream::becomeReady()
     }
     m_readable = new QSocketNotifier(m_fd, QSocketNotifier::Read, this);
     connect(m_readable, &QSocketNotifier::activated, this, [this] {
-        m_readable->setEnabled(false); // until readInto(): see the class comment
+        m_readCalled = false;
         Q_EMIT readyRead();
+        // Not read (paused by flow control): stay quiet until readInto(), or the level-
+        // triggered notifier would fire again at once, for ever. The common case, a read in
+        // every readyRead, never toggles it (each toggle costs the event loop a pass).
+        if (!m_readCalled && m_readable)
+            m_readable->setEnabled(false);
     });
     markReady();
 }
@@ -209,16 +214,18 @@ bool SocketStream::readInto(FrameParser &parser)
     if (m_fd < 0 || !isReady() || isClosed())
         return false;
     while (true) {
+        // Exactly what is queued: no read-ahead buffer, and no second recv() to find out
+        // that nothing is left (what arrives meanwhile wakes the notifier again).
         int queued = 0;
         ::ioctl(m_fd, FIONREAD, &queued);
         const qint64 want = qMax(queued, 1);
         char *space = parser.appendSpace(want);
         const ssize_t n = ::recv(m_fd, space, size_t(want), MSG_DONTWAIT);
         parser.commitAppend(n > 0 ? n : 0);
-        if (n == want)
-            continue; // more may have come meanwhile
         if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
-            m_readable->setEnabled(true);
+            m_readCalled = true;
+            if (!m_readable->isEnabled())
+                m_readable->setEnabled(true);
             return true;
         }
         if (n < 0 && errno == EINTR)

@@ -15,9 +15,8 @@ namespace Tomato {
 // adopting a descriptor would buffer every read in its own ring buffer first: a copy of
 // every byte received.) Lives on its I/O thread.
 //
-// Reading is edge-armed: a readable descriptor signals readyRead() once and then stays quiet
-// until readInto() has been called, so a connection that stops reading (flow control) leaves
-// the bytes in the kernel and costs no wake-ups.
+// A connection that does not read in its readyRead() (flow control) is not woken again until
+// it calls readInto(): the bytes stay in the kernel and cost no wake-ups.
 class SocketStream final : public Stream
 {
     Q_OBJECT
@@ -51,6 +50,7 @@ private:
 
     int m_fd = -1;
     QSocketNotifier *m_readable = nullptr;
+    bool m_readCalled = false; // readInto() ran during the current readyRead()
     QSocketNotifier *m_connecting = nullptr; // client side, while a TCP connect is under way
     QList<QHostAddress> m_candidates;        // addresses not tried yet
     quint16 m_port = 0;

@@ -89,15 +89,18 @@ bool Extension::contains(QByteArrayView key) const
 void Extension::escapeTo(QByteArrayView raw, QByteArray &out)
 {
     static const char hex[] = "0123456789ABCDEF";
-    for (const char ch : raw) {
-        const uchar c = uchar(ch);
-        if (isUnreserved(c)) {
-            out.append(ch);
-        } else {
-            const char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-            out.append(esc, 3);
-        }
+    // Runs of unreserved bytes (names, numbers: most of any extension) go in one append.
+    qsizetype run = 0;
+    for (qsizetype i = 0; i < raw.size(); ++i) {
+        const uchar c = uchar(raw[i]);
+        if (isUnreserved(c))
+            continue;
+        out.append(raw.data() + run, i - run);
+        const char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+        out.append(esc, 3);
+        run = i + 1;
     }
+    out.append(raw.data() + run, raw.size() - run);
 }
 
 void Extension::encodeTo(QByteArray &out) const

@@ -376,7 +376,7 @@ void tst_Transports::aStalledHandshakeIsClosedAfterItsTimeout()
     for (QTcpSocket *peer : {&silent, &stalled})
         QVERIFY(peer->state() == QAbstractSocket::UnconnectedState || peer->waitForDisconnected(5000));
     QTRY_COMPARE(s.server.stats().handshakeFailures(), quint64(2));
-    QCOMPARE(s.server.stats().connections(), 1);
+    QTRY_COMPARE(s.server.stats().connections(), 1); // the failed ones are deleted just after
 }
 
 void tst_Transports::badTlsFilesFailStartNamingTheKey_data()
