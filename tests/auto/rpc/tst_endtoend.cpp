@@ -2,6 +2,7 @@
 // generated stubs, plus a hand-driven raw peer for bad input. Every test runs over every
 // transport (initTestCase_data: tcp, tls and unix), as Qt Remote Objects tests its backends.
 #include "rawclient.h"
+#include "rpcerrorof.h"
 #include "testcertificates.h"
 #include "testservice_stub.h"
 #include "testserviceimpl.h"
@@ -83,27 +84,6 @@ struct Fixture
     RpcServer server;
     Test::TestServiceImpl impl;
 };
-
-template<typename F>
-RpcError::Code codeOf(F &&f)
-{
-    try {
-        f();
-    } catch (const RpcError &e) {
-        return e.code();
-    }
-    return RpcError::Ok;
-}
-
-RpcError errorOf(const std::function<void()> &f)
-{
-    try {
-        f();
-    } catch (const RpcError &e) {
-        return e;
-    }
-    return RpcError();
-}
 
 Test::Record fullRecord()
 {

@@ -3,6 +3,7 @@
 // allow-lists, plain text on a TLS port, stalled handshakes, bad files) and Unix sockets
 // (permissions, stale socket files). Real servers, real sockets, certificates made by openssl.
 #include "rawclient.h"
+#include "rpcerrorof.h"
 #include "testcertificates.h"
 #include "testservice_stub.h"
 #include "testserviceimpl.h"
@@ -27,16 +28,6 @@ using namespace Tomato;
 using Test::TestService;
 
 namespace {
-
-RpcError errorOf(const std::function<void()> &f)
-{
-    try {
-        f();
-    } catch (const RpcError &e) {
-        return e;
-    }
-    return RpcError();
-}
 
 // A server publishing TestServiceImpl with the given configuration.
 struct Server
