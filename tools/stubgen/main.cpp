@@ -193,7 +193,7 @@ void writeSource(QTextStream &out, const QList<Interface> &interfaces, const QSt
             const QString mp = memberPointer(iface, m);
             out << "Tomato::detail::ReturnOf<" << mp << "> " << stub << "::" << m.name << "("
                 << parameterList(iface, m, false, false) << ")" << (m.isConst ? " const" : "")
-                << "\n{\n    return Tomato::detail::waitFor(" << m.name << "Async("
+                << "\n{\n    return Tomato::waitFor(" << m.name << "Async("
                 << argumentList(m) << "));\n}\n\n";
             const QString args = argumentList(m);
             out << "Tomato::detail::FutureOf<" << mp << "> " << stub << "::" << m.name << "Async("

@@ -41,9 +41,9 @@ void ClusterChannel::send(std::unique_ptr<OutgoingCall> call)
             target = m_state->targets.at(m_state->balancer->select(m_state->targets)).session;
     }
     if (!target) {
-        call->pending->fail(RpcError(RpcError::NoProvider, QStringLiteral("no provider of %1 in %2 is known")
-                                                               .arg(m_state->microServiceId, m_state->where)));
-        return;
+        const RpcError none(RpcError::NoProvider, QStringLiteral("no provider of %1 in %2 is known")
+                                                      .arg(m_state->microServiceId, m_state->where));
+        return finishCall(*call, describe(), &none);
     }
     target->send(std::move(call));
 }

@@ -71,6 +71,7 @@ void ClientConnection::connectStream()
 
 void ClientConnection::onReady()
 {
+    qCDebug(lcTransport).noquote() << "connected to" << m_session->settings.endpoint.toString();
     m_lastRead = Clock::now();
     m_session->outbox->attach(m_stream);
     if (m_session->settings.keepAliveMs > 0)
@@ -91,6 +92,8 @@ void ClientConnection::onStreamGone()
     gone->deleteLater();
     m_keepAlive.stop();
     m_writer.stop();
+    qCDebug(lcTransport).noquote() << (gone->isReady() ? "the connection to" : "no connection to")
+                                   << m_session->settings.endpoint.toString() + QLatin1Char(':') << gone->errorString();
     if (gone->isReady())
         failAll(RpcError::ConnectionLost, QStringLiteral("connection to %1 lost: %2")
                                               .arg(m_session->settings.endpoint.toString(), gone->errorString()),
@@ -111,7 +114,7 @@ void ClientConnection::failAll(RpcError::Code code, const QString &message, bool
     const auto calls = m_session->takeAll(detach);
     const RpcError error(code, message);
     for (const auto &call : calls)
-        call->pending->fail(error);
+        finishCall(*call, m_session->settings.endpoint.toString(), &error);
 }
 
 // ---- the response pipeline ---------------------------------------------------------------
@@ -135,8 +138,10 @@ void ClientConnection::onReadyRead()
             handleFrame(m_parser.takeFrame());
             break;
         case FrameParser::TooLarge:
-            if (auto call = m_session->take(m_parser.frame().messageId))
-                call->pending->fail(RpcError(RpcError::FrameTooLarge, m_parser.errorString()));
+            if (auto call = m_session->take(m_parser.frame().messageId)) {
+                const RpcError error(RpcError::FrameTooLarge, m_parser.errorString());
+                finishCall(*call, m_session->settings.endpoint.toString(), &error);
+            }
             break;
         case FrameParser::Corrupt:
             qCWarning(lcTransport).noquote() << "bad bytes from" << m_session->settings.endpoint.toString()
@@ -169,29 +174,33 @@ void ClientConnection::handleFrame(Frame &&frame)
     std::unique_ptr<OutgoingCall> call = m_session->take(frame.messageId);
     if (!call)
         return; // timed out or cancelled already
-    if (!extOk)
-        return call->pending->fail(RpcError(RpcError::ProtocolViolation, error));
+    if (!extOk) {
+        const RpcError violation(RpcError::ProtocolViolation, error);
+        return finishCall(*call, m_session->settings.endpoint.toString(), &violation);
+    }
     complete(*call, std::move(frame), ext);
 }
 
 // A response for `call`: its error, or its result decoded into the pending call.
 void ClientConnection::complete(OutgoingCall &call, Frame &&frame, const Extension &ext)
 {
+    const QString where = m_session->settings.endpoint.toString();
     PendingCall &pending = *call.pending;
     Message::ResponseHeader header;
     QString error;
+    auto fail = [&](const RpcError &e) { finishCall(call, where, &e); };
     if (!Message::readResponse(ext, &header, &error))
-        return pending.fail(RpcError(RpcError::ProtocolViolation, error));
+        return fail(RpcError(RpcError::ProtocolViolation, error));
     if (header.code != RpcError::Ok)
-        return pending.fail(RpcError(header.code, header.message, header.exceptionType));
+        return fail(RpcError(header.code, header.message, header.exceptionType));
     QByteArray body = std::move(frame.body);
     if (!Message::decompressBody(header.compression, body, m_session->settings.maxFrameBytes, &error))
-        return pending.fail(RpcError(RpcError::ProtocolViolation, error));
+        return fail(RpcError(RpcError::ProtocolViolation, error));
     if (pending.resultType().isValid()
         && !Marshal::decodeValue(Serialization(frame.serialization), body, pending.resultType(),
                                  pending.resultStorage(), &error))
-        return pending.fail(RpcError(RpcError::ProtocolViolation, QStringLiteral("the reply cannot be decoded: %1").arg(error)));
-    pending.succeed();
+        return fail(RpcError(RpcError::ProtocolViolation, QStringLiteral("the reply cannot be decoded: %1").arg(error)));
+    finishCall(call, where, nullptr);
 }
 
 // ---- timers --------------------------------------------------------------------------------
@@ -232,14 +241,16 @@ void ClientConnection::onTimer()
     ClientSession::Taken expired;
     ClientSession::Taken cancelled;
     m_session->takeExpired(Clock::now(), &expired, &cancelled);
+    const QString where = m_session->settings.endpoint.toString();
+    const RpcError timeout(RpcError::Timeout, QStringLiteral("no reply from %1 within the call's timeout").arg(where));
+    const RpcError cancel(RpcError::Cancelled, QStringLiteral("cancelled by the caller"));
     for (auto &[id, call] : expired) {
         sendCancel(id);
-        call->pending->fail(RpcError(RpcError::Timeout, QStringLiteral("no reply from %1 within the call's timeout")
-                                                            .arg(m_session->settings.endpoint.toString())));
+        finishCall(*call, where, &timeout);
     }
     for (auto &[id, call] : cancelled) {
         sendCancel(id);
-        call->pending->fail(RpcError(RpcError::Cancelled, QStringLiteral("cancelled by the caller")));
+        finishCall(*call, where, &cancel);
     }
     rearm();
 }

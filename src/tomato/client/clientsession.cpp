@@ -1,10 +1,27 @@
 #include <tomato/client/clientsession_p.h>
 
+#include <tomato/core/logging_p.h>
 #include <tomato/transport/outbox_p.h>
 
 namespace Tomato {
 
 using Clock = std::chrono::steady_clock;
+
+void finishCall(OutgoingCall &call, const QString &where, const RpcError *error)
+{
+    if (lcClient().isDebugEnabled()) {
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - call.sentAt).count();
+        qCDebug(lcClient).noquote() << QStringLiteral("call %1 %2 to %3: %4 in %5 ms")
+                                           .arg(call.messageId)
+                                           .arg(QString::fromLatin1(call.label), where,
+                                                error ? error->toString() : QStringLiteral("ok"))
+                                           .arg(ms, 0, 'f', 3);
+    }
+    if (error)
+        call.pending->fail(*error);
+    else
+        call.pending->succeed();
+}
 
 quint64 ClientSession::nextMessageId()
 {
@@ -15,14 +32,13 @@ void ClientSession::send(std::unique_ptr<OutgoingCall> call)
 {
     call->frame.compressBody(settings.compression, settings.compressionThreshold);
     if (call->frame.size() > settings.maxFrameBytes) {
-        call->pending->fail(RpcError(RpcError::RequestTooLarge,
-                                     QStringLiteral("request of %1 bytes exceeds max-frame-bytes %2")
-                                         .arg(call->frame.size()).arg(settings.maxFrameBytes)));
-        return;
+        const RpcError error(RpcError::RequestTooLarge, QStringLiteral("request of %1 bytes exceeds max-frame-bytes %2")
+                                                            .arg(call->frame.size()).arg(settings.maxFrameBytes));
+        return finishCall(*call, settings.endpoint.toString(), &error);
     }
     const quint64 id = nextMessageId();
+    call->messageId = id;
     QByteArray frame = call->frame.finish(Frame::Request, quint8(call->serialization), id);
-    PendingCall *pending = call->pending.get();
     {
         QMutexLocker lock(&m_mutex);
         if (!m_closed) {
@@ -46,7 +62,8 @@ void ClientSession::send(std::unique_ptr<OutgoingCall> call)
             forgetDeadline(id, deadline);
         }
     }
-    pending->fail(RpcError(RpcError::ClientClosed, QStringLiteral("the RpcClient was shut down")));
+    const RpcError closed(RpcError::ClientClosed, QStringLiteral("the RpcClient was shut down"));
+    finishCall(*call, settings.endpoint.toString(), &closed);
 }
 
 void ClientSession::forgetDeadline(quint64 id, Clock::time_point deadline)

@@ -16,6 +16,14 @@ struct OutgoingCall
     FrameBuilder frame;
     std::chrono::steady_clock::time_point deadline;
     std::unique_ptr<PendingCall> pending;
+    quint64 messageId = 0;   // given by the connection
+    // For the debug log only, and only while tomato.client debug logging is on:
+    QByteArray label;        // "Sample::EchoService.echo"
+    std::chrono::steady_clock::time_point sentAt;
 };
+
+// Completes the call: its result is in place (error null) or it failed; one debug line in
+// tomato.client when that is on. `where`: the address or service it went to.
+void finishCall(OutgoingCall &call, const QString &where, const RpcError *error);
 
 } // namespace Tomato

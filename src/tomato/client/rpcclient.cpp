@@ -17,7 +17,7 @@ class ClientCore
 public:
     explicit ClientCore(const RpcConfig &cfg)
         : config(cfg), transports(Transports::standard(cfg)),
-          io(cfg.ioThreads(), QStringLiteral("tomato-client-io-"))
+          io(cfg.ioThreads(), QStringLiteral("tomato-cli-io"))
     {
     }
 

@@ -1,6 +1,7 @@
 #include <tomato/client/stub.h>
 
 #include <tomato/client/outgoingcall_p.h>
+#include <tomato/core/logging_p.h>
 #include <tomato/serialization/interfaceinfo_p.h>
 #include <tomato/serialization/marshal_p.h>
 
@@ -112,6 +113,7 @@ public:
     InterfaceInfo info;
     QList<const MethodInfo *> methods;
     QList<QByteArray> extensionPrefix; // per slot: "service:...&method:..."
+    QList<QByteArray> labels;          // per slot: "Service.method", for the debug log
     std::chrono::milliseconds timeout{0};
     Serialization serialization = Serialization::Binary;
 };
@@ -135,6 +137,7 @@ StubCore::StubCore(std::shared_ptr<Channel> channel, const QMetaObject &interfac
         prefix += "&method:";
         Extension::escapeTo(m->name, prefix);
         d->extensionPrefix.append(prefix);
+        d->labels.append(d->info.serviceName + '.' + m->name);
     }
     d->timeout = options.timeout().count() > 0 ? options.timeout() : d->channel->defaultTimeout();
     d->serialization = options.serialization().value_or(d->channel->defaultSerialization());
@@ -176,7 +179,12 @@ void StubCore::send(int slot, const CallOptions &options, const void *const *arg
 
     auto call = std::make_unique<OutgoingCall>();
     call->serialization = d->serialization;
-    call->deadline = std::chrono::steady_clock::now() + timeout;
+    const auto now = std::chrono::steady_clock::now();
+    call->deadline = now + timeout;
+    if (lcClient().isDebugEnabled()) {
+        call->label = d->labels.at(slot);
+        call->sentAt = now;
+    }
     // Extension and body are encoded in place after a placeholder header: no copy later.
     FrameBuilder &frame = call->frame;
     frame.addEncoded(d->extensionPrefix.at(slot));

@@ -213,7 +213,16 @@ using ArgOf = std::tuple_element_t<I, typename MemberFn<M>::Args>;
 template<typename M>
 using FutureOf = QFuture<std::decay_t<ReturnOf<M>>>;
 
-// The blocking form of a call: waits for the future, rethrows its RpcError.
+} // namespace detail
+
+// Waits for the future of a call and returns its value (nothing for void), or throws: the
+// call's RpcError when it failed, RpcError(Cancelled) when the future was cancelled. The
+// blocking stub methods are this around their ...Async form.
+//
+// Prefer it to QFuture::result() whenever a future may have been cancelled: Qt 6.4 stores
+// neither a value nor an error in a future its holder cancelled, and result() on such a
+// future is undefined (it crashes). Every future the library completes, and that its holder
+// did not cancel, carries a value or an RpcError; the library never cancels one by itself.
 template<typename T>
 T waitFor(QFuture<T> future)
 {
@@ -225,6 +234,5 @@ T waitFor(QFuture<T> future)
     else
         return future.result();
 }
-} // namespace detail
 
 } // namespace Tomato

@@ -76,7 +76,7 @@ public:
     explicit RpcServerPrivate(const RpcConfig &config)
         : core(std::make_shared<ServerCore>(config)),
           transports(Transports::standard(config)),
-          io(config.ioThreads(), QStringLiteral("tomato-server-io-")),
+          io(config.ioThreads(), QStringLiteral("tomato-srv-io")),
           acceptContext(io.context(io.thread(0)))
     {
         startIdleSweeps(config.serverIdleCheckMs());
@@ -206,7 +206,7 @@ QString advertisedHost(const RpcConfig &cfg, const QString &listening)
         if (!candidate.isLoopback() && candidate.protocol() == QAbstractSocket::IPv4Protocol && !candidate.isLinkLocal())
             return candidate.toString();
     }
-    qCWarning(lcServer) << "no non-loopback address found; announcing 127.0.0.1";
+    qCWarning(lcServer).noquote() << "no non-loopback address found; announcing 127.0.0.1";
     return QStringLiteral("127.0.0.1");
 }
 
@@ -225,7 +225,7 @@ void RpcServerPrivate::announce()
     const RpcConfig &cfg = core->config;
     const auto network = std::find_if(bound.cbegin(), bound.cend(), [](const Endpoint &e) { return !e.hasPath(); });
     if (network == bound.cend()) {
-        qCWarning(lcServer) << "listening on Unix sockets only: registering nothing";
+        qCWarning(lcServer).noquote() << "listening on Unix sockets only: registering nothing";
         return;
     }
     InstanceInfo i;
@@ -239,7 +239,7 @@ void RpcServerPrivate::announce()
     i.setInterfaces(interfacesHash(core->signatures()));
     instance = i;
     if (i.microServiceId().isEmpty())
-        qCWarning(lcServer) << "micro-service-id is empty: registering nothing";
+        qCWarning(lcServer).noquote() << "micro-service-id is empty: registering nothing";
     else
         registry->registerInstance(i);
 }
@@ -354,7 +354,7 @@ void RpcServer::stop()
     d->core->beginShutdown();
     const auto drain = std::chrono::milliseconds(d->core->config.drainTimeoutMs());
     if (!d->core->waitForIdle(drain))
-        qCWarning(lcServer) << d->core->callsInFlight.load() << "calls still running after" << drain.count()
+        qCWarning(lcServer).noquote() << d->core->callsInFlight.load() << "calls still running after" << drain.count()
                             << "ms; closing their connections";
     d->closeConnections();
     d->running = false;

@@ -37,20 +37,29 @@ ServerConnection::~ServerConnection()
 {
     m_writer.stop();
     m_state->outbox->close();
-    // Calls not started yet have nobody to answer to: drop them.
+    // Calls not started yet have nobody to answer to: drop them; running ones see
+    // CallContext::isCancelled().
     for (const auto &entry : m_calls) {
         if (auto call = entry.second.lock()) {
             int expected = ServerCall::Queued;
             call->state.compare_exchange_strong(expected, ServerCall::Cancelled);
+            call->cancelRequested.store(true);
         }
     }
     m_core->connections.fetch_sub(1);
+    qCDebug(lcTransport).noquote() << "closed the connection from" << m_state->peer + QLatin1Char(':')
+                                   << (m_stream->errorString().isEmpty() ? QStringLiteral("by this server")
+                                                                          : m_stream->errorString());
 }
 
 void ServerConnection::onReady()
 {
     m_state->peer = m_stream->peer();
+    m_state->subject = m_stream->peerSubject();
     m_state->commonName = m_stream->peerCommonName();
+    if (lcTransport().isDebugEnabled())
+        qCDebug(lcTransport).noquote() << QLatin1String("accepted a connection from ") + m_state->peer
+                + (m_state->subject.isEmpty() ? QString() : QLatin1String(" as ") + m_state->subject);
     m_state->outbox->attach(m_stream);
     connect(m_stream, &Stream::readyRead, this, &ServerConnection::onReadyRead);
     onReadyRead(); // bytes that came with the connection or the handshake
@@ -182,6 +191,7 @@ void ServerConnection::cancel(quint64 messageId)
     if (auto call = it->second.lock()) {
         int expected = ServerCall::Queued;
         call->state.compare_exchange_strong(expected, ServerCall::Cancelled);
+        call->cancelRequested.store(true); // a running call sees it in CallContext::isCancelled()
     }
     m_calls.erase(it);
 }

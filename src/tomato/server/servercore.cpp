@@ -1,6 +1,7 @@
 #include <tomato/server/servercore_p.h>
 
 #include <tomato/core/logging_p.h>
+#include <tomato/server/callcontext.h>
 #include <tomato/serialization/marshal_p.h>
 #include <tomato/wire/extension_p.h>
 #include <tomato/wire/message_p.h>
@@ -135,12 +136,19 @@ std::shared_ptr<ServerCall> ServerCore::admit(Frame &&frame, const std::shared_p
     call->messageId = frame.messageId;
     if (const auto refusal = check(frame, *connection, call.get())) {
         callsFailed.fetch_add(1, std::memory_order_relaxed);
+        if (lcServer().isDebugEnabled())
+            qCDebug(lcServer).noquote() << QStringLiteral("call %1 from %2 refused: %3 (%4)")
+                                               .arg(frame.messageId)
+                                               .arg(connection->peer, RpcError::codeName(refusal->code), refusal->message);
         connection->outbox->post(Message::errorResponse(frame.messageId, frame.serialization,
                                                         refusal->code, refusal->message));
         return nullptr;
     }
     call->body = std::move(frame.body);
+    call->extension = std::move(frame.extension);
     call->connection = connection;
+    if (lcServer().isDebugEnabled())
+        call->arrival = Clock::now();
     connection->owed.fetch_add(1);
     connection->load.fetch_add(1);
     callsInFlight.fetch_add(1);
@@ -333,6 +341,7 @@ std::optional<Failure> ServerCore::decode(ServerCall &call, void *const *argumen
 std::optional<Failure> ServerCore::invoke(ServerCall &call, void **argv) const
 {
     QObject *impl = call.service->implementation.data();
+    const CallContext context(call); // CallContext::current() for the method
     try {
         QMetaObject::metacall(impl, QMetaObject::InvokeMetaMethod, call.method->index, argv);
     } catch (const RpcError &e) {
@@ -360,7 +369,25 @@ void ServerCore::answer(ServerCall &call, const void *result, bool last)
     frame.compressBody(call.compression, compressionThreshold);
     call.connection->outbox->post(frame.finish(Frame::Response, quint8(call.serialization), call.messageId),
                                   last ? Outbox::When::WriteNow : Outbox::When::Batch);
+    logCall(call, nullptr);
     finishCall(true);
+}
+
+// One debug line per answered call: tomato.server.debug=true in QT_LOGGING_RULES.
+void ServerCore::logCall(const ServerCall &call, const Failure *failure)
+{
+    if (!lcServer().isDebugEnabled())
+        return;
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - call.arrival).count();
+    qCDebug(lcServer).noquote() << QStringLiteral("call %1 %2.%3 from %4: %5 in %6 ms")
+                                       .arg(call.messageId)
+                                       .arg(QString::fromLatin1(call.service ? call.service->info.serviceName : "?"),
+                                            QString::fromLatin1(call.method ? call.method->name : "?"),
+                                            call.connection->peer,
+                                            failure ? RpcError::codeName(failure->code) + QLatin1String(" (")
+                                                          + failure->message + QLatin1Char(')')
+                                                    : QStringLiteral("ok"))
+                                       .arg(ms, 0, 'f', 3);
 }
 
 void ServerCore::answerError(ServerCall &call, const Failure &failure, bool last)
@@ -368,6 +395,7 @@ void ServerCore::answerError(ServerCall &call, const Failure &failure, bool last
     call.connection->outbox->post(Message::errorResponse(call.messageId, quint8(call.serialization), failure.code,
                                                          failure.message, failure.exceptionType),
                                   last ? Outbox::When::WriteNow : Outbox::When::Batch);
+    logCall(call, &failure);
     finishCall(false);
 }
 

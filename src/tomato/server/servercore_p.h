@@ -42,7 +42,8 @@ struct ConnectionState
     // reading at a limit and is woken (through the outbox) below it.
     std::atomic<int> load{0};
     QString peer;        // "tcp://10.0.0.5:51234", for errors and logs
-    QString commonName;  // of a verified TLS client certificate, else empty
+    QString subject;     // of a verified TLS client certificate ("CN=a,O=b"), else empty
+    QString commonName;  // its common name
 };
 
 // State of one call between its arrival and its answer. Shared by the connection (which
@@ -59,7 +60,11 @@ struct ServerCall
     std::shared_ptr<const Service> service;
     const MethodInfo *method = nullptr;
     QByteArray body;                 // as it arrived (maybe compressed)
+    QByteArray extension;            // as it arrived: CallContext reads trace id and ctx.* from it
     std::shared_ptr<ConnectionState> connection;
+    // The caller cancelled, or its connection went away, while the call was running.
+    std::atomic<bool> cancelRequested{false};
+    std::chrono::steady_clock::time_point arrival; // set only while tomato.server debug logging is on
 
     static constexpr int MaxLoad = 256;   // calls one connection may have unanswered
     static constexpr int ResumeLoad = 128;
@@ -130,6 +135,7 @@ private:
     std::optional<Failure> invoke(ServerCall &call, void **argv) const;
     void answer(ServerCall &call, const void *result, bool last);
     void answerError(ServerCall &call, const Failure &failure, bool last);
+    static void logCall(const ServerCall &call, const Failure *failure);
     void finishCall(bool ok);
     void leaveInFlight();
     void drainQueue();

@@ -232,7 +232,7 @@ bool SocketStream::readInto(FrameParser &parser)
             continue;
         // 0: the peer finished sending (it may still read: our descriptor stays open for the
         // Outbox's answers); < 0: the connection broke.
-        markEnded(n == 0 ? QStringLiteral("%1 closed the connection").arg(m_peer)
+        markEnded(n == 0 ? QStringLiteral("the peer closed the connection")
                          : QStringLiteral("connection with %1 failed: %2").arg(m_peer, lastError()));
         return false;
     }

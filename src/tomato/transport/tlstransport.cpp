@@ -346,7 +346,7 @@ bool TlsStream::readInto(FrameParser &parser)
         m_received = true;
     }
     if (m_socket->state() != QAbstractSocket::ConnectedState) {
-        markEnded(QStringLiteral("%1 closed the connection").arg(m_peer));
+        markEnded(QStringLiteral("the peer closed the connection"));
         return false;
     }
     return true;

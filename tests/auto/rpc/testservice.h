@@ -88,6 +88,10 @@ public:
     Q_INVOKABLE virtual int waitAtGate(const QString &gate) = 0;
     Q_INVOKABLE virtual QString threadName() = 0;
     Q_INVOKABLE virtual QString defaulted(const QString &a, int b = 7) = 0;
+    // What Tomato::CallContext::current() tells the method.
+    Q_INVOKABLE virtual QVariantMap callInfo() = 0;
+    // Works (in 1 ms steps) until CallContext::isCancelled() or maxMs pass; returns the ms worked.
+    Q_INVOKABLE virtual int workUntilCancelled(int maxMs) = 0;
 };
 
 // Published nowhere: calls get UnknownService.

@@ -1,7 +1,10 @@
 #pragma once
 #include "testservice.h"
 
+#include <tomato/server/callcontext.h>
+
 #include <QtCore/QDeadlineTimer>
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QMutex>
 #include <QtCore/QSet>
 #include <QtCore/QThread>
@@ -81,13 +84,49 @@ public:
     }
     QString threadName() override { return QThread::currentThread()->objectName(); }
     QString defaulted(const QString &a, int b) override { return a + QString::number(b); }
+    QVariantMap callInfo() override
+    {
+        const Tomato::CallContext *call = Tomato::CallContext::current();
+        if (!call)
+            return {};
+        QVariantMap context;
+        const auto entries = call->context();
+        for (auto it = entries.cbegin(); it != entries.cend(); ++it)
+            context.insert(it.key(), it.value());
+        return {{QStringLiteral("service"), call->service()},
+                {QStringLiteral("method"), call->method()},
+                {QStringLiteral("traceId"), QString::fromUtf8(call->traceId())},
+                {QStringLiteral("context"), context},
+                {QStringLiteral("user"), call->context(QStringLiteral("user"))},
+                {QStringLiteral("peer"), call->peer()},
+                {QStringLiteral("subject"), call->peerSubject()},
+                {QStringLiteral("commonName"), call->peerCommonName()},
+                {QStringLiteral("hasDeadline"), call->hasDeadline()},
+                {QStringLiteral("timeLeftMs"), qint64(call->timeLeft().count())},
+                {QStringLiteral("cancelled"), call->isCancelled()}};
+    }
+    int workUntilCancelled(int maxMs) override
+    {
+        const Tomato::CallContext *call = Tomato::CallContext::current();
+        m_workStarted.fetch_add(1);
+        QElapsedTimer worked;
+        worked.start();
+        while (!call->isCancelled() && worked.elapsed() < maxMs)
+            QThread::msleep(1);
+        m_sawCancel.store(call->isCancelled());
+        return int(worked.elapsed());
+    }
 
     int gateCalls() const { return m_gateCalls.load(); }
+    int workStarted() const { return m_workStarted.load(); }
+    bool sawCancel() const { return m_sawCancel.load(); }
 
 private:
     Gates *m_gates;
     std::atomic<int> m_touches{0};
     std::atomic<int> m_gateCalls{0};
+    std::atomic<int> m_workStarted{0};
+    std::atomic<bool> m_sawCancel{false};
 };
 
 class BadServiceImpl : public BadService

@@ -11,6 +11,8 @@
 #include <tomato/server/rpcserver.h>
 
 #include <QtConcurrent/QtConcurrent>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QMutex>
 #include <QtCore/QPointer>
 #include <QtCore/QTemporaryDir>
 #include <QtNetwork/QTcpServer>
@@ -145,6 +147,11 @@ private Q_SLOTS:
     void callsInFlightFailWhenTheServerGoesAway();
     void theClientReconnectsAfterAServerRestart();
     void callsAfterTheClientIsDestroyedFailClearly();
+    void aMethodSeesItsCallContext();
+    void aLongMethodSeesItsCallerCancel();
+    void aLongMethodSeesItsDeadlinePass();
+    void aLongMethodSeesItsCallerGo();
+    void debugLoggingShowsConnectionsAndCalls();
     void onlyTheInterfacesOwnMethodsAreRemote_data();
     void onlyTheInterfacesOwnMethodsAreRemote();
     void anInterfaceWithoutItsOwnMetaObjectIsRefused();
@@ -365,7 +372,7 @@ void tst_EndToEnd::cancellingAQueuedCallDropsItOnTheServer()
     QTRY_COMPARE(f.server.stats().callsCancelled(), quint64(1));
     QCOMPARE(f.impl.gateCalls(), 1); // the cancelled call never ran
     QVERIFY(second.isCanceled());
-    QCOMPARE(codeOf([&] { detail::waitFor(second); }), RpcError::Cancelled);
+    QCOMPARE(codeOf([&] { waitFor(second); }), RpcError::Cancelled);
 }
 
 void tst_EndToEnd::aRequestWhoseDeadlinePassedIsAnsweredWithoutRunning()
@@ -794,6 +801,109 @@ void tst_EndToEnd::callsAfterTheClientIsDestroyedFailClearly()
     QCOMPARE(codeOf([&] { stuck.waitForFinished(); }), RpcError::ClientClosed);
     QCOMPARE(codeOf([&] { stub->echo(QStringLiteral("x")); }), RpcError::ClientClosed);
     f.gates.open(QStringLiteral("client-gone"));
+}
+
+void tst_EndToEnd::aMethodSeesItsCallContext()
+{
+    Fixture f;
+    RpcClient client(clientConfig());
+    auto stub = client.createDirectStub<TestService>(f.address());
+    QVERIFY(!CallContext::current()); // outside a call
+    const QVariantMap info = waitFor(stub->callInfoAsync(CallOptions()
+                                                             .setTraceId("trace-42")
+                                                             .addContext(QStringLiteral("user"), QStringLiteral("alice"))
+                                                             .addContext(QStringLiteral("tenant"), QStringLiteral("a&b:c"))
+                                                             .setTimeout(std::chrono::seconds(3))));
+    QCOMPARE(info.value(QStringLiteral("service")).toString(), QStringLiteral("Test::TestService"));
+    QCOMPARE(info.value(QStringLiteral("method")).toString(), QStringLiteral("callInfo"));
+    QCOMPARE(info.value(QStringLiteral("traceId")).toString(), QStringLiteral("trace-42"));
+    QCOMPARE(info.value(QStringLiteral("user")).toString(), QStringLiteral("alice"));
+    QCOMPARE(info.value(QStringLiteral("context")).toMap(),
+             (QVariantMap{{QStringLiteral("user"), QStringLiteral("alice")}, {QStringLiteral("tenant"), QStringLiteral("a&b:c")}}));
+    const QString peer = info.value(QStringLiteral("peer")).toString();
+    QVERIFY2(peer.startsWith(transport() == QLatin1String("unix") ? QStringLiteral("unix (pid ") : transport() + QLatin1String("://127.0.0.1:")),
+             qPrintable(peer));
+    QVERIFY(info.value(QStringLiteral("hasDeadline")).toBool());
+    const qint64 left = info.value(QStringLiteral("timeLeftMs")).toLongLong();
+    QVERIFY2(left > 0 && left <= 3000, qPrintable(QString::number(left)));
+    QVERIFY(!info.value(QStringLiteral("cancelled")).toBool());
+    QVERIFY(info.value(QStringLiteral("subject")).toString().isEmpty()); // no client certificate here
+}
+
+void tst_EndToEnd::aLongMethodSeesItsCallerCancel()
+{
+    Fixture f;
+    RpcClient client(clientConfig());
+    auto stub = client.createDirectStub<TestService>(f.address());
+    QFuture<int> work = stub->workUntilCancelledAsync(20000);
+    QTRY_COMPARE(f.impl.workStarted(), 1);
+    work.cancel();
+    QTRY_VERIFY(f.impl.sawCancel()); // the Cancel frame reached the running method
+    QCOMPARE(codeOf([&] { waitFor(work); }), RpcError::Cancelled);
+    QTRY_COMPARE(f.server.stats().callsInFlight(), 0);
+}
+
+void tst_EndToEnd::aLongMethodSeesItsDeadlinePass()
+{
+    Fixture f;
+    RpcClient client(clientConfig());
+    auto stub = client.createDirectStub<TestService>(f.address());
+    QFuture<int> work = stub->workUntilCancelledAsync(20000, CallOptions().setTimeout(std::chrono::milliseconds(200)));
+    QCOMPARE(codeOf([&] { waitFor(work); }), RpcError::Timeout);
+    QTRY_VERIFY(f.impl.sawCancel());
+}
+
+void tst_EndToEnd::aLongMethodSeesItsCallerGo()
+{
+    Fixture f;
+    QFuture<int> work;
+    {
+        RpcClient client(clientConfig());
+        auto stub = client.createDirectStub<TestService>(f.address());
+        work = stub->workUntilCancelledAsync(20000);
+        QTRY_COMPARE(f.impl.workStarted(), 1);
+    } // the client, and its connection, go away
+    QTRY_VERIFY(f.impl.sawCancel());
+}
+
+namespace {
+QStringList s_logged;
+QMutex s_loggedMutex;
+void collect(QtMsgType, const QMessageLogContext &context, const QString &message)
+{
+    QMutexLocker lock(&s_loggedMutex);
+    s_logged << QString::fromLatin1(context.category) + QLatin1String(": ") + message;
+}
+} // namespace
+
+void tst_EndToEnd::debugLoggingShowsConnectionsAndCalls()
+{
+    QLoggingCategory::setFilterRules(QStringLiteral("tomato.*.debug=true"));
+    const QtMessageHandler previous = qInstallMessageHandler(collect);
+    {
+        Fixture f;
+        RpcClient client(clientConfig());
+        auto stub = client.createDirectStub<TestService>(f.address());
+        QCOMPARE(stub->add(2, 3), 5);
+        QCOMPARE(codeOf([&] { stub->throwRuntimeError(QStringLiteral("no")); }), RpcError::ApplicationException);
+        QTRY_COMPARE(f.server.stats().callsInFlight(), 0);
+    }
+    qInstallMessageHandler(previous);
+    QLoggingCategory::setFilterRules(QString());
+    QMutexLocker lock(&s_loggedMutex);
+    const QString all = s_logged.join(QLatin1Char('\n'));
+    s_logged.clear();
+    const QString scheme = transport() == QLatin1String("unix") ? QStringLiteral("unix") : transport() + QLatin1String("://");
+    for (const QString &expected : {QStringLiteral("tomato.transport: accepted a connection from ") + scheme,
+                                    QStringLiteral("tomato.transport: connected to ") + transport(),
+                                    QStringLiteral("tomato.server: call 1 Test::TestService.add from ") + scheme,
+                                    QStringLiteral("tomato.client: call 1 Test::TestService.add to ") + transport(),
+                                    QStringLiteral("tomato.server: call 2 Test::TestService.throwRuntimeError from "),
+                                    QStringLiteral("ApplicationException (no) in "),
+                                    QStringLiteral("tomato.transport: closed the connection from ")}) {
+        QVERIFY2(all.contains(expected), qPrintable(expected + QLatin1String("\nnot in:\n") + all));
+    }
+    QVERIFY2(!all.contains(QLatin1Char('"')), qPrintable(all)); // no QDebug quoting
 }
 
 void tst_EndToEnd::onlyTheInterfacesOwnMethodsAreRemote_data()

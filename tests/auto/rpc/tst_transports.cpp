@@ -251,7 +251,12 @@ void tst_Transports::mutualTlsAppliesThePerServiceAllowList()
     QVERIFY2(s.started, qPrintable(s.server.errorString()));
 
     RpcClient a(tlsClient(QStringLiteral("client-a")));
-    QCOMPARE(a.createDirectStub<TestService>(s.address())->add(1, 1), 2);
+    auto stubA = a.createDirectStub<TestService>(s.address());
+    QCOMPARE(stubA->add(1, 1), 2);
+    // The method knows who called.
+    const QVariantMap info = stubA->callInfo();
+    QCOMPARE(info.value(QStringLiteral("subject")).toString(), QStringLiteral("CN=client-a"));
+    QCOMPARE(info.value(QStringLiteral("commonName")).toString(), QStringLiteral("client-a"));
 
     RpcClient b(tlsClient(QStringLiteral("client-b")));
     auto stubB = b.createDirectStub<TestService>(s.address());

@@ -125,7 +125,7 @@ ACL_vector *aclFor(const Options &options)
 void authCompletion(int rc, const void *)
 {
     if (rc != ZOK)
-        qCWarning(lcZooKeeper) << "ZooKeeper refused our credentials:" << zerror(rc);
+        qCWarning(lcZooKeeper).noquote() << "ZooKeeper refused our credentials:" << zerror(rc);
 }
 
 } // namespace
@@ -166,7 +166,7 @@ public:
 
     void startNewSession(const char *why)
     {
-        qCWarning(lcZooKeeper) << why << "; opening a new ZooKeeper session";
+        qCWarning(lcZooKeeper).noquote() << why << "; opening a new ZooKeeper session";
         lostTimer.stop();
         close();
         if (!stopped)
@@ -201,7 +201,7 @@ public:
         zh = zookeeper_init(options.hosts.toUtf8().constData(), &sessionWatcher,
                             options.sessionTimeoutMs, nullptr, bridge.get(), 0);
         if (!zh)
-            qCWarning(lcZooKeeper) << "cannot create a ZooKeeper handle for" << options.hosts;
+            qCWarning(lcZooKeeper).noquote() << "cannot create a ZooKeeper handle for" << options.hosts;
         else if (!options.username.isEmpty()) {
             // Queued before every other request; the client sends it again on reconnects.
             const QByteArray credentials = (options.username + QLatin1Char(':') + options.password).toUtf8();
@@ -232,7 +232,7 @@ public:
             lostTimer.stop();
             if (!connected) {
                 connected = true;
-                qCInfo(lcZooKeeper) << "connected to ZooKeeper" << options.hosts;
+                qCInfo(lcZooKeeper).noquote() << "connected to ZooKeeper" << options.hosts;
                 Q_EMIT q->connectedChanged(true);
             }
             if (!sessionReady) {
@@ -244,13 +244,13 @@ public:
             for (const auto &[k, sub] : subscriptions)
                 read(k);
         } else if (state == ZOO_AUTH_FAILED_STATE) {
-            qCCritical(lcZooKeeper) << "ZooKeeper refused the credentials of" << options.username
+            qCCritical(lcZooKeeper).noquote() << "ZooKeeper refused the credentials of" << options.username
                                     << "; this session can read but not register";
         } else if (state == ZOO_EXPIRED_SESSION_STATE) {
             startNewSession("the ZooKeeper session expired");
         } else if (connected) {
             connected = false;
-            qCWarning(lcZooKeeper) << "disconnected from ZooKeeper; keeping the known instances";
+            qCWarning(lcZooKeeper).noquote() << "disconnected from ZooKeeper; keeping the known instances";
             Q_EMIT q->connectedChanged(false);
             if (sessionReady)
                 lostTimer.start(options.sessionTimeoutMs);
@@ -292,14 +292,14 @@ public:
         if (!registrations.contains(QString::fromUtf8(path)))
             return; // unregistered meanwhile
         if (rc == ZOK) {
-            qCInfo(lcZooKeeper) << "registered" << instance.toUri();
+            qCInfo(lcZooKeeper).noquote() << "registered" << instance.toUri();
             Q_EMIT q->registered();
         } else if (rc == ZNODEEXISTS) {
             // A node of ours from an expired session still stands: replace it.
             zoo_adelete(zh, path.constData(), -1, &voidCompletion,
                         request(path, [this, instance](int, const QStringList &) { create(instance); }));
         } else {
-            qCWarning(lcZooKeeper) << "registering" << path << "failed:" << zerror(rc)
+            qCWarning(lcZooKeeper).noquote() << "registering" << path << "failed:" << zerror(rc)
                                    << "(retried on the next connection)";
             sessionReady = false;
         }
@@ -329,7 +329,7 @@ public:
             return;
         Subscription &sub = it->second;
         if (rc != ZOK) {
-            qCWarning(lcZooKeeper) << "reading" << sub.microServiceId << sub.stage << "failed:"
+            qCWarning(lcZooKeeper).noquote() << "reading" << sub.microServiceId << sub.stage << "failed:"
                                    << zerror(rc) << "; keeping" << sub.instances.size() << "instances";
             return;
         }
@@ -338,10 +338,10 @@ public:
             if (auto info = InstanceInfo::fromNodeName(child))
                 instances.append(*info);
             else
-                qCWarning(lcZooKeeper) << "ignoring a node that is not an instance:" << child;
+                qCWarning(lcZooKeeper).noquote() << "ignoring a node that is not an instance:" << child;
         }
         if (instances.isEmpty() && !sub.instances.isEmpty() && options.emptyProtection) {
-            qCWarning(lcZooKeeper) << "ZooKeeper lists no instance of" << sub.microServiceId
+            qCWarning(lcZooKeeper).noquote() << "ZooKeeper lists no instance of" << sub.microServiceId
                                    << "in" << sub.stage << "; empty protection keeps the"
                                    << sub.instances.size() << "known ones";
             return;
