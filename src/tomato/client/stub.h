@@ -4,16 +4,28 @@
 #include <tomato/core/serialization.h>
 
 #include <QtCore/QFuture>
+#include <QtCore/QDateTime>
 #include <QtCore/QHash>
+#include <QtCore/QList>
+#include <QtCore/QMap>
 #include <QtCore/QPromise>
+#include <QtCore/QQueue>
+#include <QtCore/QSet>
+#include <QtCore/QStack>
+#include <QtCore/QString>
 #include <QtCore/QSharedDataPointer>
 #include <QtCore/QThread>
+#include <QtCore/QUuid>
+#include <QtCore/QVariant>
 #include <chrono>
 #include <initializer_list>
+#include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <tuple>
 #include <type_traits>
+#include <vector>
 
 namespace Tomato {
 
@@ -213,7 +225,59 @@ using ArgOf = std::tuple_element_t<I, typename MemberFn<M>::Args>;
 template<typename M>
 using FutureOf = QFuture<std::decay_t<ReturnOf<M>>>;
 
+template<typename T, typename = void>
+struct IsGadget : std::false_type
+{};
+// Q_GADGET declares QtGadgetHelper and qt_check_for_QGADGET_macro in the class itself; a class
+// that merely derives from a gadget has no metaobject of its own and is not one.
+template<typename T>
+struct IsGadget<T, std::void_t<typename T::QtGadgetHelper>>
+    : std::bool_constant<std::is_same_v<decltype(&T::qt_check_for_QGADGET_macro), void (T::*)()>>
+{};
+
 } // namespace detail
+
+// Whether values of T can be parameters and results of remote methods: what
+// docs/SERIALIZATION.md lists (numbers, bool, enums, QString, QByteArray, QDateTime, QUuid,
+// QVariant, Q_GADGETs, and lists and QString-keyed maps of these). The generated stubs check
+// every parameter and result with it at compile time. Specialise it to std::true_type for a
+// container type you registered with Q_DECLARE_SEQUENTIAL_CONTAINER_METATYPE or
+// Q_DECLARE_ASSOCIATIVE_CONTAINER_METATYPE.
+template<typename T, typename = void>
+struct IsRemoteType
+    : std::bool_constant<std::is_void_v<T> || std::is_same_v<T, std::nullptr_t> || std::is_enum_v<T>
+                         || (std::is_arithmetic_v<T> && !std::is_same_v<T, long double>)
+                         || std::is_same_v<T, QString> || std::is_same_v<T, QByteArray>
+                         || std::is_same_v<T, QDateTime> || std::is_same_v<T, QUuid>
+                         || std::is_same_v<T, QVariant> || detail::IsGadget<T>::value>
+{};
+template<typename T>
+struct IsRemoteType<QList<T>> : IsRemoteType<T>
+{};
+template<typename T>
+struct IsRemoteType<QSet<T>> : IsRemoteType<T>
+{};
+template<typename T>
+struct IsRemoteType<QQueue<T>> : IsRemoteType<T>
+{};
+template<typename T>
+struct IsRemoteType<QStack<T>> : IsRemoteType<T>
+{};
+template<typename T>
+struct IsRemoteType<std::vector<T>> : IsRemoteType<T>
+{};
+template<typename T>
+struct IsRemoteType<std::list<T>> : IsRemoteType<T>
+{};
+template<typename V>
+struct IsRemoteType<QMap<QString, V>> : IsRemoteType<V>
+{};
+template<typename V>
+struct IsRemoteType<QHash<QString, V>> : IsRemoteType<V>
+{};
+template<typename V>
+struct IsRemoteType<std::map<QString, V>> : IsRemoteType<V>
+{};
 
 // Waits for the future of a call and returns its value (nothing for void), or throws: the
 // call's RpcError when it failed, RpcError(Cancelled) when the future was cancelled. The

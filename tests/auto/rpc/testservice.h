@@ -5,7 +5,6 @@
 #include <QtCore/QList>
 #include <QtCore/QMap>
 #include <QtCore/QObject>
-#include <QtCore/QPoint>
 #include <QtCore/QUuid>
 #include <QtCore/QVariantMap>
 
@@ -102,17 +101,6 @@ class UnpublishedService : public QObject
 public:
     using QObject::QObject;
     Q_INVOKABLE virtual int anything() = 0;
-};
-
-// Uses a type that cannot travel: refused when published and when its stub is created.
-class BadService : public QObject
-{
-    Q_OBJECT
-    Q_CLASSINFO("microServiceId", "test-service")
-public:
-    using QObject::QObject;
-    Q_INVOKABLE virtual QString fine(const QString &s) = 0;
-    Q_INVOKABLE virtual int position(const QPoint &p) = 0;
 };
 
 } // namespace Test

@@ -129,12 +129,4 @@ private:
     std::atomic<bool> m_sawCancel{false};
 };
 
-class BadServiceImpl : public BadService
-{
-    Q_OBJECT
-public:
-    QString fine(const QString &s) override { return s; }
-    int position(const QPoint &p) override { return p.x(); }
-};
-
 } // namespace Test

@@ -1,6 +1,7 @@
 // End-to-end tests: a real RpcServer and RpcClient in this process, talking through
 // generated stubs, plus a hand-driven raw peer for bad input. Every test runs over every
 // transport (initTestCase_data: tcp, tls and unix), as Qt Remote Objects tests its backends.
+#include "badservice.h"
 #include "rawclient.h"
 #include "rpcerrorof.h"
 #include "testcertificates.h"
@@ -476,7 +477,10 @@ void tst_EndToEnd::unsupportedTypesAreRefusedAtPublishAndStubCreation()
     QVERIFY(server.services().isEmpty());
 
     RpcClient client(clientConfig());
-    e = errorOf([&] { client.createDirectStub<Test::BadService>(QStringLiteral("127.0.0.1"), 1); });
+    e = errorOf([&] {
+        StubCore core(client.directChannel(client.endpoint(QStringLiteral("127.0.0.1:1"))),
+                      Test::BadService::staticMetaObject, {"fine", "position"});
+    });
     QCOMPARE(e.code(), RpcError::BadArguments);
     QVERIFY2(e.message().contains(QLatin1String("position(QPoint)")), qPrintable(e.message()));
 
