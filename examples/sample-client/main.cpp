@@ -1,7 +1,7 @@
 // tomato-sample-client: calls every method of the sample services on one server, blocking
 // and through futures, and prints the replies.
 //
-//   tomato-sample-client [--server ADDRESS] [--tomato-rpc.<key>=<value>...]
+//   tomato-sample-client [--server ADDRESS] [--tomato-rpc.<key>=<value>...]   (--help lists them)
 //
 // With --server it calls that server directly: tcp://host:port, tls://host:port,
 // unix:///path, or host:port with the configured transport; otherwise it finds
@@ -13,8 +13,10 @@
 #include "echoservice_stub.h"
 
 #include <tomato/client/rpcclient.h>
+#include <tomato/core/version.h>
 #include <tomato/registry/zookeeper/zookeeperregistry.h>
 
+#include <QtCore/QCommandLineParser>
 #include <QtCore/QEventLoop>
 #include <QtCore/QTimer>
 
@@ -33,24 +35,40 @@ void print(const QString &line)
 int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
-    QStringList args = app.arguments();
-    QString server;
-    const qsizetype i = args.indexOf(QStringLiteral("--server"));
-    if (i > 0 && i + 1 < args.size()) {
-        server = args.at(i + 1);
-        args.remove(i, 2);
+    app.setApplicationVersion(QStringLiteral(TOMATO_VERSION_STRING));
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Calls every method of the sample services and prints the replies. Exits 0 when\n"
+        "every call succeeded, 1 when one failed, 2 for a mistake on the command line."));
+    const QCommandLineOption serverOption(
+        QStringLiteral("server"),
+        QStringLiteral("Call this server directly: tcp://host:port, tls://host:port, unix:///path, or host:port "
+                       "with the configured transport. Without it: the instances name-service-uri lists, else "
+                       "127.0.0.1:4567."),
+        QStringLiteral("address"));
+    parser.addOption(serverOption);
+    const Tomato::RpcConfig config = Tomato::RpcConfig::fromCommandLine(app, parser);
+    if (!parser.positionalArguments().isEmpty()) {
+        std::fprintf(stderr, "tomato-sample-client: unexpected argument '%s' (see --help)\n",
+                     qPrintable(parser.positionalArguments().first()));
+        return 2;
     }
+    QString server = parser.value(serverOption);
 
+    Tomato::RpcClient client(config);
     try {
-        const Tomato::RpcConfig config = Tomato::RpcConfig::fromArguments(args);
-        Tomato::RpcClient client(config);
         std::unique_ptr<Tomato::Registry> registry;
         std::unique_ptr<Sample::EchoServiceStub> echo;
         std::unique_ptr<Sample::DemoServiceStub> demo;
         if (server.isEmpty() && !config.nameServiceUri().isEmpty()) {
-            Tomato::RegistryFactory registries;
-            Tomato::ZooKeeperRegistry::registerScheme(registries);
-            registry = registries.create(config);
+            try {
+                Tomato::RegistryFactory registries;
+                Tomato::ZooKeeperRegistry::registerScheme(registries);
+                registry = registries.create(config);
+            } catch (const Tomato::RpcError &e) {
+                std::fprintf(stderr, "tomato-sample-client: %s\n", qPrintable(e.message()));
+                return 2;
+            }
             client.setRegistry(registry.get());
             echo = client.stub<Sample::EchoService>();
             demo = client.stub<Sample::DemoService>();
@@ -70,8 +88,13 @@ int main(int argc, char **argv)
         } else {
             if (server.isEmpty())
                 server = QStringLiteral("127.0.0.1:4567");
-            echo = client.createDirectStub<Sample::EchoService>(server);
-            demo = client.createDirectStub<Sample::DemoService>(server);
+            try {
+                echo = client.createDirectStub<Sample::EchoService>(server);
+                demo = client.createDirectStub<Sample::DemoService>(server);
+            } catch (const Tomato::RpcError &e) {
+                std::fprintf(stderr, "tomato-sample-client: --server: %s\n", qPrintable(e.message()));
+                return 2;
+            }
         }
 
         print(QStringLiteral("echo (blocking): %1").arg(echo->echo(QStringLiteral("hello, tomato"))));
@@ -98,9 +121,6 @@ int main(int argc, char **argv)
     } catch (const Tomato::RpcError &e) {
         print(QStringLiteral("call failed: %1").arg(e.toString()));
         return 1;
-    } catch (const Tomato::ConfigError &e) {
-        print(QString::fromUtf8(e.what()));
-        return 2;
     }
     return 0;
 }

@@ -12,8 +12,10 @@
 // the registry session).
 #include "sampleservices.h"
 
+#include <tomato/core/version.h>
 #include <tomato/registry/zookeeper/zookeeperregistry.h>
 
+#include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QSocketNotifier>
 #include <QtNetwork/QHostInfo>
@@ -36,16 +38,19 @@ void onSignal(int)
 int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
-    Tomato::RpcConfig config;
-    try {
-        // File, environment and command line first; our defaults where none of them spoke.
-        config = Tomato::RpcConfig::fromArguments(app.arguments());
-        if (config.sourceOf(QStringLiteral("micro-service-id")) == QLatin1String("default"))
-            config.setMicroServiceId(QStringLiteral("demo-rpc-service"));
-        if (config.sourceOf(QStringLiteral("port")) == QLatin1String("default") && config.listen().isEmpty())
-            config.setPort(4567);
-    } catch (const Tomato::ConfigError &e) {
-        std::fprintf(stderr, "%s\n", e.what());
+    app.setApplicationVersion(QStringLiteral(TOMATO_VERSION_STRING));
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Publishes Sample::EchoService and Sample::DemoService (docs/STUBS.md) and, with\n"
+        "name-service-uri, registers them. Stops gracefully on SIGINT and SIGTERM."));
+    // Our defaults; the file, the environment and the command line override them.
+    Tomato::RpcConfig defaults;
+    defaults.setMicroServiceId(QStringLiteral("demo-rpc-service"));
+    defaults.setPort(4567);
+    const Tomato::RpcConfig config = Tomato::RpcConfig::fromCommandLine(app, parser, defaults);
+    if (!parser.positionalArguments().isEmpty()) {
+        std::fprintf(stderr, "tomato-sample-server: unexpected argument '%s' (see --help)\n",
+                     qPrintable(parser.positionalArguments().first()));
         return 2;
     }
 

@@ -3,6 +3,7 @@
 #include "testcertificates.h"
 
 #include <QtCore/QFile>
+#include <QtCore/QFileInfo>
 #include <QtCore/QProcess>
 #include <QtNetwork/QTcpSocket>
 #include <QtCore/QRegularExpression>
@@ -18,7 +19,9 @@ private Q_SLOTS:
     void theSamplesTalkOverEveryTransport_data();
     void theSamplesTalkOverEveryTransport();
     void theServerStopsGracefullyOnSigterm();
-    void aBadConfigurationValueIsNamed();
+    void everyProgramAnswersHelpAndVersionAndRefusesMistakes_data();
+    void everyProgramAnswersHelpAndVersionAndRefusesMistakes();
+    void helpListsTheConfigurationKeysWithTheirDefaults();
     void theProtocolDocumentsExampleGetsTheDocumentedAnswer();
 
 private:
@@ -128,14 +131,103 @@ void tst_Samples::theServerStopsGracefullyOnSigterm()
     QVERIFY(server.readAllStandardOutput().contains("stopping: draining calls in flight"));
 }
 
-void tst_Samples::aBadConfigurationValueIsNamed()
+// Every program: --help and --version print and exit 0; an unknown option, a missing value,
+// a bad value or a stray argument is one line on stderr and exit code 2, before anything
+// listens or connects.
+void tst_Samples::everyProgramAnswersHelpAndVersionAndRefusesMistakes_data()
 {
-    QProcess server;
-    server.start(QStringLiteral(SAMPLE_SERVER), {QStringLiteral("--tomato-rpc.port=eighty")});
-    QVERIFY(server.waitForFinished(10000));
-    QCOMPARE(server.exitCode(), 2);
-    const QByteArray err = server.readAllStandardError();
-    QVERIFY2(err.contains("port") && err.contains("eighty"), err.constData());
+    QTest::addColumn<QString>("program");
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("output"); // stdout contains it; for exit code 2: the stderr line
+
+    const QString server = QStringLiteral(SAMPLE_SERVER);
+    const QString client = QStringLiteral(SAMPLE_CLIENT);
+    const QString bench = QStringLiteral(TOMATO_BENCH);
+    const QString stubgen = QStringLiteral(TOMATO_STUBGEN);
+    const QString version = QStringLiteral(TOMATO_VERSION_TEXT);
+    for (const QString &p : {server, client, bench, stubgen}) {
+        const QString name = QFileInfo(p).fileName();
+        QTest::addRow("%s --help", qPrintable(name)) << p << QStringList{QStringLiteral("--help")} << 0
+                                                      << QStringLiteral("Usage: ");
+        QTest::addRow("%s --version", qPrintable(name)) << p << QStringList{QStringLiteral("--version")} << 0
+                                                         << name + QLatin1Char(' ') + version + QLatin1Char('\n');
+        QTest::addRow("%s unknown option", qPrintable(name)) << p << QStringList{QStringLiteral("--bogus")} << 2
+                                                              << name + QStringLiteral(": Unknown option 'bogus'. (see --help)");
+    }
+    QTest::newRow("server bad value")
+        << server << QStringList{QStringLiteral("--tomato-rpc.port=eighty")} << 2
+        << QStringLiteral("tomato-sample-server: tomato-rpc config: key 'port' from command line argument "
+                          "--tomato-rpc.port=eighty: 'eighty' is not an integer");
+    QTest::newRow("server missing value")
+        << server << QStringList{QStringLiteral("--tomato-rpc.port")} << 2
+        << QStringLiteral("tomato-sample-server: tomato-rpc config: key 'port' from command line argument "
+                          "--tomato-rpc.port: the value is missing (write --tomato-rpc.port=<value>)");
+    QTest::newRow("server misspelt key")
+        << server << QStringList{QStringLiteral("--tomato-rpc.prot=1")} << 2
+        << QStringLiteral("tomato-sample-server: tomato-rpc config: key 'prot' from command line argument "
+                          "--tomato-rpc.prot=1: unknown key (did you mean 'port'?)");
+    QTest::newRow("server stray argument") << server << QStringList{QStringLiteral("4567")} << 2
+                                           << QStringLiteral("tomato-sample-server: unexpected argument '4567' (see --help)");
+    QTest::newRow("client missing value") << client << QStringList{QStringLiteral("--server")} << 2
+                                          << QStringLiteral("tomato-sample-client: Missing value after '--server'. (see --help)");
+    QTest::newRow("client bad server")
+        << client << QStringList{QStringLiteral("--server"), QStringLiteral("tcp://localhost")} << 2
+        << QStringLiteral("tomato-sample-client: --server: 'tcp://localhost' is not of the form tcp://host:port");
+    QTest::newRow("client bad registry")
+        << client << QStringList{QStringLiteral("--tomato-rpc.name-service-uri=etcd://x:1")} << 2
+        << QStringLiteral("tomato-sample-client: name-service-uri: no registry backend for 'etcd://' (known: static, "
+                          "zookeeper)");
+    QTest::newRow("bench bad port") << bench << QStringList{QStringLiteral("server"), QStringLiteral("http")} << 2
+                                    << QStringLiteral("tomato-bench: 'http' is not a port (see --help)");
+    QTest::newRow("bench bad workload")
+        << bench << QStringList{QStringLiteral("client"), QStringLiteral("fast"), QStringLiteral("1")} << 2
+        << QStringLiteral("tomato-bench: 'fast' is not a workload (lat, tput, big, conns) (see --help)");
+    QTest::newRow("stubgen without arguments") << stubgen << QStringList{} << 2
+                                               << QStringLiteral("tomato-stubgen: --json, --header, --output-dir and "
+                                                                 "--basename are required (see --help)");
+}
+
+void tst_Samples::everyProgramAnswersHelpAndVersionAndRefusesMistakes()
+{
+    QFETCH(QString, program);
+    QFETCH(QStringList, arguments);
+    QFETCH(int, exitCode);
+    QFETCH(QString, output);
+    QProcess p;
+    p.start(program, arguments);
+    QVERIFY(p.waitForFinished(10000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    const QString out = QString::fromUtf8(p.readAllStandardOutput());
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QVERIFY2(p.exitCode() == exitCode, qPrintable(err));
+    if (exitCode == 2) {
+        QCOMPARE(err, output + QLatin1Char('\n'));
+        QVERIFY(out.isEmpty());
+    } else {
+        QVERIFY2(out.contains(output), qPrintable(out));
+    }
+}
+
+void tst_Samples::helpListsTheConfigurationKeysWithTheirDefaults()
+{
+    QProcess p;
+    p.start(QStringLiteral(SAMPLE_SERVER), {QStringLiteral("--help")});
+    QVERIFY(p.waitForFinished(10000));
+    // Qt wraps the descriptions; join the lines to read them.
+    const QString help = QString::fromUtf8(p.readAllStandardOutput()).simplified();
+    QVERIFY2(help.contains(QLatin1String("--tomato-rpc.port <value>")), qPrintable(help));
+    QVERIFY(help.contains(QLatin1String("--tomato-rpc.config <file>")));
+    QVERIFY(help.contains(QLatin1String("--tomato-rpc.timeout-ms <value>")));
+    QVERIFY(help.contains(QLatin1String("Default: 4567.")));             // the application's default
+    QVERIFY(help.contains(QLatin1String("Default: demo-rpc-service."))); // the same
+    QVERIFY(help.contains(QLatin1String("Default: 5000.")));             // the library's (timeout-ms)
+
+    p.start(QStringLiteral(SAMPLE_CLIENT), {QStringLiteral("--help")});
+    QVERIFY(p.waitForFinished(10000));
+    const QString clientHelp = QString::fromUtf8(p.readAllStandardOutput()).simplified();
+    QVERIFY2(clientHelp.contains(QLatin1String("--server <address> Call this server directly")), qPrintable(clientHelp));
+    QVERIFY(clientHelp.contains(QLatin1String("--tomato-rpc.name-service-uri <value>")));
 }
 
 namespace {

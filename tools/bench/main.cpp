@@ -22,6 +22,9 @@
 #include <tomato/client/rpcclient.h>
 #include <tomato/server/rpcserver.h>
 
+#include <tomato/core/version.h>
+
+#include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDir>
 #include <QtCore/QProcess>
@@ -258,26 +261,47 @@ int runClient(const char *workload, const Target &target)
 int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
-    const bool server = argc >= 3 && std::strcmp(argv[1], "server") == 0;
-    const bool client = argc >= 4 && std::strcmp(argv[1], "client") == 0;
-    const int transportArg = server ? 3 : 4;
+    app.setApplicationVersion(QStringLiteral(TOMATO_VERSION_STRING));
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Tomato RPC on the reference workloads of ../shared/BENCHMARKS.md (docs/PERFORMANCE.md).\n"
+        "  tomato-bench server PORT [tcp|tls|unix]\n"
+        "  tomato-bench client lat|tput|big|conns PORT [tcp|tls|unix]\n"
+        "The transport defaults to TOMATO_BENCH_TRANSPORT, else tcp."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("mode"), QStringLiteral("server or client"));
+    const auto fail = [](const QString &why) {
+        std::fprintf(stderr, "tomato-bench: %s (see --help)\n", qPrintable(why));
+        return 2;
+    };
+    if (!parser.parse(app.arguments()))
+        return fail(parser.errorText());
+    if (parser.isSet(QStringLiteral("help")))
+        parser.showHelp(0);
+    if (parser.isSet(QStringLiteral("version")))
+        parser.showVersion();
+    const QStringList args = parser.positionalArguments();
+    const bool server = args.value(0) == QLatin1String("server");
+    const bool client = args.value(0) == QLatin1String("client");
+    if (!server && !client)
+        return fail(QStringLiteral("the first argument is server or client"));
+    const qsizetype portAt = server ? 1 : 2;
+    if (args.size() < portAt + 1 || args.size() > portAt + 2)
+        return fail(QStringLiteral("wrong number of arguments"));
+    bool ok = false;
     Target target;
-    target.transport = argc > transportArg ? QString::fromLatin1(argv[transportArg])
-                                           : qEnvironmentVariable("TOMATO_BENCH_TRANSPORT", QStringLiteral("tcp"));
-    const bool known = target.transport == QLatin1String("tcp") || target.transport == QLatin1String("tls")
-        || target.transport == QLatin1String("unix");
-    if (known && server && argc <= 4) {
-        target.port = quint16(std::atoi(argv[2]));
+    target.port = quint16(args.at(portAt).toUShort(&ok));
+    if (!ok || target.port == 0)
+        return fail(QStringLiteral("'%1' is not a port").arg(args.at(portAt)));
+    target.transport = args.value(portAt + 1, qEnvironmentVariable("TOMATO_BENCH_TRANSPORT", QStringLiteral("tcp")));
+    if (!QStringList{QStringLiteral("tcp"), QStringLiteral("tls"), QStringLiteral("unix")}.contains(target.transport))
+        return fail(QStringLiteral("'%1' is not a transport (tcp, tls, unix)").arg(target.transport));
+    if (server)
         return runServer(app, target);
-    }
-    if (known && client && argc <= 5) {
-        target.port = quint16(std::atoi(argv[3]));
-        const int rc = runClient(argv[2], target);
-        if (rc != 2)
-            return rc;
-    }
-    std::fprintf(stderr, "usage: %s server PORT [tcp|tls|unix] | client lat|tput|big|conns PORT [tcp|tls|unix]\n", argv[0]);
-    return 2;
+    const QByteArray workload = args.at(1).toLatin1();
+    const int rc = runClient(workload.constData(), target);
+    return rc == 2 ? fail(QStringLiteral("'%1' is not a workload (lat, tput, big, conns)").arg(args.at(1))) : rc;
 }
 
 #include "main.moc"

@@ -585,7 +585,7 @@ int main(int argc, char **argv)
     parser.addOption({QStringLiteral("export-header"), QStringLiteral("header that defines the export macro"),
                       QStringLiteral("path")});
     if (!parser.parse(app.arguments()))
-        return failWith(QStringLiteral("tomato-stubgen: ") + parser.errorText(), 2);
+        return failWith(QStringLiteral("tomato-stubgen: ") + parser.errorText() + QLatin1String(" (see --help)"), 2);
     if (parser.isSet(QStringLiteral("help")))
         parser.showHelp(0);
     if (parser.isSet(QStringLiteral("version")))

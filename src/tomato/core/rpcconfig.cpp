@@ -2,6 +2,8 @@
 
 #include <tomato/core/endpoint.h>
 
+#include <QtCore/QCommandLineParser>
+#include <QtCore/QCoreApplication>
 #include <QtCore/QFile>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
@@ -14,6 +16,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <iterator>
 #include <limits>
 #include <optional>
@@ -952,6 +956,78 @@ RpcConfig RpcConfig::load(const QStringList &arguments, const QProcessEnvironmen
 RpcConfig RpcConfig::fromArguments(const QStringList &arguments)
 {
     return load(arguments, QProcessEnvironment::systemEnvironment());
+}
+
+RpcConfig RpcConfig::load(const RpcConfig &defaults, const QStringList &arguments, const QProcessEnvironment &env,
+                          const QString &filePath)
+{
+    RpcConfig config = load(arguments, env, filePath);
+    for (int i = 0; i < KeyCount; ++i) {
+        if (config.d->sources.at(i) == QLatin1String("default") && defaults.d->sources.at(i) != QLatin1String("default"))
+            config.assign(i, defaults.d->values.at(i), QStringLiteral("application"));
+    }
+    return config;
+}
+
+bool RpcConfig::isSetByUser(const QString &key) const
+{
+    const QString source = sourceOf(key);
+    return source != QLatin1String("default") && source != QLatin1String("application");
+}
+
+void RpcConfig::addOptionsTo(QCommandLineParser &parser, const RpcConfig &defaults)
+{
+    parser.addOption(QCommandLineOption(QString(ArgumentPrefix).mid(2) + ConfigArgument,
+                                        QStringLiteral("JSON file of tomato-rpc keys (also TOMATO_RPC_CONFIG)."),
+                                        QStringLiteral("file")));
+    for (const KeyInfo &k : keyTable) {
+        QString description = QString::fromUtf8(k.description);
+        const int i = index(k.id);
+        // A key whose built-in default is computed says so in its description.
+        const qsizetype said = description.indexOf(QLatin1String(" Default: "));
+        if (said < 0 || defaults.d->sources.at(i) != QLatin1String("default")) {
+            if (said >= 0)
+                description.truncate(said);
+            const QString d = canonicalText(k, defaults.d->values.at(i));
+            description += QStringLiteral(" Default: %1.").arg(d.isEmpty() ? QStringLiteral("none") : d);
+        }
+        parser.addOption(QCommandLineOption(QString(ArgumentPrefix).mid(2) + keyName(k), description,
+                                            QStringLiteral("value")));
+    }
+}
+
+namespace {
+[[noreturn]] void refuse(const QString &message)
+{
+    std::fprintf(stderr, "%s: %s\n", qPrintable(QCoreApplication::applicationName()), qPrintable(message));
+    std::exit(2);
+}
+} // namespace
+
+RpcConfig RpcConfig::fromCommandLine(const QCoreApplication &app, QCommandLineParser &parser, const RpcConfig &defaults)
+{
+    const QCommandLineOption help = parser.addHelpOption();
+    const QCommandLineOption version = parser.addVersionOption();
+    addOptionsTo(parser, defaults);
+    const QStringList arguments = app.arguments();
+    if (!parser.parse(arguments)) {
+        // Our own loader says more about a tomato-rpc option (did you mean ...?).
+        try {
+            load(defaults, arguments);
+        } catch (const ConfigError &e) {
+            refuse(QString::fromUtf8(e.what()));
+        }
+        refuse(parser.errorText() + QLatin1String(" (see --help)"));
+    }
+    if (parser.isSet(help))
+        parser.showHelp(0);
+    if (parser.isSet(version))
+        parser.showVersion();
+    try {
+        return load(defaults, arguments);
+    } catch (const ConfigError &e) {
+        refuse(QString::fromUtf8(e.what()));
+    }
 }
 
 void RpcConfig::assign(int i, const QVariant &value, const QString &source)

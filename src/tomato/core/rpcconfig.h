@@ -10,6 +10,11 @@
 #include <QtCore/QVariant>
 #include <stdexcept>
 
+QT_BEGIN_NAMESPACE
+class QCommandLineParser;
+class QCoreApplication;
+QT_END_NAMESPACE
+
 namespace Tomato {
 
 class RpcConfigData;
@@ -62,6 +67,29 @@ public:
                           const QString &filePath = QString());
     // load(arguments, QProcessEnvironment::systemEnvironment()).
     static RpcConfig fromArguments(const QStringList &arguments);
+    // The same on top of an application's own defaults: the keys `defaults` sets (from code,
+    // source "API") become the starting point, with source "application"; the file, the
+    // environment and the command line override them as they override the built-in ones.
+    static RpcConfig load(const RpcConfig &defaults, const QStringList &arguments,
+                          const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment(),
+                          const QString &filePath = QString());
+
+    // Command line programs.
+    // Adds an option per key to `parser`, --tomato-rpc.<key> <value> (and --tomato-rpc.config
+    // <file>), each described with its default, so that the program's --help lists them.
+    // `defaults`: the application's own defaults, shown instead of the built-in ones.
+    static void addOptionsTo(QCommandLineParser &parser, const RpcConfig &defaults = RpcConfig());
+    // What a program's main() needs: adds --help, --version and the options above to `parser`
+    // (which holds the program's own options), parses the application's arguments, and loads
+    // the configuration over `defaults`. --help and --version print and exit with code 0; an
+    // unknown option, a missing value or a bad configuration value prints one line to stderr
+    // and exits with code 2. Positional arguments and the program's own options are then in
+    // `parser`.
+    static RpcConfig fromCommandLine(const QCoreApplication &app, QCommandLineParser &parser,
+                                     const RpcConfig &defaults = RpcConfig());
+    // True for the sources a user gives (a file, the environment, the command line, the API),
+    // false for "default" and "application".
+    bool isSetByUser(const QString &key) const;
 
     // Generic access by key name (as on the command line; the Tomato-RPC aliases
     // service-stage and service-group are accepted too). set() parses `value` as a command
@@ -69,7 +97,8 @@ public:
     // unknown key or a bad value.
     void set(const QString &key, const QString &value);
     QString value(const QString &key) const; // canonical string form: set(k, value(k)) keeps the value
-    // "default", "file /x.json", "environment TOMATO_RPC_PORT", "command line" or "API".
+    // "default", "application", "file /x.json", "environment TOMATO_RPC_PORT",
+    // "command line" or "API".
     QString sourceOf(const QString &key) const;
 
     static QStringList keys(); // all key names, in documentation order

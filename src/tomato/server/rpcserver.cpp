@@ -122,7 +122,7 @@ public:
             return true;
         }
         for (const char *key : {"host", "port", "transport"}) {
-            if (cfg.sourceOf(QLatin1String(key)) != QLatin1String("default")) {
+            if (cfg.isSetByUser(QLatin1String(key))) {
                 errorString = QStringLiteral("both listen and %1 are set: listen names every address, "
                                              "with its port and scheme").arg(QLatin1String(key));
                 return false;

@@ -1,5 +1,6 @@
 #include <tomato/core/rpcconfig.h>
 
+#include <QtCore/QCommandLineParser>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QTemporaryDir>
@@ -91,6 +92,8 @@ private slots:
     void badConfigFileSettingsAreRefused_data();
     void badConfigFileSettingsAreRefused();
     void fileKeysMayBeWrappedInATomatoRpcObject();
+    void applicationDefaultsApplyWhereNoSourceSpoke();
+    void theParserListsEveryKeyWithItsDefault();
 
     void subscribedServicesGroupReadsTheOriginalSyntax_data();
     void subscribedServicesGroupReadsTheOriginalSyntax();
@@ -329,6 +332,65 @@ void tst_RpcConfig::laterSourcesOverrideEarlierOnes()
     QCOMPARE(c.sourceOf(QStringLiteral("weight")), QStringLiteral("environment TOMATO_RPC_WEIGHT"));
     QCOMPARE(c.stage(), QStringLiteral("dev"));
     QCOMPARE(c.sourceOf(QStringLiteral("stage")), QStringLiteral("command line"));
+}
+
+// An application's own defaults replace the built-in ones and yield to every source a user
+// gives; they are not "set by the user" (RpcServer's listen/port conflict check asks).
+void tst_RpcConfig::applicationDefaultsApplyWhereNoSourceSpoke()
+{
+    RpcConfig defaults;
+    defaults.setPort(4567);
+    defaults.setMicroServiceId(QStringLiteral("app-service"));
+    defaults.setStage(QStringLiteral("app-stage"));
+    const QString path = writeFile(R"({"stage": "file-stage"})");
+    const QProcessEnvironment env = environment({QStringLiteral("TOMATO_RPC_GROUP=env-group")});
+
+    const RpcConfig c = RpcConfig::load(defaults, {QStringLiteral("--tomato-rpc.micro-service-id=cli-service")}, env,
+                                        path);
+    QCOMPARE(c.port(), quint16(4567));
+    QCOMPARE(c.sourceOf(QStringLiteral("port")), QStringLiteral("application"));
+    QVERIFY(!c.isSetByUser(QStringLiteral("port")));
+    QCOMPARE(c.microServiceId(), QStringLiteral("cli-service"));
+    QCOMPARE(c.sourceOf(QStringLiteral("micro-service-id")), QStringLiteral("command line"));
+    QVERIFY(c.isSetByUser(QStringLiteral("micro-service-id")));
+    QCOMPARE(c.stage(), QStringLiteral("file-stage"));
+    QVERIFY(c.isSetByUser(QStringLiteral("stage")));
+    QCOMPARE(c.group(), QStringLiteral("env-group"));
+    QCOMPARE(c.sourceOf(QStringLiteral("host")), QStringLiteral("default"));
+    QVERIFY(!c.isSetByUser(QStringLiteral("host")));
+
+    // A server whose application default is the port accepts listen from the user: the
+    // default port is no conflict.
+    const RpcConfig listening = RpcConfig::load(defaults, {QStringLiteral("--tomato-rpc.listen=tcp://127.0.0.1:0")},
+                                                QProcessEnvironment());
+    QVERIFY(!listening.isSetByUser(QStringLiteral("port")));
+    QVERIFY(listening.isSetByUser(QStringLiteral("listen")));
+}
+
+void tst_RpcConfig::theParserListsEveryKeyWithItsDefault()
+{
+    RpcConfig defaults;
+    defaults.setPort(4567);
+    QCommandLineParser parser;
+    RpcConfig::addOptionsTo(parser, defaults);
+    const QString help = parser.helpText().simplified();
+    QVERIFY2(help.contains(QLatin1String("--tomato-rpc.config <file> ")), qPrintable(help));
+    for (const QString &key : RpcConfig::keys()) {
+        const QString option = QStringLiteral("--tomato-rpc.%1 <value> ").arg(key);
+        QVERIFY2(help.contains(option), qPrintable(option));
+    }
+    QCOMPARE(help.count(QLatin1String(" Default: ")), RpcConfig::keys().size());
+    QVERIFY2(help.contains(QLatin1String("Default: 4567.")), qPrintable(help));
+    QVERIFY(help.contains(QLatin1String("Default: 5000."))); // timeout-ms, built in
+
+    // The parser then accepts what load() reads, in both forms.
+    const QStringList args{QStringLiteral("app"), QStringLiteral("--tomato-rpc.port=1"),
+                           QStringLiteral("--tomato-rpc.stage"), QStringLiteral("s")};
+    QVERIFY2(parser.parse(args), qPrintable(parser.errorText()));
+    QCOMPARE(parser.value(QStringLiteral("tomato-rpc.stage")), QStringLiteral("s"));
+    const RpcConfig c = RpcConfig::load(defaults, args, QProcessEnvironment());
+    QCOMPARE(c.port(), quint16(1));
+    QCOMPARE(c.stage(), QStringLiteral("s"));
 }
 
 void tst_RpcConfig::eachSourceOverridesOnlyTheKeysItNames()
