@@ -88,6 +88,9 @@ InterfaceInfo InterfaceInfo::fromMetaObject(const QMetaObject &mo)
         info.byName.insert(mi.name, int(info.methods.size()));
         info.methods.append(std::move(mi));
     }
+    if (info.methods.isEmpty() && problems.isEmpty())
+        problems << QStringLiteral("it declares no public Q_INVOKABLE method (a pure virtual method without "
+                                   "Q_INVOKABLE is invisible to moc: add Q_INVOKABLE)");
     if (!problems.isEmpty())
         throw RpcError(RpcError::BadArguments,
                        QStringLiteral("interface %1 cannot be used remotely: %2")

@@ -280,8 +280,10 @@ void RpcServer::publish(QObject *implementation, const QMetaObject &interface, c
         allowed = configured.value(QString::fromLatin1(service->info.serviceName),
                                    configured.value(QStringLiteral("*")));
     service->allowedClients = QSet<QString>(allowed.cbegin(), allowed.cend());
-    qCInfo(lcServer).noquote() << "publishing" << service->info.serviceName << "with"
-                               << service->info.methods.size() << "methods";
+    QStringList methods;
+    for (const MethodInfo &m : service->info.methods)
+        methods << QString::fromLatin1(m.name);
+    qCInfo(lcServer).noquote() << "publishing" << service->info.serviceName + ':' << methods.join(QLatin1String(", "));
     d->core->addService(std::move(service));
 }
 

@@ -27,4 +27,21 @@ public:
     int position(const QPoint &p) override { return p.x(); }
 };
 
+// Forgot Q_INVOKABLE: moc sees no method at all. Refused at publish() and at stub creation.
+class NoInvokableService : public QObject
+{
+    Q_OBJECT
+    Q_CLASSINFO("microServiceId", "test-service")
+public:
+    using QObject::QObject;
+    virtual QString fine(const QString &s) = 0;
+};
+
+class NoInvokableServiceImpl : public NoInvokableService
+{
+    Q_OBJECT
+public:
+    QString fine(const QString &s) override { return s; }
+};
+
 } // namespace Test

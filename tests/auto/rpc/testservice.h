@@ -34,7 +34,7 @@ struct Record
     Q_PROPERTY(QDateTime when MEMBER when)
     Q_PROPERTY(QUuid id MEMBER id)
     Q_PROPERTY(QStringList tags MEMBER tags)
-    Q_PROPERTY(QList<Test::Item> items MEMBER items)
+    Q_PROPERTY(QList<Item> items MEMBER items)
     Q_PROPERTY(QMap<QString, Test::Item> byName MEMBER byName)
     Q_PROPERTY(QHash<QString, int> counts MEMBER counts)
     Q_PROPERTY(QVariantMap extra MEMBER extra)
@@ -77,9 +77,9 @@ public:
     Q_INVOKABLE virtual QByteArray bytes(const QByteArray &data) = 0;
     Q_INVOKABLE virtual QByteArray blob(int size) = 0;         // a small call, a big answer
     Q_INVOKABLE virtual Test::Record roundTrip(const Test::Record &record) = 0;
-    Q_INVOKABLE virtual QList<Test::Item> items(int n) = 0;
+    Q_INVOKABLE virtual QList<Item> items(int n) = 0; // unqualified types work too
     Q_INVOKABLE virtual QVariantMap mapEcho(const QVariantMap &map) = 0;
-    Q_INVOKABLE virtual Test::TestService::Color next(Test::TestService::Color c) = 0;
+    Q_INVOKABLE virtual Color next(Color c) = 0;
     Q_INVOKABLE virtual void throwRuntimeError(const QString &message) = 0;
     Q_INVOKABLE virtual int throwCustom(int code) = 0;          // throws Test::QuotaExceeded
     // Blocks until the test opens the gate named `gate` (or 10 s pass); returns how many
