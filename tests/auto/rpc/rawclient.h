@@ -43,12 +43,15 @@ public:
         m_socket->write(bytes);
         m_socket->waitForBytesWritten(5000);
     }
+    // A Request frame; `timeoutMs` > 0 adds the `timeout-ms` entry.
     void request(quint64 id, const QByteArray &service, const QByteArray &method,
-                 const QByteArray &body, quint8 serialization = 1)
+                 const QByteArray &body, quint8 serialization = 1, int timeoutMs = 0)
     {
         Tomato::Extension ext;
         ext.insert("service", service);
         ext.insert("method", method);
+        if (timeoutMs > 0)
+            ext.insert("timeout-ms", QByteArray::number(timeoutMs));
         QByteArray out;
         Tomato::Frame::encode(out, Tomato::Frame::Request, serialization, id, ext.encode(), body);
         write(out);

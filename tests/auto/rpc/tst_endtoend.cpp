@@ -385,13 +385,7 @@ void tst_EndToEnd::aRequestWhoseDeadlinePassedIsAnsweredWithoutRunning()
     QVERIFY(f.connect(raw));
     raw.request(1, "Test::TestService", "waitAtGate", "[\"hold\"]");
     QTRY_COMPARE(f.impl.gateCalls(), 1);
-    Extension ext;
-    ext.insert("service", QByteArray("Test::TestService"));
-    ext.insert("method", QByteArray("waitAtGate"));
-    ext.insert("timeout-ms", QByteArray("1"));
-    QByteArray frame;
-    Frame::encode(frame, Frame::Request, 1, 2, ext.encode(), "[\"late\"]");
-    raw.write(frame);
+    raw.request(2, "Test::TestService", "waitAtGate", "[\"late\"]", 1, 1);
     QTRY_COMPARE(f.server.stats().callsReceived(), quint64(2));
     QThread::msleep(5); // only makes sure the 1 ms budget is spent; nothing waits on a timer
     f.gates.open(QStringLiteral("hold"));
@@ -863,13 +857,7 @@ void tst_EndToEnd::aLongMethodSeesItsDeadlinePass()
     Fixture f;
     RawClient raw;
     QVERIFY(f.connect(raw));
-    Extension ext;
-    ext.insert("service", QByteArray("Test::TestService"));
-    ext.insert("method", QByteArray("workUntilCancelled"));
-    ext.insert("timeout-ms", QByteArray("200"));
-    QByteArray frame;
-    Frame::encode(frame, Frame::Request, 1, 7, ext.encode(), "[20000]");
-    raw.write(frame);
+    raw.request(7, "Test::TestService", "workUntilCancelled", "[20000]", 1, 200);
     const std::optional<Frame> reply = raw.readFrame(10000);
     QVERIFY(reply);
     QCOMPARE(reply->messageId, quint64(7));
