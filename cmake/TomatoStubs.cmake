@@ -9,9 +9,10 @@
 # the <Interface>Stub classes. tomato-stubgen refuses interface mistakes with one line each
 # (docs/STUBS.md, "Build-time checks").
 #
-# - The interface's own moc output is compiled into <target> too, unless the header is
-#   already among <target>'s sources (AUTOMOC then does it): a server implementing the
-#   interface links <target> and needs nothing else.
+# - The interface's own moc output is compiled into <target> too, unless AUTOMOC already
+#   does it (the header, or a source of the same name beside it, is among <target>'s sources
+#   when this is called): a server implementing the interface links <target> and needs
+#   nothing else. List the interface header in no other target.
 # - INCLUDE_PREFIX: how users include the interface, e.g. "echo/" for <echo/echoservice.h>.
 #   The generated header includes the interface that way and is itself found as
 #   <echo/echoservice_stub.h>; the header's path must end with the prefix. Default: none,
@@ -49,15 +50,23 @@ function(tomato_add_stubs target)
     set(_outdir ${_root}/${_prefix})
     file(MAKE_DIRECTORY ${_outdir})
 
-    # The header files the target compiles already, as absolute paths.
+    # What AUTOMOC will moc already: the target's sources, and the header beside each source
+    # file of the same name (AUTOMOC's own rule), as absolute paths without extension.
     get_target_property(_sources ${target} SOURCES)
     get_target_property(_source_dir ${target} SOURCE_DIR)
     get_target_property(_automoc ${target} AUTOMOC)
-    set(_own_sources "")
-    foreach(_s IN LISTS _sources)
-        get_filename_component(_s ${_s} ABSOLUTE BASE_DIR ${_source_dir})
-        list(APPEND _own_sources ${_s})
-    endforeach()
+    set(_automocced "")
+    if(_automoc AND _sources)
+        foreach(_s IN LISTS _sources)
+            if(_s MATCHES "^\\$<")
+                continue() # a generator expression: cannot be judged here
+            endif()
+            get_filename_component(_s ${_s} ABSOLUTE BASE_DIR ${_source_dir})
+            get_filename_component(_sdir ${_s} DIRECTORY)
+            get_filename_component(_sname ${_s} NAME_WLE)
+            list(APPEND _automocced ${_s} ${_sdir}/${_sname})
+        endforeach()
+    endif()
 
     # moc sees what the compiler sees: the target's include directories and definitions.
     set(_moc_flags
@@ -76,21 +85,21 @@ function(tomato_add_stubs target)
     foreach(_header IN LISTS _headers)
         get_filename_component(_abs ${_header} ABSOLUTE)
         get_filename_component(_name ${_header} NAME)
-        get_filename_component(_base ${_header} NAME_WE)
+        get_filename_component(_base ${_header} NAME_WLE)
         get_filename_component(_dir ${_abs} DIRECTORY)
         if(NOT EXISTS ${_abs})
             message(FATAL_ERROR "tomato_add_stubs(${target}): ${_header} does not exist")
         endif()
         # The directory from which "<prefix><name>" resolves to this header.
         if(_prefix)
-            string(LENGTH "${_prefix}${_name}" _tail)
+            string(LENGTH "/${_prefix}${_name}" _tail)
             string(LENGTH "${_abs}" _len)
             math(EXPR _start "${_len} - ${_tail}")
-            if(_start LESS 1)
+            if(_start LESS 0)
                 set(_start 0)
             endif()
             string(SUBSTRING "${_abs}" ${_start} -1 _ending)
-            if(NOT _ending STREQUAL "${_prefix}${_name}")
+            if(NOT _ending STREQUAL "/${_prefix}${_name}")
                 message(FATAL_ERROR "tomato_add_stubs(${target}): ${_header} is not found as "
                     "\"${_prefix}${_name}\": INCLUDE_PREFIX must be the end of the header's directory")
             endif()
@@ -115,7 +124,8 @@ function(tomato_add_stubs target)
             COMMENT "tomato-stubgen ${_header}"
             VERBATIM)
         set(_generated ${_outdir}${_base}_stub.h ${_outdir}${_base}_stub.cpp)
-        if(NOT (_abs IN_LIST _own_sources AND _automoc))
+        get_filename_component(_abs_wle ${_abs} NAME_WLE)
+        if(NOT (_abs IN_LIST _automocced OR "${_dir}/${_prefix}${_abs_wle}" IN_LIST _automocced))
             list(APPEND _generated ${_moc_cpp})
         endif()
         target_sources(${target} PRIVATE ${_generated})

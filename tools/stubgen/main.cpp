@@ -23,6 +23,7 @@
 #include <QtCore/QSet>
 #include <QtCore/QTextStream>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace {
@@ -55,104 +56,244 @@ struct Diagnostic
 // ---- the header as text --------------------------------------------------------------------
 
 // What the header's text says that moc's JSON does not: where things are, pure virtual
-// methods moc cannot see (no Q_INVOKABLE), classes moc ignores (no Q_OBJECT). A light scan,
-// not a C++ parser: comments and strings are blanked first, so they never match.
+// methods moc cannot see (no Q_INVOKABLE), classes moc ignores (no Q_OBJECT), whether a
+// method is declared once or overloaded. A light scan, not a C++ parser: comments, string
+// and character literals are blanked first (positions kept), so they never match; class
+// bodies are split into member declarations at the top level, so the code inside inline
+// function bodies is never taken for a declaration.
 class HeaderText
 {
 public:
+    struct Member
+    {
+        QString name;     // of a function; empty for anything else
+        int line = 0;     // of the name
+        QString access;   // public, protected, private
+        QString text;     // the declaration without leading Qt macros (Q_INVOKABLE kept)
+        bool isVirtual = false, isPure = false, isInvokable = false, isConst = false;
+    };
     struct Class
     {
         QString name;
+        QString qualifiedName; // with the enclosing namespaces and classes
         int line = 0;
         qsizetype begin = 0, end = 0; // the body, between its braces
         bool hasObjectMacro = false, hasGadgetMacro = false, hasServiceId = false;
+        QList<Member> members;
+    };
+    struct Enum
+    {
+        QString name, qualifiedName;
+        int line = 0;
     };
 
-    explicit HeaderText(const QString &text) : m_raw(text), m_code(blankComments(text))
+    explicit HeaderText(const QString &text) : m_raw(text), m_code(blankLiterals(text))
     {
-        static const QRegularExpression head(QStringLiteral("\\b(class|struct)\\s+(?:[A-Z_][A-Z0-9_]*\\s+)*(\\w+)\\s*(?:final\\s*)?(?::[^;{]*)?\\{"));
-        for (auto it = head.globalMatch(m_code); it.hasNext();) {
+        // Scopes first, so every class and enum knows where it sits.
+        static const QRegularExpression scopeHead(QStringLiteral(
+            "\\b(namespace)\\s+([\\w:]+)\\s*\\{|\\b(class|struct)\\s+(?:[A-Z_][A-Z0-9_]*\\s+)*(\\w+)\\s*(?:final\\s*)?(?::[^;{]*)?\\{"));
+        for (auto it = scopeHead.globalMatch(m_code); it.hasNext();) {
             const auto m = it.next();
+            const qsizetype begin = m.capturedEnd();
+            const qsizetype end = closingBrace(begin);
+            if (!m.captured(1).isEmpty()) {
+                m_namespaces.append({m.captured(2), begin, end});
+                continue;
+            }
             Class c;
-            c.name = m.captured(2);
-            c.line = lineOf(m.capturedStart());
-            c.begin = m.capturedEnd();
-            c.end = closingBrace(c.begin);
+            c.name = m.captured(4);
+            c.line = lineOf(m.capturedStart(4));
+            c.begin = begin;
+            c.end = end;
             const QString body = m_code.mid(c.begin, c.end - c.begin);
             c.hasObjectMacro = body.contains(QRegularExpression(QStringLiteral("\\bQ_OBJECT\\b")));
             c.hasGadgetMacro = body.contains(QRegularExpression(QStringLiteral("\\bQ_GADGET\\b")));
-            c.hasServiceId = m_raw.mid(c.begin, c.end - c.begin).contains(QLatin1String("\"microServiceId\""));
+            static const QRegularExpression classInfo(QStringLiteral("\\bQ_CLASSINFO\\s*\\(\\s*\"\\s*\""));
+            for (auto ci = classInfo.globalMatch(body); ci.hasNext();) {
+                // The literal is blanked in the code; read it from the raw text.
+                if (m_raw.mid(c.begin + ci.next().capturedStart(), 40).contains(QLatin1String("\"microServiceId\"")))
+                    c.hasServiceId = true;
+            }
+            c.members = scanMembers(c.begin, c.end, m.captured(3) == QLatin1String("class") ? "private" : "public",
+                                    c.name);
             m_classes.append(c);
+        }
+        for (Class &c : m_classes)
+            c.qualifiedName = qualify(c.name, c.begin - 1);
+        static const QRegularExpression enumHead(QStringLiteral("\\benum\\s+(?:class\\s+|struct\\s+)?(\\w+)[^;{]*\\{"));
+        for (auto it = enumHead.globalMatch(m_code); it.hasNext();) {
+            const auto m = it.next();
+            m_enums.append({m.captured(1), qualify(m.captured(1), m.capturedStart()), lineOf(m.capturedStart(1))});
         }
     }
 
     const QList<Class> &classes() const { return m_classes; }
-    const Class *find(const QString &name) const
-    {
-        for (const Class &c : m_classes) {
-            if (c.name == name)
-                return &c;
-        }
-        return nullptr;
-    }
+    // By qualified name ("Geo::Geometry"); else by the last part, when only one class has it.
+    const Class *find(const QString &name) const { return findIn(m_classes, name); }
+    const Enum *findEnum(const QString &name) const { return findIn(m_enums, name); }
     int lineOf(qsizetype offset) const { return int(m_code.left(offset).count(QLatin1Char('\n'))) + 1; }
 
-    // Where `name(` is declared in the class, and how many times.
-    QList<int> declarationLines(const Class &c, const QString &name) const
+    static QList<const Member *> functions(const Class &c, const QString &name)
     {
-        QList<int> lines;
-        const QRegularExpression re(QStringLiteral("\\b%1\\s*\\(").arg(QRegularExpression::escape(name)));
-        for (auto it = re.globalMatch(m_code.mid(c.begin, c.end - c.begin)); it.hasNext();)
-            lines << lineOf(c.begin + it.next().capturedStart());
-        return lines;
-    }
-
-    // The pure virtual methods declared in the class: name, line, whether Q_INVOKABLE.
-    struct PureVirtual
-    {
-        QString name;
-        int line;
-        bool invokable;
-    };
-    QList<PureVirtual> pureVirtuals(const Class &c) const
-    {
-        QList<PureVirtual> out;
-        // From the end of the previous statement (or access label) to "= 0;".
-        static const QRegularExpression decl(QStringLiteral("(?:^|(?<=[;{}:]))([^;{}]*?\\bvirtual\\b[^;{}]*?\\b(\\w+)\\s*\\([^;{}]*\\)[^;{}]*=\\s*0\\s*;)"));
-        const QString body = m_code.mid(c.begin, c.end - c.begin);
-        for (auto it = decl.globalMatch(body); it.hasNext();) {
-            const auto m = it.next();
-            out.append({m.captured(2), lineOf(c.begin + m.capturedStart(2)),
-                        m.captured(1).contains(QRegularExpression(QStringLiteral("\\bQ_INVOKABLE\\b")))});
+        QList<const Member *> out;
+        for (const Member &m : c.members) {
+            if (m.name == name)
+                out << &m;
         }
         return out;
     }
 
-    // Whether `name(...)` is declared const (moc's JSON does not say).
-    bool declaredConst(const Class &c, const QString &name) const
+private:
+    struct Scope
     {
-        const QString body = m_code.mid(c.begin, c.end - c.begin);
-        const QRegularExpression re(QStringLiteral("\\b%1\\s*\\(").arg(QRegularExpression::escape(name)));
-        for (auto it = re.globalMatch(body); it.hasNext();) {
-            qsizetype i = it.next().capturedEnd();
-            for (int depth = 1; i < body.size() && depth > 0; ++i) {
-                if (body[i] == QLatin1Char('('))
-                    ++depth;
-                else if (body[i] == QLatin1Char(')'))
-                    --depth;
-            }
-            while (i < body.size() && body[i].isSpace())
-                ++i;
-            if (body.mid(i, 5) == QLatin1String("const"))
-                return true;
+        QString name;
+        qsizetype begin, end;
+    };
+
+    template<typename T>
+    static const T *findIn(const QList<T> &list, const QString &name)
+    {
+        for (const T &t : list) {
+            if (t.qualifiedName == name)
+                return &t;
         }
-        return false;
+        const QString last = name.section(QLatin1String("::"), -1);
+        const T *found = nullptr;
+        for (const T &t : list) {
+            if (t.name == last) {
+                if (found)
+                    return nullptr; // ambiguous: say nothing rather than something wrong
+                found = &t;
+            }
+        }
+        return found;
     }
 
-private:
-    static QString blankComments(QString s)
+    // The enclosing namespaces and classes of something at `offset`, outermost first.
+    QString qualify(const QString &name, qsizetype offset) const
     {
-        // Line and block comments, and string literals, become blanks (newlines kept).
+        QList<Scope> enclosing;
+        for (const Scope &n : m_namespaces) {
+            if (n.begin <= offset && offset < n.end)
+                enclosing.append(n);
+        }
+        for (const Class &c : m_classes) {
+            if (c.begin <= offset && offset < c.end)
+                enclosing.append({c.name, c.begin, c.end});
+        }
+        std::sort(enclosing.begin(), enclosing.end(), [](const Scope &a, const Scope &b) { return a.begin < b.begin; });
+        QStringList parts;
+        for (const Scope &e : enclosing)
+            parts << e.name;
+        parts << name;
+        return parts.join(QLatin1String("::"));
+    }
+
+    // Splits a class body into its top-level declarations: at ';', at a body's closing brace,
+    // and at access labels. Braces inside parentheses (`= {}`) belong to the declaration.
+    QList<Member> scanMembers(qsizetype begin, qsizetype end, const char *defaultAccess, const QString &className) const
+    {
+        QList<Member> out;
+        QString access = QLatin1String(defaultAccess);
+        qsizetype start = begin;
+        int parens = 0;
+        auto finish = [&](qsizetype to) {
+            Member m = describe(start, to, access, className);
+            if (!m.name.isEmpty())
+                out.append(m);
+        };
+        for (qsizetype i = begin; i < end; ++i) {
+            const QChar ch = m_code.at(i);
+            if (ch == QLatin1Char('('))
+                ++parens;
+            else if (ch == QLatin1Char(')'))
+                --parens;
+            else if (parens > 0)
+                continue;
+            else if (ch == QLatin1Char(';')) {
+                finish(i);
+                start = i + 1;
+            } else if (ch == QLatin1Char('{')) {
+                finish(i); // a function with its body, a nested type, or `int x{0}`
+                i = closingBrace(i + 1);
+                start = i + 1;
+            } else if (ch == QLatin1Char(':') && m_code.mid(i + 1, 1) != QLatin1String(":")
+                       && (i == begin || m_code.at(i - 1) != QLatin1Char(':'))) {
+                // An access label ends what came before it (Qt macros without ';' only).
+                static const QRegularExpression label(QStringLiteral(
+                    "\\b(?:(public|protected|private)(?:\\s+(?:Q_SLOTS|slots))?|(Q_SIGNALS|signals))\\s*$"));
+                const auto m = label.match(m_code.mid(start, i - start));
+                if (m.hasMatch()) {
+                    access = m.captured(1).isEmpty() ? QStringLiteral("signal") : m.captured(1);
+                    start = i + 1;
+                }
+            }
+        }
+        return out;
+    }
+
+    // A declaration from `from` to `to`: a function's name, line and qualifiers.
+    Member describe(qsizetype from, qsizetype to, const QString &access, const QString &className) const
+    {
+        Member m;
+        m.access = access;
+        m.text = withoutQtMacros(m_code.mid(from, to - from), true);
+        const qsizetype open = m.text.indexOf(QLatin1Char('('));
+        if (open < 0)
+            return m;
+        static const QRegularExpression nameBefore(QStringLiteral("(~?\\b\\w+)\\s*$"));
+        const auto name = nameBefore.match(m.text.left(open));
+        if (!name.hasMatch() || name.captured(1) == className || name.captured(1).startsWith(QLatin1Char('~'))
+            || name.captured(1).startsWith(QLatin1String("Q_")))
+            return m; // constructor, destructor, a Qt macro
+        m.name = name.captured(1);
+        // Where the name is in the file: search from the declaration's start in the code.
+        const qsizetype at = m_code.indexOf(QRegularExpression(QStringLiteral("\\b%1\\s*\\(").arg(m.name)), from);
+        m.line = lineOf(at >= 0 && at < to ? at : from);
+        m.isVirtual = m.text.contains(QRegularExpression(QStringLiteral("\\bvirtual\\b")));
+        m.isInvokable = m.text.contains(QRegularExpression(QStringLiteral("\\bQ_INVOKABLE\\b")));
+        // After the parameter list: const, override, = 0.
+        int depth = 0;
+        qsizetype close = -1;
+        for (qsizetype i = open; i < m.text.size(); ++i) {
+            if (m.text.at(i) == QLatin1Char('('))
+                ++depth;
+            else if (m.text.at(i) == QLatin1Char(')') && --depth == 0) {
+                close = i;
+                break;
+            }
+        }
+        const QString tail = close < 0 ? QString() : m.text.mid(close + 1);
+        m.isConst = tail.contains(QRegularExpression(QStringLiteral("^\\s*const\\b")));
+        m.isPure = tail.contains(QRegularExpression(QStringLiteral("=\\s*0\\s*$")));
+        return m;
+    }
+
+    // Drops the Qt macros a declaration may start with (Q_OBJECT, Q_CLASSINFO(...),
+    // Q_PROPERTY(...), Q_ENUM(...) carry no ';'); Q_INVOKABLE stays when `keepInvokable`.
+    static QString withoutQtMacros(QString text, bool keepInvokable)
+    {
+        static const QRegularExpression macro(QStringLiteral("^\\s*(Q_[A-Z_]+)\\s*(\\((?:[^()]|\\([^()]*\\))*\\))?"));
+        text = text.trimmed();
+        for (auto m = macro.match(text); m.hasMatch(); m = macro.match(text)) {
+            if (keepInvokable && m.captured(1) == QLatin1String("Q_INVOKABLE"))
+                break;
+            text = text.mid(m.capturedEnd()).trimmed();
+        }
+        return text;
+    }
+
+    static QString blankLiterals(QString s)
+    {
+        // Line and block comments, string and character literals become blanks (newlines
+        // kept). A quote after a digit or letter is a digit separator (1'000), not a literal.
+        auto blankQuoted = [&s](qsizetype &i, QChar quote) {
+            for (++i; i < s.size() && s[i] != quote && s[i] != QLatin1Char('\n'); ++i) {
+                if (s[i] == QLatin1Char('\\') && i + 1 < s.size())
+                    s[i++] = QLatin1Char(' ');
+                s[i] = QLatin1Char(' ');
+            }
+        };
         for (qsizetype i = 0; i < s.size(); ++i) {
             if (s[i] == QLatin1Char('/') && i + 1 < s.size() && s[i + 1] == QLatin1Char('/')) {
                 for (; i < s.size() && s[i] != QLatin1Char('\n'); ++i)
@@ -165,11 +306,9 @@ private:
                 if (i + 1 < s.size())
                     s[i] = s[i + 1] = QLatin1Char(' ');
             } else if (s[i] == QLatin1Char('"')) {
-                for (++i; i < s.size() && s[i] != QLatin1Char('"') && s[i] != QLatin1Char('\n'); ++i) {
-                    if (s[i] == QLatin1Char('\\') && i + 1 < s.size())
-                        s[i++] = QLatin1Char(' ');
-                    s[i] = QLatin1Char(' ');
-                }
+                blankQuoted(i, QLatin1Char('"'));
+            } else if (s[i] == QLatin1Char('\'') && !(i > 0 && s[i - 1].isLetterOrNumber())) {
+                blankQuoted(i, QLatin1Char('\''));
             }
         }
         return s;
@@ -189,7 +328,9 @@ private:
 
     QString m_raw;
     QString m_code;
+    QList<Scope> m_namespaces;
     QList<Class> m_classes;
+    QList<Enum> m_enums;
 };
 
 // ---- checks ------------------------------------------------------------------------------
@@ -235,9 +376,9 @@ QStringList namesIn(const QString &type)
 class Checker
 {
 public:
-    Checker(const QJsonObject &root, const HeaderText &header) : m_root(root), m_header(header)
+    Checker(const QJsonObject &root, const HeaderText &header) : m_header(header)
     {
-        // Enums and gadgets moc saw in this header may travel.
+        // Enums (with Q_ENUM) and gadgets moc saw in this header may travel.
         for (const QJsonValue &cv : root.value(QLatin1String("classes")).toArray()) {
             const QJsonObject cls = cv.toObject();
             if (cls.value(QLatin1String("gadget")).toBool()) {
@@ -256,6 +397,8 @@ public:
             noInterface();
         for (const Interface &i : interfaces)
             checkInterface(i);
+        std::stable_sort(m_diagnostics.begin(), m_diagnostics.end(),
+                         [](const Diagnostic &a, const Diagnostic &b) { return a.line < b.line; });
         return m_diagnostics;
     }
 
@@ -268,16 +411,18 @@ private:
         for (const HeaderText::Class &c : m_header.classes()) {
             if (c.hasServiceId && !c.hasObjectMacro)
                 add(c.line, QStringLiteral("class %1 has Q_CLASSINFO(\"microServiceId\") but no Q_OBJECT: add Q_OBJECT "
-                                           "as the first line of the class").arg(c.name));
+                                           "as the first line of the class").arg(c.qualifiedName));
         }
     }
 
     void noInterface()
     {
         for (const HeaderText::Class &c : m_header.classes()) {
-            if (c.hasObjectMacro && !c.hasServiceId && !m_header.pureVirtuals(c).isEmpty()) {
+            const bool hasPureVirtual =
+                std::any_of(c.members.cbegin(), c.members.cend(), [](const HeaderText::Member &m) { return m.isPure; });
+            if (c.hasObjectMacro && !c.hasServiceId && hasPureVirtual) {
                 add(c.line, QStringLiteral("class %1 has no Q_CLASSINFO(\"microServiceId\", \"...\"): add it to make it an "
-                                           "interface (clients find the service by that id)").arg(c.name));
+                                           "interface (clients find the service by that id)").arg(c.qualifiedName));
                 return;
             }
         }
@@ -288,39 +433,51 @@ private:
 
     void checkInterface(const Interface &i)
     {
-        const HeaderText::Class *c = m_header.find(i.name);
-        const int classLine = c ? c->line : 0;
-        auto lineOfMethod = [&](const QString &name) {
-            const QList<int> lines = c ? m_header.declarationLines(*c, name) : QList<int>();
-            return lines.isEmpty() ? classLine : lines.first();
-        };
-        if (c) {
-            for (const HeaderText::PureVirtual &p : m_header.pureVirtuals(*c)) {
-                if (!p.invokable)
-                    add(p.line, QStringLiteral("%1::%2 is pure virtual but not Q_INVOKABLE: add Q_INVOKABLE (moc does not "
-                                               "see it, so the stub could not implement it)").arg(i.qualifiedName, p.name));
-            }
-        }
-        QHash<QString, QStringList> signatures;
+        const HeaderText::Class *c = m_header.find(i.qualifiedName);
+        if (c)
+            checkDeclarations(i, *c);
         for (const QJsonObject &m : i.declarations) {
             const QString name = m.value(QLatin1String("name")).toString();
-            QStringList types;
-            for (const QJsonValue &a : m.value(QLatin1String("arguments")).toArray())
-                types << a.toObject().value(QLatin1String("type")).toString();
-            signatures[name] << name + QLatin1Char('(') + types.join(QLatin1Char(',')) + QLatin1Char(')');
-            const int line = lineOfMethod(name);
+            const QList<const HeaderText::Member *> declared = c ? HeaderText::functions(*c, name) : QList<const HeaderText::Member *>();
+            const int line = declared.isEmpty() ? (c ? c->line : 0) : declared.first()->line;
             if (reservedNames().contains(name))
                 add(line, QStringLiteral("%1::%2: the name is QObject's own (deleteLater, destroyed, objectNameChanged): "
                                          "rename the method").arg(i.qualifiedName, name));
             checkType(i, name, line, QStringLiteral("the return type"), m.value(QLatin1String("returnType")).toString());
-            for (int a = 0; a < types.size(); ++a)
-                checkType(i, name, line, QStringLiteral("parameter %1").arg(a + 1), types.at(a));
+            const QJsonArray arguments = m.value(QLatin1String("arguments")).toArray();
+            for (int a = 0; a < arguments.size(); ++a)
+                checkType(i, name, line, QStringLiteral("parameter %1").arg(a + 1),
+                          arguments.at(a).toObject().value(QLatin1String("type")).toString());
         }
-        for (auto it = signatures.cbegin(); it != signatures.cend(); ++it) {
-            const QList<int> lines = c ? m_header.declarationLines(*c, it.key()) : QList<int>();
-            if (lines.size() > 1)
-                add(lines.at(1), QStringLiteral("%1::%2 is overloaded (%3): remote methods need unique names; rename one")
-                                     .arg(i.qualifiedName, it.key(), it.value().join(QLatin1String(", "))));
+    }
+
+    // What only the text shows: methods moc cannot see or the stub cannot override, and
+    // overloads (moc lists a default argument's shorter form like an overload).
+    void checkDeclarations(const Interface &i, const HeaderText::Class &c)
+    {
+        QSet<QString> reported;
+        for (const HeaderText::Member &m : c.members) {
+            const QString where = i.qualifiedName + QLatin1String("::") + m.name;
+            if (m.isPure && m.access != QLatin1String("public"))
+                add(m.line, QStringLiteral("%1 is pure virtual but %2: the stub implements public Q_INVOKABLE methods "
+                                           "only; make it public").arg(where, m.access));
+            else if (m.isPure && !m.isInvokable)
+                add(m.line, QStringLiteral("%1 is pure virtual but not Q_INVOKABLE: add Q_INVOKABLE (moc does not see it, "
+                                           "so the stub could not implement it)").arg(where));
+            if (m.isInvokable && !m.isVirtual)
+                add(m.line, QStringLiteral("%1 is Q_INVOKABLE but not virtual: declare it 'virtual ... = 0' (the stub "
+                                           "and the implementation override it)").arg(where));
+            const QList<const HeaderText::Member *> same = HeaderText::functions(c, m.name);
+            if (same.size() > 1 && !reported.contains(m.name)
+                && std::any_of(same.cbegin(), same.cend(), [](const HeaderText::Member *d) { return d->isInvokable; })) {
+                reported.insert(m.name);
+                QStringList forms;
+                for (const HeaderText::Member *d : same)
+                    forms << m.name + d->text.mid(d->text.indexOf(QLatin1Char('('))).section(QLatin1Char(')'), 0, 0)
+                                          .simplified() + QLatin1Char(')');
+                add(same.at(1)->line, QStringLiteral("%1 is overloaded (%2): remote methods need unique names; rename one")
+                                          .arg(where, forms.join(QLatin1String(", "))));
+            }
         }
     }
 
@@ -345,17 +502,19 @@ private:
                 || QStringList{QStringLiteral("QList"), QStringLiteral("QVector"), QStringLiteral("QMap"),
                                QStringLiteral("QHash")}.contains(name))
                 continue;
-            // A type of this header that is no gadget: we can tell for sure. Types of other
+            const QString prefix = where + (name == type ? QString() : QStringLiteral(": ") + shortName);
+            // A type of this header that cannot travel: we can tell for sure. Types of other
             // headers are checked when the stub is compiled (static_assert) and at publish().
-            const HeaderText::Class *c = m_header.find(shortName);
-            if (c && !c->hasGadgetMacro && !c->hasObjectMacro)
-                add(c->line, QStringLiteral("%1%2 is neither a value type Tomato marshals nor a Q_GADGET: add Q_GADGET "
-                                            "and a Q_PROPERTY per field to %3")
-                                 .arg(where, name == type ? QString() : QStringLiteral(": ") + shortName, shortName));
+            if (const HeaderText::Enum *e = m_header.findEnum(name)) {
+                add(e->line, QStringLiteral("%1 is an enum without Q_ENUM: add Q_ENUM(%2) after it (Q_ENUM_NS in a "
+                                            "namespace with Q_NAMESPACE)").arg(prefix, shortName));
+            } else if (const HeaderText::Class *c = m_header.find(name); c && !c->hasGadgetMacro && !c->hasObjectMacro) {
+                add(c->line, QStringLiteral("%1 is neither a value type Tomato marshals nor a Q_GADGET: add Q_GADGET "
+                                            "and a Q_PROPERTY per field to %2").arg(prefix, shortName));
+            }
         }
     }
 
-    QJsonObject m_root;
     const HeaderText &m_header;
     QSet<QString> m_gadgets;
     QSet<QString> m_enums;
@@ -380,7 +539,7 @@ QList<Interface> readInterfaces(const QJsonObject &root, const HeaderText &heade
         iface.qualifiedName = cls.value(QLatin1String("qualifiedClassName")).toString();
         iface.namespaces = iface.qualifiedName.split(QLatin1String("::"));
         iface.name = iface.namespaces.takeLast();
-        const HeaderText::Class *text = header.find(iface.name);
+        const HeaderText::Class *text = header.find(iface.qualifiedName);
         QHash<QString, int> byName;
         for (const char *section : {"methods", "slots"}) {
             for (const QJsonValue &mv : cls.value(QLatin1String(section)).toArray()) {
@@ -398,7 +557,9 @@ QList<Interface> readInterfaces(const QJsonObject &root, const HeaderText &heade
                     known.argc = qMax(known.argc, method.argc);
                     continue;
                 }
-                method.isConst = text && header.declaredConst(*text, method.name);
+                const QList<const HeaderText::Member *> declared =
+                    text ? HeaderText::functions(*text, method.name) : QList<const HeaderText::Member *>();
+                method.isConst = !declared.isEmpty() && declared.first()->isConst;
                 method.returnType = m.value(QLatin1String("returnType")).toString();
                 for (const QJsonValue &a : m.value(QLatin1String("arguments")).toArray())
                     method.argumentTypes << a.toObject().value(QLatin1String("type")).toString();
@@ -586,10 +747,9 @@ int main(int argc, char **argv)
                       QStringLiteral("path")});
     if (!parser.parse(app.arguments()))
         return failWith(QStringLiteral("tomato-stubgen: ") + parser.errorText() + QLatin1String(" (see --help)"), 2);
-    if (parser.isSet(QStringLiteral("help")))
-        parser.showHelp(0);
-    if (parser.isSet(QStringLiteral("version")))
-        parser.showVersion();
+    if (parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("help-all"))
+        || parser.isSet(QStringLiteral("version")))
+        parser.process(app); // prints help or the version and exits 0
     const QString jsonPath = parser.value(QStringLiteral("json"));
     const QString headerPath = parser.value(QStringLiteral("header"));
     const QString outDir = parser.value(QStringLiteral("output-dir"));

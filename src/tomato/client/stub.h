@@ -235,17 +235,26 @@ struct IsGadget<T, std::void_t<typename T::QtGadgetHelper>>
     : std::bool_constant<std::is_same_v<decltype(&T::qt_check_for_QGADGET_macro), void (T::*)()>>
 {};
 
+// Q_ENUM and Q_ENUM_NS declare qt_getEnumMetaObject(Enum) beside the enum (found by ADL):
+// only such enums travel, by name or value.
+template<typename T, typename = void>
+struct IsQEnum : std::false_type
+{};
+template<typename T>
+struct IsQEnum<T, std::void_t<decltype(qt_getEnumMetaObject(std::declval<T>()))>> : std::true_type
+{};
+
 } // namespace detail
 
 // Whether values of T can be parameters and results of remote methods: what
-// docs/SERIALIZATION.md lists (numbers, bool, enums, QString, QByteArray, QDateTime, QUuid,
+// docs/SERIALIZATION.md lists (numbers, bool, Q_ENUM enums, QString, QByteArray, QDateTime, QUuid,
 // QVariant, Q_GADGETs, and lists and QString-keyed maps of these). The generated stubs check
 // every parameter and result with it at compile time. Specialise it to std::true_type for a
 // container type you registered with Q_DECLARE_SEQUENTIAL_CONTAINER_METATYPE or
 // Q_DECLARE_ASSOCIATIVE_CONTAINER_METATYPE.
 template<typename T, typename = void>
 struct IsRemoteType
-    : std::bool_constant<std::is_void_v<T> || std::is_same_v<T, std::nullptr_t> || std::is_enum_v<T>
+    : std::bool_constant<std::is_void_v<T> || std::is_same_v<T, std::nullptr_t> || detail::IsQEnum<T>::value
                          || (std::is_arithmetic_v<T> && !std::is_same_v<T, long double>)
                          || std::is_same_v<T, QString> || std::is_same_v<T, QByteArray>
                          || std::is_same_v<T, QDateTime> || std::is_same_v<T, QUuid>

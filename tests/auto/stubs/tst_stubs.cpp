@@ -6,6 +6,7 @@
 #include <tomato/client/rpcclient.h>
 
 #include <QtCore/QFileInfo>
+#include <QtCore/QPoint>
 #include <QtCore/QProcess>
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QTest>
@@ -19,6 +20,36 @@ static_assert(std::is_same_v<decltype(std::declval<Sample::DemoServiceStub &>().
                              QFuture<void>>);
 static_assert(std::is_same_v<decltype(std::declval<Sample::DemoServiceStub &>().normalizeAsync(Sample::DemoRequest())),
                              QFuture<Sample::DemoRequest>>);
+
+// What may travel, as the generated stubs check it at compile time.
+namespace Kinds {
+Q_NAMESPACE
+enum class Registered { A };
+Q_ENUM_NS(Registered)
+enum class Unregistered { B };
+struct Gadget
+{
+    Q_GADGET
+public:
+    enum class Nested { C };
+    Q_ENUM(Nested)
+    enum Plain { D };
+};
+struct DerivedFromGadget : Gadget
+{};
+} // namespace Kinds
+static_assert(Tomato::IsRemoteType<Kinds::Registered>::value);
+static_assert(!Tomato::IsRemoteType<Kinds::Unregistered>::value); // no Q_ENUM: no name, no metaobject
+static_assert(Tomato::IsRemoteType<Kinds::Gadget::Nested>::value);
+static_assert(!Tomato::IsRemoteType<Kinds::Gadget::Plain>::value);
+static_assert(Tomato::IsRemoteType<Kinds::Gadget>::value);
+static_assert(!Tomato::IsRemoteType<Kinds::DerivedFromGadget>::value); // no metaobject of its own
+static_assert(Tomato::IsRemoteType<QMap<QString, QList<Kinds::Gadget>>>::value);
+static_assert(Tomato::IsRemoteType<std::vector<Kinds::Gadget::Nested>>::value);
+static_assert(!Tomato::IsRemoteType<QMap<int, Kinds::Gadget>>::value); // keys must be strings
+static_assert(!Tomato::IsRemoteType<QList<QPoint>>::value);
+static_assert(!Tomato::IsRemoteType<long double>::value);
+static_assert(Tomato::IsRemoteType<void>::value && Tomato::IsRemoteType<QVariantMap>::value);
 
 class tst_Stubs : public QObject
 {
@@ -160,8 +191,8 @@ void tst_Stubs::theGeneratorNamesEachMistake_data()
                                             "    Q_INVOKABLE virtual double add(double a, double b) = 0;\n"
                                             "};\n"
                                             "}\n")
-                              << QStringLiteral(":9: error: Math::Calc::add is overloaded (add(int,int), "
-                                                "add(double,double)): remote methods need unique names; rename one");
+                              << QStringLiteral(":9: error: Math::Calc::add is overloaded (add(int a, int b), "
+                                                "add(double a, double b)): remote methods need unique names; rename one");
     QTest::newRow("pointer") << QByteArray("#include <QObject>\n"
                                            "class Calc : public QObject\n"
                                            "{\n"
@@ -209,6 +240,52 @@ void tst_Stubs::theGeneratorNamesEachMistake_data()
                                                  "};\n")
                                    << QStringLiteral(":7: error: Calc::deleteLater: the name is QObject's own "
                                                      "(deleteLater, destroyed, objectNameChanged): rename the method");
+    QTest::newRow("no Q_INVOKABLE, braces in a default") << QByteArray("#include <QObject>\n#include <QStringList>\n"
+                                                             "class Calc : public QObject\n"
+                                                             "{\n"
+                                                             "    Q_OBJECT\n"
+                                                             "    Q_CLASSINFO(\"microServiceId\", \"calc\")\n"
+                                                             "public:\n"
+                                                             "    Q_INVOKABLE virtual int add(int a, int b) = 0;\n"
+                                                             "    virtual QString join(const QStringList &l = {}) = 0;\n"
+                                                             "};\n")
+                                                 << QStringLiteral(":9: error: Calc::join is pure virtual but not "
+                                                                   "Q_INVOKABLE: add Q_INVOKABLE (moc does not see it, so "
+                                                                   "the stub could not implement it)");
+    QTest::newRow("not public") << QByteArray("#include <QObject>\n"
+                                              "class Calc : public QObject\n"
+                                              "{\n"
+                                              "    Q_OBJECT\n"
+                                              "    Q_CLASSINFO(\"microServiceId\", \"calc\")\n"
+                                              "public:\n"
+                                              "    Q_INVOKABLE virtual int add(int a, int b) = 0;\n"
+                                              "protected:\n"
+                                              "    Q_INVOKABLE virtual int sub(int a, int b) = 0;\n"
+                                              "};\n")
+                                << QStringLiteral(":9: error: Calc::sub is pure virtual but protected: the stub implements "
+                                                  "public Q_INVOKABLE methods only; make it public");
+    QTest::newRow("not virtual") << QByteArray("#include <QObject>\n"
+                                               "class Calc : public QObject\n"
+                                               "{\n"
+                                               "    Q_OBJECT\n"
+                                               "    Q_CLASSINFO(\"microServiceId\", \"calc\")\n"
+                                               "public:\n"
+                                               "    Q_INVOKABLE int add(int a, int b);\n"
+                                               "};\n")
+                                 << QStringLiteral(":7: error: Calc::add is Q_INVOKABLE but not virtual: declare it "
+                                                   "'virtual ... = 0' (the stub and the implementation override it)");
+    QTest::newRow("enum without Q_ENUM") << QByteArray("#include <QObject>\n"
+                                                       "class Calc : public QObject\n"
+                                                       "{\n"
+                                                       "    Q_OBJECT\n"
+                                                       "    Q_CLASSINFO(\"microServiceId\", \"calc\")\n"
+                                                       "public:\n"
+                                                       "    enum class Mode { Exact, Fast };\n"
+                                                       "    Q_INVOKABLE virtual int add(int a, int b, Calc::Mode m) = 0;\n"
+                                                       "};\n")
+                                         << QStringLiteral(":7: error: Calc::add: parameter 3 'Calc::Mode' is an enum "
+                                                           "without Q_ENUM: add Q_ENUM(Mode) after it (Q_ENUM_NS in a "
+                                                           "namespace with Q_NAMESPACE)");
     QTest::newRow("no class at all") << QByteArray("#include <QObject>\nint f();\n")
                                      << QStringLiteral(": error: no interface here: an interface is a QObject class "
                                                        "with Q_OBJECT, Q_CLASSINFO(\"microServiceId\", \"...\") and "
@@ -243,8 +320,15 @@ void tst_Stubs::theGeneratorAcceptsEveryKindOfValue()
                                  "    /* virtual void add(int) = 0; */\n"
                                  "    Q_INVOKABLE virtual double length(const QList<Geo::Point> &p, Unit u) = 0;\n"
                                  "    Q_INVOKABLE virtual QMap<QString, QList<Point>> group(const QStringList &n) const = 0;\n"
-                                 "    Q_INVOKABLE virtual QVariantMap add(const QByteArray &b, qint64 n) = 0;\n"
-                                 "};\n}\n");
+                                 "    Q_INVOKABLE virtual QVariantMap add(const QByteArray &b, qint64 n = 1'000) = 0;\n"
+                                 "    Q_INVOKABLE virtual QString join(const QStringList &l = {}, char sep = '{') = 0;\n"
+                                 "    // Not remote: a helper that calls remote methods is no overload of them.\n"
+                                 "    QString twice(const QStringList &l) { return join(l) + join(l, ';'); }\n"
+                                 "};\n}\n"
+                                 "namespace Old {\n"
+                                 "// Q_CLASSINFO(\"microServiceId\", \"old\") was here once: a comment is no interface.\n"
+                                 "class Geometry { public: virtual double length() = 0; virtual ~Geometry() = default; };\n"
+                                 "}\n");
     QVERIFY2(g.exitCode == 0, g.errors.constData());
     QVERIFY(g.errors.isEmpty());
     QVERIFY(QFile::exists(dir.filePath(QStringLiteral("geo_stub.h"))));
