@@ -11,10 +11,15 @@ server_pid=
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; true' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-cmake --install "$BUILD_DIR" --prefix "$WORK_DIR/prefix" >/dev/null
-cmake -S "$SOURCE_DIR" -B "$WORK_DIR/build" -G Ninja -DCMAKE_PREFIX_PATH="$WORK_DIR/prefix" \
-    -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
-cmake --build "$WORK_DIR/build" -j2 >/dev/null
+quiet() { # runs a step, showing its output only when it fails
+    local out
+    out=$("$@" 2>&1) || fail "$*:
+$out"
+}
+quiet cmake --install "$BUILD_DIR" --prefix "$WORK_DIR/prefix"
+quiet cmake -S "$SOURCE_DIR" -B "$WORK_DIR/build" -G Ninja -DCMAKE_PREFIX_PATH="$WORK_DIR/prefix" \
+    -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror"
+quiet cmake --build "$WORK_DIR/build" -j2
 bin=$WORK_DIR/build
 
 # The server on a free port (the guide's 4567 may be taken on a test machine).
