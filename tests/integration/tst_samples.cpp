@@ -152,6 +152,8 @@ void tst_Samples::everyProgramAnswersHelpAndVersionAndRefusesMistakes_data()
                                                       << QStringLiteral("Usage: ");
         QTest::addRow("%s --version", qPrintable(name)) << p << QStringList{QStringLiteral("--version")} << 0
                                                          << name + QLatin1Char(' ') + version + QLatin1Char('\n');
+        QTest::addRow("%s --help-all", qPrintable(name)) << p << QStringList{QStringLiteral("--help-all")} << 0
+                                                          << QStringLiteral("--qmljsdebugger"); // Qt's own options
         QTest::addRow("%s unknown option", qPrintable(name)) << p << QStringList{QStringLiteral("--bogus")} << 2
                                                               << name + QStringLiteral(": Unknown option 'bogus'. (see --help)");
     }

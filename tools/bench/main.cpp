@@ -277,10 +277,9 @@ int main(int argc, char **argv)
     };
     if (!parser.parse(app.arguments()))
         return fail(parser.errorText());
-    if (parser.isSet(QStringLiteral("help")))
-        parser.showHelp(0);
-    if (parser.isSet(QStringLiteral("version")))
-        parser.showVersion();
+    if (parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("help-all"))
+        || parser.isSet(QStringLiteral("version")))
+        parser.process(app); // prints help or the version and exits 0
     const QStringList args = parser.positionalArguments();
     const bool server = args.value(0) == QLatin1String("server");
     const bool client = args.value(0) == QLatin1String("client");

@@ -991,8 +991,18 @@ void RpcConfig::addOptionsTo(QCommandLineParser &parser, const RpcConfig &defaul
             const QString d = canonicalText(k, defaults.d->values.at(i));
             description += QStringLiteral(" Default: %1.").arg(d.isEmpty() ? QStringLiteral("none") : d);
         }
+        if (k.alias)
+            description += QStringLiteral(" Also --%1%2.").arg(QString(ArgumentPrefix).mid(2), QLatin1String(k.alias));
         parser.addOption(QCommandLineOption(QString(ArgumentPrefix).mid(2) + keyName(k), description,
                                             QStringLiteral("value")));
+        if (k.alias) {
+            // Accepted, and named in the key's description rather than beside it: Qt's help
+            // would wrap the two names mid-word.
+            QCommandLineOption alias(QString(ArgumentPrefix).mid(2) + QLatin1String(k.alias),
+                                     QStringLiteral("Alias of %1.").arg(keyName(k)), QStringLiteral("value"));
+            alias.setFlags(QCommandLineOption::HiddenFromHelp);
+            parser.addOption(alias);
+        }
     }
 }
 
@@ -1019,10 +1029,8 @@ RpcConfig RpcConfig::fromCommandLine(const QCoreApplication &app, QCommandLinePa
         }
         refuse(parser.errorText() + QLatin1String(" (see --help)"));
     }
-    if (parser.isSet(help))
-        parser.showHelp(0);
-    if (parser.isSet(version))
-        parser.showVersion();
+    if (parser.isSet(help) || parser.isSet(QStringLiteral("help-all")) || parser.isSet(version))
+        parser.process(app); // prints help (--help-all: with Qt's options) or the version, exits 0
     try {
         return load(defaults, arguments);
     } catch (const ConfigError &e) {

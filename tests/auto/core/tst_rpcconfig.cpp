@@ -391,6 +391,12 @@ void tst_RpcConfig::theParserListsEveryKeyWithItsDefault()
     const RpcConfig c = RpcConfig::load(defaults, args, QProcessEnvironment());
     QCOMPARE(c.port(), quint16(1));
     QCOMPARE(c.stage(), QStringLiteral("s"));
+
+    // The Tomato-RPC aliases are options too, and name the same setting.
+    QVERIFY(help.contains(QLatin1String("Also --tomato-rpc.service-stage.")));
+    const QStringList aliased{QStringLiteral("app"), QStringLiteral("--tomato-rpc.service-group=g")};
+    QVERIFY2(parser.parse(aliased), qPrintable(parser.errorText()));
+    QCOMPARE(RpcConfig::load(aliased, QProcessEnvironment()).group(), QStringLiteral("g"));
 }
 
 void tst_RpcConfig::eachSourceOverridesOnlyTheKeysItNames()
