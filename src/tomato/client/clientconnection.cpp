@@ -33,6 +33,14 @@ ClientConnection::ClientConnection(std::shared_ptr<ClientSession> session,
 ClientConnection::~ClientConnection()
 {
     m_writer.stop();
+    // Tell the server the calls in flight are abandoned, so their running methods see
+    // CallContext::isCancelled() at once instead of when the server gives up on a peer that
+    // only closed its sending side (TCP and Unix write these now; a TLS server sees the
+    // close itself).
+    if (isConnected()) {
+        for (const quint64 id : m_session->pendingIds())
+            m_session->outbox->post(Message::emptyFrame(Frame::Cancel, id), Outbox::When::WriteNow);
+    }
     m_session->close();
     m_session->outbox->close();
     failAll(RpcError::ClientClosed, QStringLiteral("the RpcClient was shut down"));

@@ -10,12 +10,14 @@ using Clock = std::chrono::steady_clock;
 void finishCall(OutgoingCall &call, const QString &where, const RpcError *error)
 {
     if (lcClient().isDebugEnabled()) {
+        // sentAt is read only while debug logging is on (a call sent before has none).
+        const bool timed = call.sentAt != Clock::time_point();
         const double ms = std::chrono::duration<double, std::milli>(Clock::now() - call.sentAt).count();
+        // One multi-argument arg(): a message with "%1" in it stays as it is.
         qCDebug(lcClient).noquote() << QStringLiteral("call %1 %2 to %3: %4 in %5 ms")
-                                           .arg(call.messageId)
-                                           .arg(QString::fromLatin1(call.label), where,
-                                                error ? error->toString() : QStringLiteral("ok"))
-                                           .arg(ms, 0, 'f', 3);
+                                           .arg(QString::number(call.messageId), call.label.isEmpty() ? QStringLiteral("?") : QString::fromLatin1(call.label), where,
+                                                error ? error->toString() : QStringLiteral("ok"),
+                                                timed ? QString::number(ms, 'f', 3) : QStringLiteral("?"));
     }
     if (error)
         call.pending->fail(*error);
@@ -87,6 +89,16 @@ std::unique_ptr<OutgoingCall> ClientSession::take(quint64 id)
     m_calls.erase(it);
     forgetDeadline(id, call->deadline);
     return call;
+}
+
+std::vector<quint64> ClientSession::pendingIds() const
+{
+    QMutexLocker lock(&m_mutex);
+    std::vector<quint64> ids;
+    ids.reserve(m_calls.size());
+    for (const auto &entry : m_calls)
+        ids.push_back(entry.first);
+    return ids;
 }
 
 std::vector<std::unique_ptr<OutgoingCall>> ClientSession::takeAll(bool detachStream)

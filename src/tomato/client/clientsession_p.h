@@ -43,6 +43,7 @@ public:
     // Removes every call, for failing them all; optionally detaches the outbox from its
     // stream in the same step.
     std::vector<std::unique_ptr<OutgoingCall>> takeAll(bool detachStream = false);
+    std::vector<quint64> pendingIds() const; // the calls in flight, by message id
     using Taken = std::vector<std::pair<quint64, std::unique_ptr<OutgoingCall>>>;
     // Removes calls whose deadline passed or whose future was cancelled.
     void takeExpired(std::chrono::steady_clock::time_point now, Taken *expired, Taken *cancelled);

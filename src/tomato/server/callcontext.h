@@ -41,8 +41,11 @@ public:
     bool hasDeadline() const;
     std::chrono::steady_clock::time_point deadline() const;
     std::chrono::milliseconds timeLeft() const; // 0 once passed
-    // True once the caller cancelled the call, its connection went away, or the deadline
-    // passed: nobody will read the answer, so a long method may stop early.
+    // True once nobody will read the answer, so a long method may stop early: the caller
+    // cancelled the call (an RpcClient that is destroyed cancels what it abandons), the
+    // connection was reset or closed by the server, or the deadline passed. A peer that only
+    // shut down its sending side may still read its answers: its calls go on until the
+    // server's drain-timeout-ms gives up on it.
     bool isCancelled() const;
 
     QByteArray traceId() const;              // `trace-id`, empty when the caller sent none

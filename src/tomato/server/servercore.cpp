@@ -138,8 +138,8 @@ std::shared_ptr<ServerCall> ServerCore::admit(Frame &&frame, const std::shared_p
         callsFailed.fetch_add(1, std::memory_order_relaxed);
         if (lcServer().isDebugEnabled())
             qCDebug(lcServer).noquote() << QStringLiteral("call %1 from %2 refused: %3 (%4)")
-                                               .arg(frame.messageId)
-                                               .arg(connection->peer, RpcError::codeName(refusal->code), refusal->message);
+                                               .arg(QString::number(frame.messageId), connection->peer,
+                                                    RpcError::codeName(refusal->code), refusal->message);
         connection->outbox->post(Message::errorResponse(frame.messageId, frame.serialization,
                                                         refusal->code, refusal->message));
         return nullptr;
@@ -378,16 +378,20 @@ void ServerCore::logCall(const ServerCall &call, const Failure *failure)
 {
     if (!lcServer().isDebugEnabled())
         return;
+    // arrival is read only while debug logging is on: a call that arrived before it was
+    // turned on has none.
+    const bool timed = call.arrival != Clock::time_point();
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - call.arrival).count();
+    // One multi-argument arg(): a message with "%1" in it stays as it is.
     qCDebug(lcServer).noquote() << QStringLiteral("call %1 %2.%3 from %4: %5 in %6 ms")
-                                       .arg(call.messageId)
-                                       .arg(QString::fromLatin1(call.service ? call.service->info.serviceName : "?"),
+                                       .arg(QString::number(call.messageId),
+                                            QString::fromLatin1(call.service ? call.service->info.serviceName : "?"),
                                             QString::fromLatin1(call.method ? call.method->name : "?"),
                                             call.connection->peer,
                                             failure ? RpcError::codeName(failure->code) + QLatin1String(" (")
                                                           + failure->message + QLatin1Char(')')
-                                                    : QStringLiteral("ok"))
-                                       .arg(ms, 0, 'f', 3);
+                                                    : QStringLiteral("ok"),
+                                            timed ? QString::number(ms, 'f', 3) : QStringLiteral("?"));
 }
 
 void ServerCore::answerError(ServerCall &call, const Failure &failure, bool last)
