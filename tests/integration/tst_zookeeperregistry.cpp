@@ -8,6 +8,8 @@
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtTest/QSignalSpy>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QScopeGuard>
 #include <QtTest/QTest>
 
 #include <zookeeper/zookeeper.h>
@@ -20,6 +22,7 @@ namespace {
 
 QAtomicInt s_emptyProtectionLogged;
 QAtomicInt s_registrationRefused;
+QAtomicInt s_watchingForAPath;
 QtMessageHandler s_previousHandler = nullptr;
 
 void watchMessages(QtMsgType type, const QMessageLogContext &context, const QString &message)
@@ -28,6 +31,8 @@ void watchMessages(QtMsgType type, const QMessageLogContext &context, const QStr
         s_emptyProtectionLogged.storeRelease(1);
     if (message.contains(QLatin1String("registering")) && message.contains(QLatin1String("not authenticated")))
         s_registrationRefused.storeRelease(1);
+    if (message.contains(QLatin1String("yet; watching for it")))
+        s_watchingForAPath.storeRelease(1);
     s_previousHandler(type, context, message);
 }
 
@@ -151,6 +156,7 @@ private Q_SLOTS:
     void aProviderRegistersOnceZooKeeperBecomesReachable();
     void withCredentialsOnlyTheirHoldersChangeOurNodesAndAnyoneReads();
     void aRegistryWithOtherCredentialsCannotRegisterThere();
+    void aReaderWithoutCredentialsSeesAServiceThatAppearsLater();
     void theFactoryMakesRegistriesByScheme();
 
 private:
@@ -168,6 +174,7 @@ void tst_ZooKeeperRegistry::init()
 {
     s_emptyProtectionLogged.storeRelease(0);
     s_registrationRefused.storeRelease(0);
+    s_watchingForAPath.storeRelease(0);
     m_zk = std::make_unique<ZooKeeperServer>();
     QVERIFY2(m_zk->start(), qPrintable(m_zk->log()));
 }
@@ -417,6 +424,36 @@ void tst_ZooKeeperRegistry::aRegistryWithOtherCredentialsCannotRegisterThere()
                                                                   QStringLiteral("dev"))),
                  QStringList{instance(4700).nodeName()});
     }
+}
+
+// The namespace belongs to credentials the subscriber does not hold, so it cannot create
+// the service's path itself; the path appears only when the first provider registers.
+void tst_ZooKeeperRegistry::aReaderWithoutCredentialsSeesAServiceThatAppearsLater()
+{
+    const QString uri = QStringLiteral("zookeeper://tomato:owner@") + m_zk->hosts();
+    ZooKeeperRegistry owner(uri, options());
+    QSignalSpy ownerRegistered(&owner, &ZooKeeperRegistry::registered);
+    owner.registerInstance(instance(4800)); // makes /tomato, with its ACL
+    owner.start();
+    QVERIFY(ownerRegistered.wait(10000));
+
+    QLoggingCategory::setFilterRules(QStringLiteral("tomato.registry.zookeeper.debug=true"));
+    const auto quietAgain = qScopeGuard([] { QLoggingCategory::setFilterRules(QString()); });
+    ZooKeeperRegistry subscriber(m_zk->hosts(), options());
+    subscriber.start();
+    subscriber.subscribe(QStringLiteral("later"), QStringLiteral("dev"));
+    // It could not make the path (it may not write there) and found none.
+    QTRY_VERIFY_WITH_TIMEOUT(s_watchingForAPath.loadAcquire(), 10000);
+    Reader reader(m_zk->hosts());
+    QVERIFY(!reader.node(ZooKeeperRegistry::providersPath(QStringLiteral("later"), QStringLiteral("dev"))));
+
+    InstanceInfo later = instance(4801);
+    later.setMicroServiceId(QStringLiteral("later"));
+    ZooKeeperRegistry provider(uri, options());
+    provider.registerInstance(later);
+    provider.start();
+    QTRY_COMPARE_WITH_TIMEOUT(subscriber.instances(QStringLiteral("later"), QStringLiteral("dev")).size(), 1, 10000);
+    QCOMPARE(subscriber.instances(QStringLiteral("later"), QStringLiteral("dev")).first().port(), quint16(4801));
 }
 
 void tst_ZooKeeperRegistry::theFactoryMakesRegistriesByScheme()

@@ -59,6 +59,11 @@ void voidCompletion(int rc, const void *data)
     stringCompletion(rc, nullptr, data);
 }
 
+void statCompletion(int rc, const Stat *, const void *data)
+{
+    stringCompletion(rc, nullptr, data);
+}
+
 void childrenCompletion(int rc, const String_vector *strings, const Stat *, const void *data)
 {
     std::unique_ptr<Request> r(static_cast<Request *>(const_cast<void *>(data)));
@@ -328,6 +333,19 @@ public:
         if (it == subscriptions.end())
             return;
         Subscription &sub = it->second;
+        if (rc == ZNONODE && zh && connected) {
+            // No provider has made the path yet, and we could not (the namespace belongs to
+            // credentials we do not hold): a failed read sets no watch, so watch for the
+            // path to appear, and read again when it does.
+            const QByteArray path = ZooKeeperRegistry::providersPath(sub.microServiceId, sub.stage).toUtf8();
+            qCDebug(lcZooKeeper).noquote() << "no" << path << "yet; watching for it";
+            zoo_awexists(zh, path.constData(), &childWatcher, watchContexts[k].get(), &statCompletion,
+                         request(path, [this, k](int existsRc, const QStringList &) {
+                             if (existsRc == ZOK)
+                                 read(k); // created between the two requests
+                         }));
+            return;
+        }
         if (rc != ZOK) {
             qCWarning(lcZooKeeper).noquote() << "reading" << sub.microServiceId << sub.stage << "failed:"
                                    << zerror(rc) << "; keeping" << sub.instances.size() << "instances";
