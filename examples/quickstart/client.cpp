@@ -5,6 +5,7 @@
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
+#include <QtCore/QTimer>
 
 #include <cstdio>
 
@@ -31,16 +32,20 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    // Asynchronous: a QFuture, continued on this thread's event loop.
-    echo->echoAsync(message.toUpper())
-        .then(&app,
-              [](const QString &reply) {
-                  std::printf("%s\n", qPrintable(reply));
-                  QCoreApplication::exit(0);
-              })
-        .onFailed(&app, [](const Tomato::RpcError &e) {
-            std::fprintf(stderr, "echo-client: %s\n", qPrintable(e.toString()));
-            QCoreApplication::exit(1);
-        });
+    // Asynchronous: a QFuture, continued on this thread. Started once the event loop runs:
+    // a reply that is already there runs the continuation at once, and exit() before exec()
+    // would be lost.
+    QTimer::singleShot(0, &app, [&] {
+        echo->echoAsync(message.toUpper())
+            .then(&app,
+                  [](const QString &reply) {
+                      std::printf("%s\n", qPrintable(reply));
+                      QCoreApplication::exit(0);
+                  })
+            .onFailed(&app, [](const Tomato::RpcError &e) {
+                std::fprintf(stderr, "echo-client: %s\n", qPrintable(e.toString()));
+                QCoreApplication::exit(1);
+            });
+    });
     return app.exec();
 }

@@ -34,16 +34,20 @@ line=$(grep -m1 "listening on" "$WORK_DIR/server.log") || fail "the server never
 [[ $line =~ ^tomato\.server:\ listening\ on\ tcp://127\.0\.0\.1:([0-9]+)$ ]] || fail "unexpected: $line"
 port=${BASH_REMATCH[1]}
 
-out=$("$bin/echo-client" --server "127.0.0.1:$port" "hi there")
-[ "$out" = $'hi there\nHI THERE' ] || fail "client printed: $out"
-out=$("$bin/echo-client" --server "127.0.0.1:$port")
+# Ten times: the asynchronous reply may come before or after the client reaches exec().
+# A client that hangs is stopped after 20 s and reported.
+for _ in $(seq 10); do
+    out=$(timeout 20 "$bin/echo-client" --server "127.0.0.1:$port" "hi there") || fail "the client failed or hung ($?)"
+    [ "$out" = $'hi there\nHI THERE' ] || fail "client printed: $out"
+done
+out=$(timeout 20 "$bin/echo-client" --server "127.0.0.1:$port")
 [ "$out" = $'hello, tomato\nHELLO, TOMATO' ] || fail "client printed: $out"
 
 # Mistakes: one line each, and the right exit code.
 expect() { # expect <exit code> <stderr line> <command...>
     local code=$1 want=$2 got rc=0
     shift 2
-    got=$("$@" 2>&1 >/dev/null) || rc=$?
+    got=$(timeout 20 "$@" 2>&1 >/dev/null) || rc=$?
     [ "$rc" = "$code" ] || fail "$* exited $rc, not $code: $got"
     [ "$got" = "$want" ] || fail "$* said: $got
 expected: $want"
