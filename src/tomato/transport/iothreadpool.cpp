@@ -2,12 +2,43 @@
 
 #include <QtCore/QCoreApplication>
 
+#include <dlfcn.h>
+
 namespace Tomato {
+
+namespace {
+
+// OpenSSL keeps per-thread state (random generators, the error queue) that it frees from a
+// thread-exit handler. Qt threads are detached: QThread::wait() returns before that handler
+// has run, so a process exiting right after stopping its pool could still hold the state
+// (LeakSanitizer saw it). Free it while the thread is certainly alive. Qt loads OpenSSL at
+// run time, so look it up only when it is loaded.
+void releaseOpenSslThreadState()
+{
+    void *crypto = ::dlopen("libcrypto.so.3", RTLD_NOW | RTLD_NOLOAD);
+    if (!crypto)
+        return;
+    if (void *stop = ::dlsym(crypto, "OPENSSL_thread_stop"))
+        reinterpret_cast<void (*)()>(stop)();
+    ::dlclose(crypto);
+}
+
+class IoThread final : public QThread
+{
+protected:
+    void run() override
+    {
+        exec();
+        releaseOpenSslThreadState();
+    }
+};
+
+} // namespace
 
 IoThreadPool::IoThreadPool(int threads, const QString &namePrefix)
 {
     for (int i = 0; i < qMax(1, threads); ++i) {
-        auto *t = new QThread;
+        auto *t = new IoThread;
         t->setObjectName(namePrefix + QString::number(i));
         auto *context = new QObject;
         context->moveToThread(t);
