@@ -1,5 +1,7 @@
 #include <tomato/client/channels_p.h>
 
+#include <QtCore/QRandomGenerator>
+
 namespace Tomato {
 
 ConfiguredChannel::ConfiguredChannel(const RpcConfig &config)
@@ -38,7 +40,7 @@ void ClusterChannel::send(std::unique_ptr<OutgoingCall> call)
     {
         QMutexLocker lock(&m_state->mutex);
         if (!m_state->targets.isEmpty())
-            target = m_state->targets.at(m_state->balancer->select(m_state->targets)).session;
+            target = m_state->targets.at(QRandomGenerator::global()->bounded(int(m_state->targets.size()))).session;
     }
     if (!target) {
         const RpcError none(RpcError::NoProvider, QStringLiteral("no provider of %1 in %2 is known")

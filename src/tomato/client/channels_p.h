@@ -3,11 +3,19 @@
 #include <tomato/client/policy/loadbalancer_p.h>
 #include <tomato/client/stub.h>
 #include <tomato/core/rpcconfig.h>
+#include <tomato/registry/instanceinfo.h>
 
 #include <QtCore/QMutex>
 #include <memory>
 
 namespace Tomato {
+
+// One instance a cluster channel may send a call to.
+struct Target
+{
+    InstanceInfo instance;
+    std::shared_ptr<ClientSession> session;
+};
 
 // The instances a cluster channel chooses from, replaced as a whole when the registry
 // reports a change, and the policy that chooses. Thread-safe.

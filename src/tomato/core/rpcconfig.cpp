@@ -49,6 +49,9 @@ enum class KeyId {
     CompressionThresholdBytes, EmptyProtection, DrainTimeoutMs, Weight, RegistrySessionTimeoutMs,
     Transport, Listen, TlsCert, TlsKey, TlsCa, TlsVerifyPeer, TlsRequireClientCert, TlsAllowedClients,
     TlsHandshakeTimeoutMs, UnixSocketAccess,
+    ConnectionsPerInstance, ConnectTimeoutMs, ReconnectBackoffMinMs, ReconnectBackoffMaxMs,
+    LoadBalance, LoadBalanceByService, Cluster, ClusterByMethod, Retries, IdempotentMethods,
+    CircuitMinCalls, CircuitHalfOpenCalls, WarmupSeconds, MaxQueuedCalls, MaxQueuedPerConnection,
     Count
 };
 
@@ -95,13 +98,13 @@ constexpr KeyInfo keyTable[] = {
      "A client sends a heartbeat on a connection idle for this many milliseconds; 0 = never."},
     {KeyId::UseGzip, "use-gzip", Type::Bool, 0, 0, nullptr, "false", true, nullptr,
      "Tomato-RPC's compression switch: true means compression=gzip while compression is none."},
-    {KeyId::EnableCircuit, "enable-circuit", Type::Bool, 0, 0, nullptr, "true", false, nullptr,
+    {KeyId::EnableCircuit, "enable-circuit", Type::Bool, 0, 0, nullptr, "true", true, nullptr,
      "Whether a circuit breaker per instance stops calls to an instance that keeps failing."},
-    {KeyId::CircuitOpenRate, "circuit-open-rate", Type::Int, 1, 100, nullptr, "75", false, nullptr,
-     "Failure rate, in percent of the window, at which an instance's circuit opens."},
-    {KeyId::CircuitOpenSeconds, "circuit-open-seconds", Type::Int, 1, IntMax, nullptr, "60", false, nullptr,
-     "Seconds an open circuit refuses calls before it lets a trial call through."},
-    {KeyId::CircuitWindow, "circuit-window", Type::Int, 1, IntMax, nullptr, "100", false, nullptr,
+    {KeyId::CircuitOpenRate, "circuit-open-rate", Type::Int, 1, 100, nullptr, "50", true, nullptr,
+     "Failure rate, in percent of the window, at which an instance's circuit opens (counting only instance-health failures)."},
+    {KeyId::CircuitOpenSeconds, "circuit-open-seconds", Type::Int, 1, IntMax, nullptr, "10", true, nullptr,
+     "Seconds an open circuit refuses calls before it lets circuit-half-open-calls trial calls through."},
+    {KeyId::CircuitWindow, "circuit-window", Type::Int, 1, 100000, nullptr, "100", true, nullptr,
      "Number of most recent calls of an instance the failure rate is computed over."},
     {KeyId::IoThreads, "io-threads", Type::Int, 1, 64, nullptr, "2", true, nullptr,
      "Event-loop threads that own the sockets; each connection lives on one of them."},
@@ -145,6 +148,36 @@ constexpr KeyInfo keyTable[] = {
      "A TLS connection whose handshake has not finished after this many milliseconds is closed."},
     {KeyId::UnixSocketAccess, "unix-socket-access", Type::Choice, 0, 0, "user|group|world", "user", true, nullptr,
      "Who may connect to the server's Unix sockets: the user (mode 0600), also its group (0660), or everyone (0666)."},
+    {KeyId::ConnectionsPerInstance, "connections-per-instance", Type::Int, 1, 64, nullptr, "1", true, nullptr,
+     "Connections a cluster client keeps to each instance; calls are spread over them."},
+    {KeyId::ConnectTimeoutMs, "connect-timeout-ms", Type::Int, 1, IntMax, nullptr, "3000", true, nullptr,
+     "A connection (TCP, TLS handshake included, or Unix) not made within this many milliseconds fails with ConnectFailed."},
+    {KeyId::ReconnectBackoffMinMs, "reconnect-backoff-min-ms", Type::Int, 0, IntMax, nullptr, "100", true, nullptr,
+     "After a failed connect, a cluster instance is skipped for this long; the wait doubles per failure, with jitter."},
+    {KeyId::ReconnectBackoffMaxMs, "reconnect-backoff-max-ms", Type::Int, 0, IntMax, nullptr, "10000", true, nullptr,
+     "The longest wait between connect attempts to a cluster instance."},
+    {KeyId::LoadBalance, "load-balance", Type::Choice, 0, 0, "random|round-robin|least-in-flight|consistent-hash", "random", true, nullptr,
+     "How a cluster call picks its instance: random (weighted), round-robin (smooth weighted), least-in-flight (power of two choices) or consistent-hash."},
+    {KeyId::LoadBalanceByService, "load-balance-by-service", Type::StringMap, 0, 0, nullptr, "", true, nullptr,
+     "Per micro-service, a load-balance policy other than load-balance: svcA:round-robin&svcB:consistent-hash."},
+    {KeyId::Cluster, "cluster", Type::Choice, 0, 0, "failfast|failover", "failfast", true, nullptr,
+     "What a failed cluster call does: failfast reports the error; failover retries other instances when the error allows it."},
+    {KeyId::ClusterByMethod, "cluster-by-method", Type::StringMap, 0, 0, nullptr, "", true, nullptr,
+     "Per micro-service or micro-service.method, a cluster mode other than cluster: svcA:failover&svcB.charge:failfast."},
+    {KeyId::Retries, "retries", Type::Int, 0, 10, nullptr, "2", true, nullptr,
+     "With failover, how many other attempts a call may make after its first (the call's deadline bounds them all)."},
+    {KeyId::IdempotentMethods, "idempotent-methods", Type::ListMap, 0, 0, nullptr, "", true, nullptr,
+     "Per micro-service, methods safe to run twice (added to the interface's Q_CLASSINFO idempotent): svcA=echo|sum;svcB=get."},
+    {KeyId::CircuitMinCalls, "circuit-min-calls", Type::Int, 1, IntMax, nullptr, "20", true, nullptr,
+     "Calls an instance's window must hold before its failure rate can open the circuit."},
+    {KeyId::CircuitHalfOpenCalls, "circuit-half-open-calls", Type::Int, 1, IntMax, nullptr, "3", true, nullptr,
+     "Trial calls a half-open circuit lets through; all succeeding closes it, one failing opens it again."},
+    {KeyId::WarmupSeconds, "warmup-seconds", Type::Int, 0, IntMax, nullptr, "30", true, nullptr,
+     "A freshly started instance's weight ramps up over this many seconds of its uptime; 0 = full weight at once."},
+    {KeyId::MaxQueuedCalls, "max-queued-calls", Type::Int, 1, IntMax, nullptr, "10000", true, nullptr,
+     "Calls a server holds waiting for its business threads; past it new calls are answered Overloaded."},
+    {KeyId::MaxQueuedPerConnection, "max-queued-per-connection", Type::Int, 1, IntMax, nullptr, "2000", true, nullptr,
+     "Calls one connection may have waiting for the business threads; past it its new calls are answered Overloaded."},
 };
 
 constexpr int KeyCount = int(std::size(keyTable));
@@ -1271,5 +1304,77 @@ int RpcConfig::tlsHandshakeTimeoutMs() const { return intAt(d->values, KeyId::Tl
 void RpcConfig::setTlsHandshakeTimeoutMs(int ms) { setInt(this, KeyId::TlsHandshakeTimeoutMs, ms); }
 QString RpcConfig::unixSocketAccess() const { return stringAt(d->values, KeyId::UnixSocketAccess); }
 void RpcConfig::setUnixSocketAccess(const QString &access) { set(QStringLiteral("unix-socket-access"), access); }
+
+bool RpcConfig::enableCircuit() const { return d->values.at(index(KeyId::EnableCircuit)).toBool(); }
+void RpcConfig::setEnableCircuit(bool on) { setBool(this, KeyId::EnableCircuit, on); }
+int RpcConfig::circuitOpenRate() const { return intAt(d->values, KeyId::CircuitOpenRate); }
+void RpcConfig::setCircuitOpenRate(int percent) { setInt(this, KeyId::CircuitOpenRate, percent); }
+int RpcConfig::circuitOpenSeconds() const { return intAt(d->values, KeyId::CircuitOpenSeconds); }
+void RpcConfig::setCircuitOpenSeconds(int seconds) { setInt(this, KeyId::CircuitOpenSeconds, seconds); }
+int RpcConfig::circuitWindow() const { return intAt(d->values, KeyId::CircuitWindow); }
+void RpcConfig::setCircuitWindow(int calls) { setInt(this, KeyId::CircuitWindow, calls); }
+int RpcConfig::circuitMinCalls() const { return intAt(d->values, KeyId::CircuitMinCalls); }
+void RpcConfig::setCircuitMinCalls(int calls) { setInt(this, KeyId::CircuitMinCalls, calls); }
+int RpcConfig::circuitHalfOpenCalls() const { return intAt(d->values, KeyId::CircuitHalfOpenCalls); }
+void RpcConfig::setCircuitHalfOpenCalls(int calls) { setInt(this, KeyId::CircuitHalfOpenCalls, calls); }
+int RpcConfig::connectionsPerInstance() const { return intAt(d->values, KeyId::ConnectionsPerInstance); }
+void RpcConfig::setConnectionsPerInstance(int n) { setInt(this, KeyId::ConnectionsPerInstance, n); }
+int RpcConfig::connectTimeoutMs() const { return intAt(d->values, KeyId::ConnectTimeoutMs); }
+void RpcConfig::setConnectTimeoutMs(int ms) { setInt(this, KeyId::ConnectTimeoutMs, ms); }
+int RpcConfig::reconnectBackoffMinMs() const { return intAt(d->values, KeyId::ReconnectBackoffMinMs); }
+void RpcConfig::setReconnectBackoffMinMs(int ms) { setInt(this, KeyId::ReconnectBackoffMinMs, ms); }
+int RpcConfig::reconnectBackoffMaxMs() const { return intAt(d->values, KeyId::ReconnectBackoffMaxMs); }
+void RpcConfig::setReconnectBackoffMaxMs(int ms) { setInt(this, KeyId::ReconnectBackoffMaxMs, ms); }
+QString RpcConfig::loadBalance() const { return stringAt(d->values, KeyId::LoadBalance); }
+void RpcConfig::setLoadBalance(const QString &policy) { set(QStringLiteral("load-balance"), policy); }
+
+QHash<QString, QString> RpcConfig::loadBalanceByService() const
+{
+    return d->values.at(index(KeyId::LoadBalanceByService)).value<QHash<QString, QString>>();
+}
+
+void RpcConfig::setLoadBalanceByService(const QHash<QString, QString> &policyByService)
+{
+    QString problem;
+    const bool ok = checkMap(policyByService, &problem);
+    setChecked(this, KeyId::LoadBalanceByService, QVariant::fromValue(policyByService), problem, ok);
+}
+
+QString RpcConfig::cluster() const { return stringAt(d->values, KeyId::Cluster); }
+void RpcConfig::setCluster(const QString &mode) { set(QStringLiteral("cluster"), mode); }
+
+QHash<QString, QString> RpcConfig::clusterByMethod() const
+{
+    return d->values.at(index(KeyId::ClusterByMethod)).value<QHash<QString, QString>>();
+}
+
+void RpcConfig::setClusterByMethod(const QHash<QString, QString> &modeByMethod)
+{
+    QString problem;
+    const bool ok = checkMap(modeByMethod, &problem);
+    setChecked(this, KeyId::ClusterByMethod, QVariant::fromValue(modeByMethod), problem, ok);
+}
+
+int RpcConfig::retries() const { return intAt(d->values, KeyId::Retries); }
+void RpcConfig::setRetries(int retries) { setInt(this, KeyId::Retries, retries); }
+
+QHash<QString, QStringList> RpcConfig::idempotentMethods() const
+{
+    return d->values.at(index(KeyId::IdempotentMethods)).value<QHash<QString, QStringList>>();
+}
+
+void RpcConfig::setIdempotentMethods(const QHash<QString, QStringList> &methodsByService)
+{
+    QString problem;
+    const bool ok = checkListMap(methodsByService, &problem);
+    setChecked(this, KeyId::IdempotentMethods, QVariant::fromValue(methodsByService), problem, ok);
+}
+
+int RpcConfig::warmupSeconds() const { return intAt(d->values, KeyId::WarmupSeconds); }
+void RpcConfig::setWarmupSeconds(int seconds) { setInt(this, KeyId::WarmupSeconds, seconds); }
+int RpcConfig::maxQueuedCalls() const { return intAt(d->values, KeyId::MaxQueuedCalls); }
+void RpcConfig::setMaxQueuedCalls(int calls) { setInt(this, KeyId::MaxQueuedCalls, calls); }
+int RpcConfig::maxQueuedPerConnection() const { return intAt(d->values, KeyId::MaxQueuedPerConnection); }
+void RpcConfig::setMaxQueuedPerConnection(int calls) { setInt(this, KeyId::MaxQueuedPerConnection, calls); }
 
 } // namespace Tomato

@@ -111,8 +111,7 @@ public:
     QString summary() const;
 
     // Typed access. Setters throw ConfigError (source "API") for a value out of range.
-    // Keys without a typed accessor (the circuit breaker's, read by the cluster client to come)
-    // are reached through value() and set().
+    // Every key is also reached through value() and set().
     QString microServiceId() const;
     void setMicroServiceId(const QString &id);
     QString nameServiceUri() const;
@@ -187,6 +186,50 @@ public:
     // "user", "group" or "world": who may connect to the server's Unix sockets.
     QString unixSocketAccess() const;
     void setUnixSocketAccess(const QString &access);
+
+    // The cluster client (docs/CLUSTER.md).
+    bool enableCircuit() const;
+    void setEnableCircuit(bool on);
+    int circuitOpenRate() const; // percent
+    void setCircuitOpenRate(int percent);
+    int circuitOpenSeconds() const;
+    void setCircuitOpenSeconds(int seconds);
+    int circuitWindow() const; // calls
+    void setCircuitWindow(int calls);
+    int circuitMinCalls() const;
+    void setCircuitMinCalls(int calls);
+    int circuitHalfOpenCalls() const;
+    void setCircuitHalfOpenCalls(int calls);
+    int connectionsPerInstance() const;
+    void setConnectionsPerInstance(int n);
+    int connectTimeoutMs() const;
+    void setConnectTimeoutMs(int ms);
+    int reconnectBackoffMinMs() const;
+    void setReconnectBackoffMinMs(int ms);
+    int reconnectBackoffMaxMs() const;
+    void setReconnectBackoffMaxMs(int ms);
+    // "random", "round-robin", "least-in-flight" or "consistent-hash".
+    QString loadBalance() const;
+    void setLoadBalance(const QString &policy);
+    QHash<QString, QString> loadBalanceByService() const; // micro-service id -> policy
+    void setLoadBalanceByService(const QHash<QString, QString> &policyByService);
+    // "failfast" or "failover".
+    QString cluster() const;
+    void setCluster(const QString &mode);
+    // "service" or "service.method" -> mode; the most specific entry wins.
+    QHash<QString, QString> clusterByMethod() const;
+    void setClusterByMethod(const QHash<QString, QString> &modeByMethod);
+    int retries() const;
+    void setRetries(int retries);
+    QHash<QString, QStringList> idempotentMethods() const; // micro-service id -> method names
+    void setIdempotentMethods(const QHash<QString, QStringList> &methodsByService);
+    int warmupSeconds() const;
+    void setWarmupSeconds(int seconds);
+    // The server's backpressure.
+    int maxQueuedCalls() const;
+    void setMaxQueuedCalls(int calls);
+    int maxQueuedPerConnection() const;
+    void setMaxQueuedPerConnection(int calls);
 
     RpcConfig(const RpcConfig &other);
     RpcConfig &operator=(const RpcConfig &other);

@@ -44,6 +44,10 @@ public:
     void setProtocolVersion(int version);
     QString interfaces() const; // hash of the published interfaces' signatures
     void setInterfaces(const QString &hash);
+    // When the instance started, in milliseconds since the epoch (UTC); 0 when unknown (an
+    // older server). Travels as start-time; clients ramp a new instance up over warmup-seconds.
+    qint64 startTime() const;
+    void setStartTime(qint64 msSinceEpoch);
 
     // Where to connect: transport://host:port.
     Endpoint endpoint() const;

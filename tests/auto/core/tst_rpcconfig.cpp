@@ -145,6 +145,10 @@ void tst_RpcConfig::keysAreTheTomatoRpcKeysAndEachIsDescribed()
         "empty-protection", "drain-timeout-ms", "weight", "registry-session-timeout-ms",
         "transport", "listen", "tls-cert", "tls-key", "tls-ca", "tls-verify-peer",
         "tls-require-client-cert", "tls-allowed-clients", "tls-handshake-timeout-ms", "unix-socket-access",
+        "connections-per-instance", "connect-timeout-ms", "reconnect-backoff-min-ms", "reconnect-backoff-max-ms",
+        "load-balance", "load-balance-by-service", "cluster", "cluster-by-method", "retries",
+        "idempotent-methods", "circuit-min-calls", "circuit-half-open-calls", "warmup-seconds",
+        "max-queued-calls", "max-queued-per-connection",
     };
     QCOMPARE(RpcConfig::keys(), expected);
 
@@ -177,10 +181,10 @@ void tst_RpcConfig::defaultsAreTheDocumentedOnes_data()
     QTest::newRow("subscribed-services-group") << "subscribed-services-group" << "" << true;
     QTest::newRow("client-keep-alive-ms") << "client-keep-alive-ms" << "20000" << true;
     QTest::newRow("use-gzip") << "use-gzip" << "false" << true;
-    QTest::newRow("enable-circuit") << "enable-circuit" << "true" << false;
-    QTest::newRow("circuit-open-rate") << "circuit-open-rate" << "75" << false;
-    QTest::newRow("circuit-open-seconds") << "circuit-open-seconds" << "60" << false;
-    QTest::newRow("circuit-window") << "circuit-window" << "100" << false;
+    QTest::newRow("enable-circuit") << "enable-circuit" << "true" << true;
+    QTest::newRow("circuit-open-rate") << "circuit-open-rate" << "50" << true;
+    QTest::newRow("circuit-open-seconds") << "circuit-open-seconds" << "10" << true;
+    QTest::newRow("circuit-window") << "circuit-window" << "100" << true;
     QTest::newRow("io-threads") << "io-threads" << "2" << true;
     QTest::newRow("max-frame-bytes") << "max-frame-bytes" << "16777216" << true;
     QTest::newRow("timeout-ms") << "timeout-ms" << "5000" << true;
@@ -202,6 +206,21 @@ void tst_RpcConfig::defaultsAreTheDocumentedOnes_data()
     QTest::newRow("tls-allowed-clients") << "tls-allowed-clients" << "" << true;
     QTest::newRow("tls-handshake-timeout-ms") << "tls-handshake-timeout-ms" << "10000" << true;
     QTest::newRow("unix-socket-access") << "unix-socket-access" << "user" << true;
+    QTest::newRow("connections-per-instance") << "connections-per-instance" << "1" << true;
+    QTest::newRow("connect-timeout-ms") << "connect-timeout-ms" << "3000" << true;
+    QTest::newRow("reconnect-backoff-min-ms") << "reconnect-backoff-min-ms" << "100" << true;
+    QTest::newRow("reconnect-backoff-max-ms") << "reconnect-backoff-max-ms" << "10000" << true;
+    QTest::newRow("load-balance") << "load-balance" << "random" << true;
+    QTest::newRow("load-balance-by-service") << "load-balance-by-service" << "" << true;
+    QTest::newRow("cluster") << "cluster" << "failfast" << true;
+    QTest::newRow("cluster-by-method") << "cluster-by-method" << "" << true;
+    QTest::newRow("retries") << "retries" << "2" << true;
+    QTest::newRow("idempotent-methods") << "idempotent-methods" << "" << true;
+    QTest::newRow("circuit-min-calls") << "circuit-min-calls" << "20" << true;
+    QTest::newRow("circuit-half-open-calls") << "circuit-half-open-calls" << "3" << true;
+    QTest::newRow("warmup-seconds") << "warmup-seconds" << "30" << true;
+    QTest::newRow("max-queued-calls") << "max-queued-calls" << "10000" << true;
+    QTest::newRow("max-queued-per-connection") << "max-queued-per-connection" << "2000" << true;
 }
 
 void tst_RpcConfig::defaultsAreTheDocumentedOnes()
@@ -236,10 +255,20 @@ void tst_RpcConfig::typedGettersReturnTheDefaults()
     QCOMPARE(c.subscribedServicesGroup(), (QHash<QString, QString>()));
     QCOMPARE(c.clientKeepAliveMs(), 20000);
     QCOMPARE(c.useGzip(), false);
-    QCOMPARE(c.value(QStringLiteral("enable-circuit")), QStringLiteral("true"));
-    QCOMPARE(c.value(QStringLiteral("circuit-open-rate")), QStringLiteral("75"));
-    QCOMPARE(c.value(QStringLiteral("circuit-open-seconds")), QStringLiteral("60"));
-    QCOMPARE(c.value(QStringLiteral("circuit-window")), QStringLiteral("100"));
+    QCOMPARE(c.enableCircuit(), true);
+    QCOMPARE(c.circuitOpenRate(), 50);
+    QCOMPARE(c.circuitOpenSeconds(), 10);
+    QCOMPARE(c.circuitWindow(), 100);
+    QCOMPARE(c.circuitMinCalls(), 20);
+    QCOMPARE(c.circuitHalfOpenCalls(), 3);
+    QCOMPARE(c.connectionsPerInstance(), 1);
+    QCOMPARE(c.connectTimeoutMs(), 3000);
+    QCOMPARE(c.loadBalance(), QStringLiteral("random"));
+    QCOMPARE(c.cluster(), QStringLiteral("failfast"));
+    QCOMPARE(c.retries(), 2);
+    QCOMPARE(c.warmupSeconds(), 30);
+    QCOMPARE(c.maxQueuedCalls(), 10000);
+    QCOMPARE(c.maxQueuedPerConnection(), 2000);
     QCOMPARE(c.ioThreads(), 2);
     QCOMPARE(c.maxFrameBytes(), qint64(16777216));
     QCOMPARE(c.timeoutMs(), 5000);
@@ -618,7 +647,7 @@ void tst_RpcConfig::badTextValuesAreRefusedNamingKeyAndSource_data()
     row("circuit-open-rate", "0", "'0' is out of range: must be between 1 and 100");
     row("circuit-open-rate", "101", "'101' is out of range: must be between 1 and 100");
     row("circuit-open-seconds", "0", "'0' is out of range: must be at least 1");
-    row("circuit-window", "0", "'0' is out of range: must be at least 1");
+    row("circuit-window", "0", "'0' is out of range: must be between 1 and 100000");
     row("io-threads", "0", "'0' is out of range: must be between 1 and 64");
     row("io-threads", "65", "'65' is out of range: must be between 1 and 64");
     row("max-frame-bytes", "1023", "'1023' is out of range: must be at least 1024");
@@ -1084,10 +1113,10 @@ void tst_RpcConfig::fileKeysMayBeWrappedInATomatoRpcObject()
     QCOMPARE(c.group(), QStringLiteral("main"));
     QCOMPARE(c.clientKeepAliveMs(), 20000);
     QCOMPARE(c.useGzip(), false);
-    QCOMPARE(c.value(QStringLiteral("enable-circuit")), QStringLiteral("true"));
-    QCOMPARE(c.value(QStringLiteral("circuit-open-rate")), QStringLiteral("75"));
-    QCOMPARE(c.value(QStringLiteral("circuit-open-seconds")), QStringLiteral("60"));
-    QCOMPARE(c.value(QStringLiteral("circuit-window")), QStringLiteral("100"));
+    QCOMPARE(c.enableCircuit(), true);
+    QCOMPARE(c.circuitOpenRate(), 75);
+    QCOMPARE(c.circuitOpenSeconds(), 60);
+    QCOMPARE(c.circuitWindow(), 100);
     QCOMPARE(c.sourceOf(QStringLiteral("circuit-window")), QStringLiteral("file ") + path);
     QCOMPARE(c.sourceOf(QStringLiteral("timeout-ms")), QStringLiteral("default"));
 
@@ -1212,10 +1241,25 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     c.setSubscribedServicesGroup({{QStringLiteral("a"), QStringLiteral("x")}});
     c.setClientKeepAliveMs(1);
     c.setUseGzip(true);
-    c.set(QStringLiteral("enable-circuit"), QStringLiteral("false"));
-    c.set(QStringLiteral("circuit-open-rate"), QStringLiteral("50"));
-    c.set(QStringLiteral("circuit-open-seconds"), QStringLiteral("5"));
-    c.set(QStringLiteral("circuit-window"), QStringLiteral("10"));
+    c.setEnableCircuit(false);
+    c.setCircuitOpenRate(30);
+    c.setCircuitOpenSeconds(2);
+    c.setCircuitWindow(10);
+    c.setCircuitMinCalls(5);
+    c.setCircuitHalfOpenCalls(1);
+    c.setConnectionsPerInstance(4);
+    c.setConnectTimeoutMs(250);
+    c.setReconnectBackoffMinMs(10);
+    c.setReconnectBackoffMaxMs(1000);
+    c.setLoadBalance(QStringLiteral("consistent-hash"));
+    c.setLoadBalanceByService({{QStringLiteral("svc"), QStringLiteral("round-robin")}});
+    c.setCluster(QStringLiteral("failover"));
+    c.setClusterByMethod({{QStringLiteral("svc.charge"), QStringLiteral("failfast")}});
+    c.setRetries(3);
+    c.setIdempotentMethods({{QStringLiteral("svc"), {QStringLiteral("echo"), QStringLiteral("sum")}}});
+    c.setWarmupSeconds(0);
+    c.setMaxQueuedCalls(50);
+    c.setMaxQueuedPerConnection(5);
     c.setIoThreads(64);
     c.setMaxFrameBytes(1024);
     c.setTimeoutMs(2000);
@@ -1273,6 +1317,25 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     QCOMPARE(c.value(QStringLiteral("tls-allowed-clients")), QStringLiteral("svc=a|b"));
     QCOMPARE(c.tlsHandshakeTimeoutMs(), 500);
     QCOMPARE(c.unixSocketAccess(), QStringLiteral("group"));
+    QCOMPARE(c.enableCircuit(), false);
+    QCOMPARE(c.circuitOpenRate(), 30);
+    QCOMPARE(c.circuitOpenSeconds(), 2);
+    QCOMPARE(c.circuitWindow(), 10);
+    QCOMPARE(c.circuitMinCalls(), 5);
+    QCOMPARE(c.circuitHalfOpenCalls(), 1);
+    QCOMPARE(c.connectionsPerInstance(), 4);
+    QCOMPARE(c.connectTimeoutMs(), 250);
+    QCOMPARE(c.reconnectBackoffMinMs(), 10);
+    QCOMPARE(c.reconnectBackoffMaxMs(), 1000);
+    QCOMPARE(c.loadBalance(), QStringLiteral("consistent-hash"));
+    QCOMPARE(c.loadBalanceByService().value(QStringLiteral("svc")), QStringLiteral("round-robin"));
+    QCOMPARE(c.cluster(), QStringLiteral("failover"));
+    QCOMPARE(c.clusterByMethod().value(QStringLiteral("svc.charge")), QStringLiteral("failfast"));
+    QCOMPARE(c.retries(), 3);
+    QCOMPARE(c.idempotentMethods().value(QStringLiteral("svc")), (QStringList{QStringLiteral("echo"), QStringLiteral("sum")}));
+    QCOMPARE(c.warmupSeconds(), 0);
+    QCOMPARE(c.maxQueuedCalls(), 50);
+    QCOMPARE(c.maxQueuedPerConnection(), 5);
 
     for (const QString &key : RpcConfig::keys())
         QCOMPARE(c.sourceOf(key), QStringLiteral("API"));

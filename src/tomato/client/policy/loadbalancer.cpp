@@ -1,26 +1,21 @@
 #include <tomato/client/policy/loadbalancer_p.h>
 
-#include <QtCore/QRandomGenerator>
-
 namespace Tomato {
 
+Candidate::~Candidate() = default;
 LoadBalancer::~LoadBalancer() = default;
 
-std::unique_ptr<LoadBalancer> LoadBalancer::create(const QString &name)
+void LoadBalancer::feedback(const Candidate &, Outcome, std::chrono::microseconds) { }
+
+// PLACEHOLDER: the policies are being written.
+std::unique_ptr<LoadBalancer> LoadBalancer::create(const QString &)
 {
-    if (name == QLatin1String("random"))
-        return std::make_unique<RandomLoadBalancer>();
     return nullptr;
 }
 
 QStringList LoadBalancer::names()
 {
-    return {QStringLiteral("random")};
-}
-
-qsizetype RandomLoadBalancer::select(const QList<Target> &targets)
-{
-    return qsizetype(QRandomGenerator::global()->bounded(quint32(targets.size())));
+    return {};
 }
 
 } // namespace Tomato

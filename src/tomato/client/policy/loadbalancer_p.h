@@ -1,45 +1,58 @@
 #pragma once
-#include <tomato/registry/instanceinfo.h>
-
+#include <QtCore/QByteArray>
 #include <QtCore/QList>
+#include <QtCore/QString>
 #include <QtCore/QStringList>
+#include <chrono>
 #include <memory>
 
 namespace Tomato {
 
-class ClientSession;
-
-// One instance a cluster channel may send a call to.
-struct Target
+// What a load-balancing policy sees of one instance (an Invoker implements it). Every value
+// may change between calls; read each once per select().
+class Candidate
 {
-    InstanceInfo instance;
-    std::shared_ptr<ClientSession> session;
+public:
+    virtual ~Candidate();
+    // Stable identity of the instance: "host:port" (or the address), for hashing and for
+    // per-instance state inside a policy.
+    virtual const QString &key() const = 0;
+    // The instance's weight now, warm-up and live overrides applied; always >= 1.
+    virtual int effectiveWeight() const = 0;
+    // Calls sent to it that have not ended yet.
+    virtual int inFlight() const = 0;
 };
 
-// Chooses the instance of each call among a service's targets. One object per cluster
-// channel state; select() is called from any caller's thread at once, so implementations are
-// thread-safe. Policies are found by name (create()); a new one is a subclass here and a line
-// in create(). The cluster issue's policies (weighted, least-active, consistent hash) and the
-// feedback they need (how each call ended) join here.
+// What a policy may know about the call being placed.
+struct CallInfo
+{
+    // consistent-hash: the key the caller set (CallOptions::setHashKey), else the encoded
+    // first argument; empty when the method has none (then any instance will do).
+    QByteArray hashKey;
+};
+
+// How a call to an instance ended, as a policy's feedback() sees it.
+enum class Outcome { Success, ApplicationError, InstanceFailure };
+
+// Chooses the instance of each call among the usable candidates of a service (open-circuit,
+// disconnected, draining and disabled instances are already left out). One object per
+// service of a client; select() and feedback() are called from any thread at once, so
+// implementations are thread-safe. Policies are found by name (create()); a new one is a
+// class in this folder and a line in create() (as brpc's policy/ folder).
 class LoadBalancer
 {
 public:
     virtual ~LoadBalancer();
     virtual QString name() const = 0;
-    // Index of the chosen target in `targets` (never empty).
-    virtual qsizetype select(const QList<Target> &targets) = 0;
+    // Index of the chosen candidate in `candidates` (never empty).
+    virtual qsizetype select(const QList<Candidate *> &candidates, const CallInfo &call) = 0;
+    // How a call this policy placed ended. Default: nothing.
+    virtual void feedback(const Candidate &candidate, Outcome outcome, std::chrono::microseconds latency);
 
-    // The policy called `name`, or null. names(): those known.
+    // The policy called `name` ("random", "round-robin", "least-in-flight",
+    // "consistent-hash"), or null. names(): those known, in that order.
     static std::unique_ptr<LoadBalancer> create(const QString &name);
     static QStringList names();
-};
-
-// Every target equally likely.
-class RandomLoadBalancer final : public LoadBalancer
-{
-public:
-    QString name() const override { return QStringLiteral("random"); }
-    qsizetype select(const QList<Target> &targets) override;
 };
 
 } // namespace Tomato

@@ -1,0 +1,1 @@
+#include <tomato/client/policy/balancers_p.h>

@@ -1,0 +1,3 @@
+#include <tomato/client/policy/circuitbreaker_p.h>
+
+// PLACEHOLDER: being written.

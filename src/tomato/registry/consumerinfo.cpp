@@ -1,0 +1,3 @@
+#include <tomato/registry/consumerinfo.h>
+
+// PLACEHOLDER: being written.
