@@ -19,6 +19,7 @@ public:
     int weight = 100;
     int protocolVersion = 1;
     QString interfaces;
+    qint64 startTime = 0;
 };
 
 InstanceInfo::InstanceInfo() : d(new InstanceInfoData) { }
@@ -44,6 +45,8 @@ int InstanceInfo::protocolVersion() const { return d->protocolVersion; }
 void InstanceInfo::setProtocolVersion(int version) { d->protocolVersion = version; }
 QString InstanceInfo::interfaces() const { return d->interfaces; }
 void InstanceInfo::setInterfaces(const QString &hash) { d->interfaces = hash; }
+qint64 InstanceInfo::startTime() const { return d->startTime; }
+void InstanceInfo::setStartTime(qint64 msSinceEpoch) { d->startTime = msSinceEpoch; }
 
 Endpoint InstanceInfo::endpoint() const
 {
