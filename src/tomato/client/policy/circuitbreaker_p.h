@@ -22,6 +22,14 @@ class RpcConfig;
 // Only instance-health failures count (countsAgainstInstance()); other endings record as
 // successes, since the instance answered. O(1) per call; thread-safe. Time comes from
 // `now`, injected so tests never sleep.
+//
+// Endings of calls sent before the circuit opened may arrive while it is Open: they change
+// nothing (they neither re-open it nor extend the open period, and the window stays as it
+// was when it opened). In HalfOpen only as many endings count as there are trials
+// outstanding; a breaker cannot tell a trial from a late call of the Closed period, so a
+// late ending that arrives while a trial is outstanding counts as that trial's.
+// With Settings::enabled false it is inert: allow() always says yes, it stays Closed and
+// record() does nothing.
 class CircuitBreaker
 {
 public:
@@ -35,6 +43,9 @@ public:
         int window = 100;
         int minCalls = 20;
         int halfOpenCalls = 3;
+        // The breaker clamps what makes no sense: window, halfOpenCalls and minCalls to at
+        // least 1, minCalls to at most window (else it could never open), openRatePercent
+        // to 1..100, a negative openFor to 0.
         static Settings fromConfig(const RpcConfig &config);
     };
 
@@ -60,6 +71,9 @@ public:
     static const char *stateName(State state); // "closed", "open", "half-open"
 
 private:
+    static Settings sanitized(Settings settings);
+    void recordInWindowLocked(bool failure);
+    bool openPeriodOverLocked(Clock::time_point now) const;
     void openLocked(Clock::time_point now);
     void resetWindowLocked();
 
