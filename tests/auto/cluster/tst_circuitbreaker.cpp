@@ -86,7 +86,7 @@ const CodeRow codeTable[] = {
     {RpcError::ProtocolViolation, "ProtocolViolation", false, Never},
     {RpcError::RequestTooLarge, "RequestTooLarge", false, Never},
     {RpcError::ClientClosed, "ClientClosed", false, Never},
-    {RpcError::UnknownService, "UnknownService", false, Never},
+    {RpcError::UnknownService, "UnknownService", false, Always},
     {RpcError::UnknownMethod, "UnknownMethod", false, Never},
     {RpcError::BadArguments, "BadArguments", false, Never},
     {RpcError::Overloaded, "Overloaded", true, Always},

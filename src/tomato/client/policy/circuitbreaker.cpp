@@ -221,6 +221,9 @@ RetryDecision::Class RetryDecision::classify(RpcError::Code code)
     case RpcError::Overloaded:
     case RpcError::ShuttingDown:
     case RpcError::CircuitOpen:
+    // That instance does not publish the service (a rolling upgrade); others may. It did not
+    // run (RpcError::isRetryable agrees).
+    case RpcError::UnknownService:
         return Class::Always;
     // The call may have run: only a method that is safe to run twice may go again.
     case RpcError::Timeout:

@@ -91,7 +91,7 @@ private:
 };
 
 // Whether a failed attempt may be retried on another instance (docs/CLUSTER.md#failover).
-// Codes where the call surely did not run (ConnectFailed, Overloaded, ShuttingDown,
+// Codes where the call surely did not run (ConnectFailed, Overloaded, ShuttingDown, UnknownService,
 // CircuitOpen, NoProvider is not retried: there is nowhere to go) always may; Timeout and
 // ConnectionLost (the call may have run) only for idempotent methods; every other code never.
 // `attempt` is the number of attempts made so far (1 after the first); `retries` the

@@ -1,5 +1,7 @@
 #include <tomato/client/policy/loadbalancer_p.h>
 
+#include <tomato/client/policy/balancers_p.h>
+
 namespace Tomato {
 
 Candidate::~Candidate() = default;
@@ -7,15 +9,23 @@ LoadBalancer::~LoadBalancer() = default;
 
 void LoadBalancer::feedback(const Candidate &, Outcome, std::chrono::microseconds) { }
 
-// PLACEHOLDER: the policies are being written.
-std::unique_ptr<LoadBalancer> LoadBalancer::create(const QString &)
+std::unique_ptr<LoadBalancer> LoadBalancer::create(const QString &name)
 {
+    if (name == u"random")
+        return std::make_unique<RandomBalancer>();
+    if (name == u"round-robin")
+        return std::make_unique<RoundRobinBalancer>();
+    if (name == u"least-in-flight")
+        return std::make_unique<LeastInFlightBalancer>();
+    if (name == u"consistent-hash")
+        return std::make_unique<ConsistentHashBalancer>();
     return nullptr;
 }
 
 QStringList LoadBalancer::names()
 {
-    return {};
+    return {QStringLiteral("random"), QStringLiteral("round-robin"), QStringLiteral("least-in-flight"),
+            QStringLiteral("consistent-hash")};
 }
 
 } // namespace Tomato
