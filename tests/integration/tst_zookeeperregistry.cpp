@@ -9,6 +9,7 @@
 #include <QtCore/QJsonObject>
 #include <QtTest/QSignalSpy>
 #include <QtCore/QLoggingCategory>
+#include <QtCore/QMutex>
 #include <QtCore/QScopeGuard>
 #include <QtTest/QTest>
 
@@ -23,7 +24,15 @@ namespace {
 QAtomicInt s_emptyProtectionLogged;
 QAtomicInt s_registrationRefused;
 QAtomicInt s_watchingForAPath;
+QMutex s_ignoredOverridesMutex;
+QStringList s_ignoredOverrides; // warnings about malformed override nodes
 QtMessageHandler s_previousHandler = nullptr;
+
+QStringList ignoredOverrides()
+{
+    QMutexLocker lock(&s_ignoredOverridesMutex);
+    return s_ignoredOverrides;
+}
 
 void watchMessages(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
@@ -33,6 +42,10 @@ void watchMessages(QtMsgType type, const QMessageLogContext &context, const QStr
         s_registrationRefused.storeRelease(1);
     if (message.contains(QLatin1String("yet; watching for it")))
         s_watchingForAPath.storeRelease(1);
+    if (message.contains(QLatin1String("ignoring the override"))) {
+        QMutexLocker lock(&s_ignoredOverridesMutex);
+        s_ignoredOverrides << message;
+    }
     s_previousHandler(type, context, message);
 }
 
@@ -94,6 +107,17 @@ public:
     {
         return zoo_create(m_zh, path.toUtf8().constData(), "x", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, nullptr, 0);
     }
+    // Writes a persistent node with any data, making its parents: what an operator's script
+    // might do by hand.
+    int put(const QString &path, const QByteArray &data)
+    {
+        const QByteArray p = path.toUtf8();
+        for (qsizetype i = p.indexOf('/', 1); i > 0; i = p.indexOf('/', i + 1))
+            zoo_create(m_zh, p.left(i).constData(), nullptr, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, nullptr, 0);
+        const int rc = zoo_create(m_zh, p.constData(), data.constData(), int(data.size()), &ZOO_OPEN_ACL_UNSAFE,
+                                  ZOO_PERSISTENT, nullptr, 0);
+        return rc == ZNODEEXISTS ? setCode(path, data) : rc;
+    }
     // "scheme:id=perms" of each ACL entry of the node, sorted.
     QStringList acl(const QString &path)
     {
@@ -127,6 +151,47 @@ InstanceInfo instance(quint16 port, const QString &stage = QStringLiteral("dev")
     return i;
 }
 
+ConsumerInfo consumer(const QString &application = QStringLiteral("tomato-sample-client"))
+{
+    ConsumerInfo c;
+    c.microServiceId = QStringLiteral("demo/rpc service");
+    c.stage = QStringLiteral("dev");
+    c.group = QStringLiteral("main");
+    c.host = QStringLiteral("10.0.0.7");
+    c.pid = 4242;
+    c.version = QStringLiteral("1.2.0");
+    c.statusAddress = QStringLiteral("10.0.0.7:9100");
+    c.application = application;
+    return c;
+}
+
+InstanceOverride makeOverride(std::optional<int> weight, bool disabled = false)
+{
+    InstanceOverride o;
+    o.weight = weight;
+    o.disabled = disabled;
+    return o;
+}
+
+// "address weight=.. disabled" lines, sorted: comparable, and readable when a check fails.
+QString describe(const InstanceOverrides &overrides)
+{
+    QStringList lines;
+    for (auto it = overrides.cbegin(); it != overrides.cend(); ++it) {
+        QString line = it.key();
+        if (it->weight)
+            line += QStringLiteral(" weight=%1").arg(*it->weight);
+        if (it->disabled)
+            line += QStringLiteral(" disabled");
+        lines << line;
+    }
+    lines.sort();
+    return lines.join(QLatin1String("; "));
+}
+
+const QString kService = QStringLiteral("demo/rpc service");
+const QString kStage = QStringLiteral("dev");
+
 RpcConfig options(bool emptyProtection = true)
 {
     RpcConfig c;
@@ -158,6 +223,17 @@ private Q_SLOTS:
     void aRegistryWithOtherCredentialsCannotRegisterThere();
     void aReaderWithoutCredentialsSeesAServiceThatAppearsLater();
     void theFactoryMakesRegistriesByScheme();
+    void consumerUrisRoundTripAnyText();
+    void anInstanceStartTimeTravelsInItsUriWhenKnown();
+    void overrideJsonIsReadStrictly_data();
+    void overrideJsonIsReadStrictly();
+    void aConsumerNodeHoldsItsJsonWhileRegistered();
+    void aConsumerNodeGoesWhenItsRegistryIsDestroyed();
+    void aSessionExpiryReRegistersConsumersAndReWatchesOverrides();
+    void anOverrideReachesAnotherSubscribedRegistryWithinASecond();
+    void overridesWrittenBeforeTheSubscriptionAreRead();
+    void aMalformedOverrideIsLoggedAndIgnoredWhileTheOthersStay();
+    void withCredentialsConsumerAndOverrideNodesGetOurAcl();
 
 private:
     std::unique_ptr<ZooKeeperServer> m_zk;
@@ -175,6 +251,16 @@ void tst_ZooKeeperRegistry::init()
     s_emptyProtectionLogged.storeRelease(0);
     s_registrationRefused.storeRelease(0);
     s_watchingForAPath.storeRelease(0);
+    {
+        QMutexLocker lock(&s_ignoredOverridesMutex);
+        s_ignoredOverrides.clear();
+    }
+    // Tests of values alone need no server (and its seconds of start-up per data row).
+    static const QByteArrayList valuesOnly = {"instanceUrisRoundTripAnyText", "consumerUrisRoundTripAnyText",
+                                              "anInstanceStartTimeTravelsInItsUriWhenKnown",
+                                              "overrideJsonIsReadStrictly"};
+    if (valuesOnly.contains(QTest::currentTestFunction()))
+        return;
     m_zk = std::make_unique<ZooKeeperServer>();
     QVERIFY2(m_zk->start(), qPrintable(m_zk->log()));
 }
@@ -491,6 +577,373 @@ void tst_ZooKeeperRegistry::theFactoryMakesRegistriesByScheme()
         QVERIFY2(e.message().contains(QLatin1String("etcd")) && e.message().contains(QLatin1String("static, zookeeper")),
                  qPrintable(e.message()));
     }
+}
+
+void tst_ZooKeeperRegistry::consumerUrisRoundTripAnyText()
+{
+    ConsumerInfo c = consumer(QStringLiteral("my app & co/ü?=%"));
+    c.group = QStringLiteral("gr&ay=1/ü");
+    QCOMPARE(c.toUri(), QStringLiteral("consumer://10.0.0.7/?micro-service-id=demo%2Frpc%20service&stage=dev"
+                                       "&group=gr%26ay%3D1%2F%C3%BC&pid=4242&version=1.2.0&status=10.0.0.7%3A9100"
+                                       "&application=my%20app%20%26%20co%2F%C3%BC%3F%3D%25"));
+    const auto back = ConsumerInfo::fromNodeName(c.nodeName());
+    QVERIFY(back);
+    QCOMPARE(*back, c);
+    QVERIFY(!c.nodeName().contains(QLatin1Char('/')));
+    QCOMPARE(ConsumerInfo::fromUri(c.toUri()), std::optional<ConsumerInfo>(c));
+
+    ConsumerInfo v6 = consumer(QString());
+    v6.host = QStringLiteral("::1");
+    v6.statusAddress.clear();
+    v6.pid = 0;
+    QVERIFY(v6.toUri().startsWith(QLatin1String("consumer://[::1]/?")));
+    QCOMPARE(ConsumerInfo::fromUri(v6.toUri()), std::optional<ConsumerInfo>(v6));
+
+    const QJsonObject json = QJsonDocument::fromJson(c.toJson()).object();
+    QCOMPARE(json.value(QLatin1String("pid")).toInteger(), qint64(4242));
+    QCOMPARE(json.value(QLatin1String("application")).toString(), c.application);
+    QCOMPARE(json.value(QLatin1String("statusAddress")).toString(), c.statusAddress);
+    QCOMPARE(json.value(QLatin1String("uri")).toString(), c.toUri());
+
+    // Refused: another scheme, no host, no service, no stage.
+    QVERIFY(!ConsumerInfo::fromUri(QStringLiteral("tomato://10.0.0.7:1/?micro-service-id=a&stage=b")));
+    QVERIFY(!ConsumerInfo::fromUri(QStringLiteral("consumer:///?micro-service-id=a&stage=b")));
+    QVERIFY(!ConsumerInfo::fromUri(QStringLiteral("consumer://h/?stage=b")));
+    QVERIFY(!ConsumerInfo::fromUri(QStringLiteral("consumer://h/?micro-service-id=a")));
+    // Informational fields are optional, and a malformed pid reads as unknown.
+    const auto bare = ConsumerInfo::fromUri(QStringLiteral("consumer://h/?micro-service-id=a&stage=b&pid=x1"));
+    QVERIFY(bare);
+    QCOMPARE(bare->pid, qint64(0));
+    QCOMPARE(bare->host, QStringLiteral("h"));
+}
+
+void tst_ZooKeeperRegistry::anInstanceStartTimeTravelsInItsUriWhenKnown()
+{
+    InstanceInfo i = instance(4567);
+    QVERIFY(!i.toUri().contains(QLatin1String("start-time"))); // unknown: as an older server
+    QCOMPARE(QJsonDocument::fromJson(i.toJson()).object().value(QLatin1String("startTime")).toInteger(), qint64(0));
+    const qint64 started = 1764646849123; // 2025-12-02, in ms: more than 32 bits
+    i.setStartTime(started);
+    QVERIFY(i.toUri().endsWith(QLatin1String("&start-time=1764646849123")));
+    const auto back = InstanceInfo::fromNodeName(i.nodeName());
+    QVERIFY(back);
+    QCOMPARE(back->startTime(), started);
+    QCOMPARE(*back, i);
+    QCOMPARE(QJsonDocument::fromJson(i.toJson()).object().value(QLatin1String("startTime")).toInteger(), started);
+    // It takes part in equality: a restarted instance is another instance.
+    InstanceInfo restarted = i;
+    restarted.setStartTime(started + 1);
+    QVERIFY(restarted != i);
+    // A malformed or negative start time reads as unknown; the instance is kept.
+    const QString base = instance(4567).toUri();
+    for (const char *bad : {"&start-time=soon", "&start-time=-5", "&start-time=", "&start-time=1e12"}) {
+        const auto parsed = InstanceInfo::fromUri(base + QLatin1String(bad));
+        QVERIFY2(parsed, bad);
+        QCOMPARE(parsed->startTime(), qint64(0));
+    }
+    QCOMPARE(InstanceInfo::fromUri(base)->startTime(), qint64(0));
+}
+
+void tst_ZooKeeperRegistry::overrideJsonIsReadStrictly_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<bool>("valid");
+    QTest::addColumn<int>("weight"); // 0: none
+    QTest::addColumn<bool>("disabled");
+    QTest::addColumn<QString>("errorNames"); // a word the error text must hold
+    QTest::newRow("weight and disabled") << QByteArray(R"({"weight": 50, "disabled": true})") << true << 50 << true << QString();
+    QTest::newRow("weight only") << QByteArray(R"({"weight": 1000})") << true << 1000 << false << QString();
+    QTest::newRow("lowest weight") << QByteArray(R"({"weight": 1})") << true << 1 << false << QString();
+    QTest::newRow("weight written as 50.0") << QByteArray(R"({"weight": 50.0})") << true << 50 << false << QString();
+    QTest::newRow("disabled only") << QByteArray(R"({"disabled": true})") << true << 0 << true << QString();
+    QTest::newRow("enabled") << QByteArray(R"({"disabled": false})") << true << 0 << false << QString();
+    QTest::newRow("empty object") << QByteArray("{}") << true << 0 << false << QString();
+    QTest::newRow("unknown fields ignored") << QByteArray(R"({"weight": 7, "by": "ops", "note": [1]})") << true << 7 << false << QString();
+    QTest::newRow("empty data") << QByteArray() << false << 0 << false << QStringLiteral("JSON");
+    QTest::newRow("not JSON") << QByteArray("weight=50") << false << 0 << false << QStringLiteral("JSON");
+    QTest::newRow("truncated") << QByteArray(R"({"weight": 5)") << false << 0 << false << QStringLiteral("JSON");
+    QTest::newRow("an array") << QByteArray("[50]") << false << 0 << false << QStringLiteral("object");
+    QTest::newRow("weight zero") << QByteArray(R"({"weight": 0})") << false << 0 << false << QStringLiteral("weight");
+    QTest::newRow("weight over 1000") << QByteArray(R"({"weight": 1001})") << false << 0 << false << QStringLiteral("weight");
+    QTest::newRow("negative weight") << QByteArray(R"({"weight": -5})") << false << 0 << false << QStringLiteral("weight");
+    QTest::newRow("fractional weight") << QByteArray(R"({"weight": 2.5})") << false << 0 << false << QStringLiteral("weight");
+    QTest::newRow("weight as text") << QByteArray(R"({"weight": "50"})") << false << 0 << false << QStringLiteral("weight");
+    QTest::newRow("weight null") << QByteArray(R"({"weight": null})") << false << 0 << false << QStringLiteral("weight");
+    QTest::newRow("disabled as text") << QByteArray(R"({"disabled": "yes"})") << false << 0 << false << QStringLiteral("disabled");
+    QTest::newRow("disabled as number") << QByteArray(R"({"disabled": 1})") << false << 0 << false << QStringLiteral("disabled");
+}
+
+void tst_ZooKeeperRegistry::overrideJsonIsReadStrictly()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(bool, valid);
+    QFETCH(int, weight);
+    QFETCH(bool, disabled);
+    QFETCH(QString, errorNames);
+    QString error;
+    const auto parsed = InstanceOverride::fromJson(json, &error);
+    QCOMPARE(bool(parsed), valid);
+    QVERIFY(!InstanceOverride::fromJson(json, nullptr) == !valid); // no error text wanted: fine too
+    if (!valid) {
+        QVERIFY2(error.contains(errorNames), qPrintable(error));
+        return;
+    }
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(parsed->weight, weight ? std::optional<int>(weight) : std::nullopt);
+    QCOMPARE(parsed->disabled, disabled);
+    // What toJson() writes reads back the same.
+    QCOMPARE(InstanceOverride::fromJson(parsed->toJson(), nullptr), parsed);
+}
+
+void tst_ZooKeeperRegistry::aConsumerNodeHoldsItsJsonWhileRegistered()
+{
+    Reader reader(m_zk->hosts());
+    const ConsumerInfo me = consumer();
+    const QString consumers = ZooKeeperRegistry::consumersPath(me.microServiceId, me.stage);
+    QCOMPARE(consumers, QStringLiteral("/tomato/demo%2Frpc%20service/dev/consumers"));
+    QCOMPARE(ZooKeeperRegistry::consumerPath(me), consumers + QLatin1Char('/') + me.nodeName());
+
+    ZooKeeperRegistry registry(m_zk->hosts(), options());
+    QSignalSpy registered(&registry, &ZooKeeperRegistry::registered);
+    registry.registerConsumer(me);
+    registry.start();
+    QVERIFY(registered.wait(10000));
+    QCOMPARE(reader.children(consumers), QStringList{me.nodeName()});
+    const auto node = reader.node(ZooKeeperRegistry::consumerPath(me));
+    QVERIFY(node);
+    QVERIFY(node->second); // ephemeral
+    QVERIFY(!reader.node(consumers)->second);
+    const QJsonObject json = QJsonDocument::fromJson(node->first).object();
+    QCOMPARE(json.value(QLatin1String("host")).toString(), me.host);
+    QCOMPARE(json.value(QLatin1String("pid")).toInteger(), me.pid);
+    QCOMPARE(json.value(QLatin1String("microServiceId")).toString(), me.microServiceId);
+    QCOMPARE(json.value(QLatin1String("stage")).toString(), me.stage);
+    QCOMPARE(json.value(QLatin1String("group")).toString(), me.group);
+    QCOMPARE(json.value(QLatin1String("version")).toString(), me.version);
+    QCOMPARE(json.value(QLatin1String("statusAddress")).toString(), me.statusAddress);
+    QCOMPARE(json.value(QLatin1String("application")).toString(), me.application);
+    QCOMPARE(json.value(QLatin1String("uri")).toString(), me.toUri());
+    // Consumers are not providers.
+    QVERIFY(reader.children(ZooKeeperRegistry::providersPath(me.microServiceId, me.stage)).isEmpty());
+
+    // Registered while connected: created at once; unregistered: gone.
+    const ConsumerInfo other = consumer(QStringLiteral("another-app"));
+    registry.registerConsumer(other);
+    QTRY_COMPARE_WITH_TIMEOUT(reader.children(consumers).size(), 2, 10000);
+    registry.unregisterConsumer(me);
+    QTRY_COMPARE_WITH_TIMEOUT(reader.children(consumers), QStringList{other.nodeName()}, 5000);
+    // Stopping closes the session, and the ephemeral node goes with it.
+    registry.stop();
+    QTRY_COMPARE_WITH_TIMEOUT(reader.children(consumers), QStringList(), 5000);
+}
+
+void tst_ZooKeeperRegistry::aConsumerNodeGoesWhenItsRegistryIsDestroyed()
+{
+    Reader reader(m_zk->hosts());
+    const ConsumerInfo me = consumer();
+    {
+        ZooKeeperRegistry registry(m_zk->hosts(), options());
+        registry.start();
+        registry.registerConsumer(me);
+        QTRY_VERIFY_WITH_TIMEOUT(reader.node(ZooKeeperRegistry::consumerPath(me)), 10000);
+    }
+    // Well before the session timeout (4 s): the session was closed, not abandoned.
+    QTRY_VERIFY_WITH_TIMEOUT(!reader.node(ZooKeeperRegistry::consumerPath(me)), 2000);
+}
+
+void tst_ZooKeeperRegistry::aSessionExpiryReRegistersConsumersAndReWatchesOverrides()
+{
+    const ConsumerInfo me = consumer();
+    ZooKeeperRegistry client(m_zk->hosts(), options());
+    client.start();
+    client.registerConsumer(me);
+    client.subscribe(kService, kStage);
+    ZooKeeperRegistry operatorRegistry(m_zk->hosts(), options());
+    operatorRegistry.start();
+    operatorRegistry.setOverride(kService, kStage, QStringLiteral("127.0.0.1:5001"), makeOverride(20));
+    QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)), QStringLiteral("127.0.0.1:5001 weight=20"), 10000);
+    {
+        Reader reader(m_zk->hosts());
+        QTRY_VERIFY_WITH_TIMEOUT(reader.node(ZooKeeperRegistry::consumerPath(me)), 10000);
+    }
+
+    // The ensemble comes back with no memory of our sessions (nor of the override).
+    m_zk->stop();
+    m_zk->wipe();
+    QVERIFY2(m_zk->start(), qPrintable(m_zk->log()));
+    Reader reader(m_zk->hosts());
+    const QString consumers = ZooKeeperRegistry::consumersPath(kService, kStage);
+    QTRY_COMPARE_WITH_TIMEOUT(reader.children(consumers), QStringList{me.nodeName()}, 20000);
+    QVERIFY(reader.node(ZooKeeperRegistry::consumerPath(me))->second);
+    // A healthy read in the new session finds no override: the instance has its own weight again.
+    QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)), QString(), 20000);
+
+    // The watch was re-armed: a new override reaches the client.
+    QTRY_VERIFY_WITH_TIMEOUT(operatorRegistry.isConnected(), 20000);
+    operatorRegistry.setOverride(kService, kStage, QStringLiteral("127.0.0.1:5001"), makeOverride(std::nullopt, true));
+    QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)), QStringLiteral("127.0.0.1:5001 disabled"), 10000);
+}
+
+void tst_ZooKeeperRegistry::anOverrideReachesAnotherSubscribedRegistryWithinASecond()
+{
+    const QString address = QStringLiteral("127.0.0.1:6001");
+    ZooKeeperRegistry client(m_zk->hosts(), options());
+    QSignalSpy changed(&client, &ZooKeeperRegistry::overridesChanged);
+    QSignalSpy instances(&client, &ZooKeeperRegistry::instancesChanged);
+    client.start();
+    client.subscribe(kService, kStage);
+    QVERIFY(instances.wait(10000)); // subscribed and read
+    QVERIFY(client.overrides(kService, kStage).isEmpty());
+
+    ZooKeeperRegistry operatorRegistry(m_zk->hosts(), options());
+    operatorRegistry.start();
+    QTRY_VERIFY_WITH_TIMEOUT(operatorRegistry.isConnected(), 10000);
+    // No overrides path yet: the client watches for it to appear.
+    operatorRegistry.setOverride(kService, kStage, address, makeOverride(50, true));
+    QTRY_COMPARE_WITH_TIMEOUT(changed.size(), 1, 10000);
+    QCOMPARE(changed.first().at(0).toString(), kService);
+    QCOMPARE(changed.first().at(1).toString(), kStage);
+    QCOMPARE(describe(changed.first().at(2).value<InstanceOverrides>()), QStringLiteral("127.0.0.1:6001 weight=50 disabled"));
+    QCOMPARE(client.overrides(kService, kStage).value(address), makeOverride(50, true));
+    // The node is where the documentation says, persistent, and holds the JSON.
+    Reader reader(m_zk->hosts());
+    const auto node = reader.node(ZooKeeperRegistry::overridesPath(kService, kStage) + QLatin1String("/127.0.0.1%3A6001"));
+    QVERIFY(node);
+    QVERIFY(!node->second);
+    QCOMPARE(InstanceOverride::fromJson(node->first, nullptr), makeOverride(50, true));
+
+    // A change: seen within a second.
+    QElapsedTimer seen;
+    seen.start();
+    operatorRegistry.setOverride(kService, kStage, address, makeOverride(200));
+    QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)), QStringLiteral("127.0.0.1:6001 weight=200"), 1000);
+    QVERIFY(seen.elapsed() < 1000);
+    QCOMPARE(describe(changed.last().at(2).value<InstanceOverrides>()), QStringLiteral("127.0.0.1:6001 weight=200"));
+
+    // A second instance's override joins; the whole map travels each time.
+    operatorRegistry.setOverride(kService, kStage, QStringLiteral("[::1]:6002"), makeOverride(3));
+    QTRY_COMPARE_WITH_TIMEOUT(describe(changed.last().at(2).value<InstanceOverrides>()),
+                              QStringLiteral("127.0.0.1:6001 weight=200; [::1]:6002 weight=3"), 1000);
+
+    // Cleared: the instance has its registered values again.
+    seen.restart();
+    operatorRegistry.clearOverride(kService, kStage, address);
+    QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)), QStringLiteral("[::1]:6002 weight=3"), 1000);
+    operatorRegistry.clearOverride(kService, kStage, QStringLiteral("[::1]:6002"));
+    QTRY_VERIFY_WITH_TIMEOUT(client.overrides(kService, kStage).isEmpty(), 1000);
+    QVERIFY(changed.last().at(2).value<InstanceOverrides>().isEmpty());
+    const qsizetype signalCount = changed.size();
+    // Clearing what is not there is no error, and changes nothing.
+    operatorRegistry.clearOverride(kService, kStage, address);
+    QTRY_VERIFY_WITH_TIMEOUT(reader.children(ZooKeeperRegistry::overridesPath(kService, kStage)).isEmpty(), 1000);
+    QCOMPARE(changed.size(), signalCount);
+    // Another stage sees none of it.
+    QVERIFY(client.overrides(kService, QStringLiteral("prod")).isEmpty());
+}
+
+void tst_ZooKeeperRegistry::overridesWrittenBeforeTheSubscriptionAreRead()
+{
+    {
+        ZooKeeperRegistry operatorRegistry(m_zk->hosts(), options());
+        // Asked before the session is up: sent once it is.
+        operatorRegistry.setOverride(kService, kStage, QStringLiteral("127.0.0.1:1"), makeOverride(10));
+        operatorRegistry.setOverride(kService, kStage, QStringLiteral("127.0.0.1:2"), makeOverride(10));
+        operatorRegistry.setOverride(kService, kStage, QStringLiteral("127.0.0.1:2"), makeOverride(20)); // the latest counts
+        operatorRegistry.clearOverride(kService, kStage, QStringLiteral("127.0.0.1:3"));
+        operatorRegistry.start();
+        Reader reader(m_zk->hosts());
+        QTRY_COMPARE_WITH_TIMEOUT(reader.children(ZooKeeperRegistry::overridesPath(kService, kStage)).size(), 2, 10000);
+        const QString two = ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:2"));
+        QTRY_COMPARE_WITH_TIMEOUT(reader.node(two).value_or(std::make_pair(QByteArray(), false)).first,
+                                  makeOverride(20).toJson(), 10000);
+    }
+    // Persistent: still there after the writer has gone.
+    ZooKeeperRegistry client(m_zk->hosts(), options());
+    QSignalSpy changed(&client, &ZooKeeperRegistry::overridesChanged);
+    client.start();
+    client.subscribe(kService, kStage);
+    QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)),
+                              QStringLiteral("127.0.0.1:1 weight=10; 127.0.0.1:2 weight=20"), 10000);
+
+    // Someone removes the whole overrides path: every override goes.
+    Reader reader(m_zk->hosts());
+    const QString path = ZooKeeperRegistry::overridesPath(kService, kStage);
+    for (const QString &child : reader.children(path))
+        QVERIFY(reader.remove(path + QLatin1Char('/') + child));
+    QVERIFY(reader.remove(path));
+    QTRY_VERIFY_WITH_TIMEOUT(client.overrides(kService, kStage).isEmpty(), 5000);
+    // And when it comes back, so do they.
+    QCOMPARE(reader.put(ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:1")),
+                        R"({"disabled": true})"),
+             int(ZOK));
+    QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)), QStringLiteral("127.0.0.1:1 disabled"), 5000);
+}
+
+void tst_ZooKeeperRegistry::aMalformedOverrideIsLoggedAndIgnoredWhileTheOthersStay()
+{
+    ZooKeeperRegistry client(m_zk->hosts(), options());
+    client.start();
+    client.subscribe(kService, kStage);
+    ZooKeeperRegistry operatorRegistry(m_zk->hosts(), options());
+    operatorRegistry.start();
+    const QString a = QStringLiteral("127.0.0.1:7001");
+    const QString b = QStringLiteral("127.0.0.1:7002");
+    operatorRegistry.setOverride(kService, kStage, a, makeOverride(30));
+    operatorRegistry.setOverride(kService, kStage, b, makeOverride(40));
+    QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)),
+                              QStringLiteral("127.0.0.1:7001 weight=30; 127.0.0.1:7002 weight=40"), 10000);
+
+    // b's data is replaced by hand with something that is not an override.
+    Reader reader(m_zk->hosts());
+    const QString bPath = ZooKeeperRegistry::overridePath(kService, kStage, b);
+    QCOMPARE(reader.setCode(bPath, R"({"weight": "heavy"})"), int(ZOK));
+    QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)), QStringLiteral("127.0.0.1:7001 weight=30"), 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(!ignoredOverrides().isEmpty(), 5000);
+    QVERIFY2(ignoredOverrides().first().contains(bPath) && ignoredOverrides().first().contains(QLatin1String("weight")),
+             qPrintable(ignoredOverrides().first()));
+
+    // A new node that is not JSON at all: logged, ignored; a's override stays.
+    const QString cPath = ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:7003"));
+    QCOMPARE(reader.put(cPath, "weight=10"), int(ZOK));
+    QTRY_VERIFY_WITH_TIMEOUT(ignoredOverrides().join(QLatin1Char('\n')).contains(cPath), 5000);
+    QCOMPARE(describe(client.overrides(kService, kStage)), QStringLiteral("127.0.0.1:7001 weight=30"));
+    // A node with no data (made by hand, or still being written): the same.
+    const QString dPath = ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:7004"));
+    QCOMPARE(reader.put(dPath, QByteArray()), int(ZOK));
+    QTRY_VERIFY_WITH_TIMEOUT(ignoredOverrides().join(QLatin1Char('\n')).contains(dPath), 5000);
+    QCOMPARE(describe(client.overrides(kService, kStage)), QStringLiteral("127.0.0.1:7001 weight=30"));
+
+    // Mended by hand: applied.
+    QCOMPARE(reader.setCode(bPath, R"({"weight": 45})"), int(ZOK));
+    QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)),
+                              QStringLiteral("127.0.0.1:7001 weight=30; 127.0.0.1:7002 weight=45"), 5000);
+    // Each bad content was said once, not again on every re-read of the list.
+    QCOMPARE(ignoredOverrides().filter(bPath).size(), 1);
+    QCOMPARE(ignoredOverrides().size(), 3);
+}
+
+void tst_ZooKeeperRegistry::withCredentialsConsumerAndOverrideNodesGetOurAcl()
+{
+    ZooKeeperRegistry registry(QStringLiteral("zookeeper://tomato:s3cret@") + m_zk->hosts(), options());
+    registry.start();
+    const ConsumerInfo me = consumer();
+    registry.registerConsumer(me);
+    registry.setOverride(kService, kStage, QStringLiteral("127.0.0.1:8001"), makeOverride(5));
+    Reader anyone(m_zk->hosts());
+    const QString overrideNode = ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:8001"));
+    QTRY_VERIFY_WITH_TIMEOUT(anyone.node(ZooKeeperRegistry::consumerPath(me)) && anyone.node(overrideNode), 10000);
+    for (const QString &path : {ZooKeeperRegistry::consumersPath(kService, kStage), ZooKeeperRegistry::consumerPath(me),
+                                ZooKeeperRegistry::overridesPath(kService, kStage), overrideNode}) {
+        const QStringList acl = anyone.acl(path);
+        QCOMPARE(acl.size(), 2);
+        QVERIFY2(acl.at(0).startsWith(QLatin1String("digest:tomato:")) && acl.at(0).endsWith(QLatin1String("=31")),
+                 qPrintable(acl.join(QLatin1Char(' '))));
+        QCOMPARE(acl.at(1), QStringLiteral("world:anyone=1"));
+    }
+    // Only holders of the credentials change overrides.
+    QCOMPARE(anyone.setCode(overrideNode, R"({"disabled": true})"), int(ZNOAUTH));
+    QCOMPARE(anyone.createCode(ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:8002"))),
+             int(ZNOAUTH));
 }
 
 QTEST_GUILESS_MAIN(tst_ZooKeeperRegistry)

@@ -11,6 +11,7 @@ namespace Tomato {
 // /tomato/{service}/{stage}/consumers/{node name} is EPHEMERAL and holds toJson(). A plain value.
 //
 // Its URI: consumer://host/?micro-service-id=..&stage=..&group=..&pid=..&version=..&status=..
+//   &application=..&client=..
 // (values percent-encoded); the node name is that URI percent-encoded once more.
 struct TOMATO_EXPORT ConsumerInfo
 {
@@ -22,6 +23,8 @@ struct TOMATO_EXPORT ConsumerInfo
     QString version;        // Tomato RPC version
     QString statusAddress;  // its status endpoint (host:port), empty when it has none
     QString application;    // program name, may be empty
+    int client = 0;         // which RpcClient of the process (1, 2, ...), so that two clients
+                            // of one process have a node each; 0: not said
 
     QString toUri() const;
     static std::optional<ConsumerInfo> fromUri(const QString &uri);

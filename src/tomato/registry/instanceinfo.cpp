@@ -79,7 +79,8 @@ QString InstanceInfo::toUri() const
         + QLatin1String("&stage=") + encode(d->stage) + QLatin1String("&group=") + encode(d->group)
         + QLatin1String("&weight=") + QString::number(d->weight)
         + QLatin1String("&protocol=") + QString::number(d->protocolVersion)
-        + QLatin1String("&interfaces=") + encode(d->interfaces);
+        + QLatin1String("&interfaces=") + encode(d->interfaces)
+        + (d->startTime > 0 ? QLatin1String("&start-time=") + QString::number(d->startTime) : QString());
 }
 
 std::optional<InstanceInfo> InstanceInfo::fromUri(const QString &uri)
@@ -105,8 +106,15 @@ std::optional<InstanceInfo> InstanceInfo::fromUri(const QString &uri)
         return std::nullopt;
     if (query.hasQueryItem(QStringLiteral("protocol")))
         info.setProtocolVersion(item("protocol").toInt(&ok));
+    if (!ok)
+        return std::nullopt;
     info.setInterfaces(item("interfaces"));
-    if (!ok || info.microServiceId().isEmpty() || info.stage().isEmpty())
+    // Only a hint for warm-up: a malformed one counts as unknown (0) rather than hiding the
+    // instance, as a malformed weight does.
+    bool timeOk = false;
+    const qint64 startTime = item("start-time").toLongLong(&timeOk);
+    info.setStartTime(timeOk && startTime > 0 ? startTime : 0);
+    if (info.microServiceId().isEmpty() || info.stage().isEmpty())
         return std::nullopt;
     return info;
 }
@@ -132,6 +140,7 @@ QByteArray InstanceInfo::toJson() const
                         {QStringLiteral("weight"), d->weight},
                         {QStringLiteral("protocolVersion"), d->protocolVersion},
                         {QStringLiteral("interfaces"), d->interfaces},
+                        {QStringLiteral("startTime"), d->startTime},
                         {QStringLiteral("uri"), toUri()}};
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
@@ -140,7 +149,8 @@ bool InstanceInfo::operator==(const InstanceInfo &o) const
 {
     return d->transport == o.d->transport && d->host == o.d->host && d->port == o.d->port
         && d->microServiceId == o.d->microServiceId && d->stage == o.d->stage && d->group == o.d->group
-        && d->weight == o.d->weight && d->protocolVersion == o.d->protocolVersion && d->interfaces == o.d->interfaces;
+        && d->weight == o.d->weight && d->protocolVersion == o.d->protocolVersion && d->interfaces == o.d->interfaces
+        && d->startTime == o.d->startTime;
 }
 
 } // namespace Tomato

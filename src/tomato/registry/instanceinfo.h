@@ -14,7 +14,8 @@ class InstanceInfoData;
 // One running server instance as the registry knows it. A plain value, implicitly shared.
 //
 // Its URI is the registry node name (docs/REGISTRY.md), as in the original Tomato-RPC:
-//   tomato://host:port/?micro-service-id=..&stage=..&group=..&weight=..&protocol=1&interfaces=..
+//   tomato://host:port/?micro-service-id=..&stage=..&group=..&weight=..&protocol=1&interfaces=..&start-time=..
+// (start-time only when known; a malformed one reads as 0, unknown).
 // A TLS instance is tomato+tls://host:port/?..., so a client connects to it over TLS by
 // itself. Every query value is percent-encoded; the node name is that whole URI
 // percent-encoded once more, so it holds no '/'.

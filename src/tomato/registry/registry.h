@@ -10,7 +10,7 @@ namespace Tomato {
 
 // An operator's live change to one instance, as clients apply it (docs/CLUSTER.md#overrides):
 // stored at /tomato/{service}/{stage}/overrides/{host:port} as JSON
-// {"weight": 50, "disabled": true}; both fields optional.
+// {"weight": 50, "disabled": true}; both fields optional, others ignored (docs/REGISTRY.md#overrides).
 struct TOMATO_EXPORT InstanceOverride
 {
     std::optional<int> weight; // replaces the instance's registered weight (1..1000)

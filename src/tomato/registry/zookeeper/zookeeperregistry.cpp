@@ -7,6 +7,7 @@
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
+#include <QtCore/QSet>
 #include <QtCore/QTimer>
 #include <QtCore/QUrl>
 
@@ -45,6 +46,7 @@ struct Request
     zhandle_t *zh;
     QByteArray path;
     std::function<void(int rc, QStringList children)> done; // runs on the registry's thread
+    std::function<void(int rc, QByteArray data)> gotData;    // for reads of a node's data
 };
 
 void stringCompletion(int rc, const char *, const void *data)
@@ -75,6 +77,22 @@ void childrenCompletion(int rc, const String_vector *strings, const Stat *, cons
             children << QString::fromUtf8(strings->data[i]);
     }
     r->bridge->post([rc, children, done = std::move(r->done)] { done(rc, children); });
+}
+
+void dataCompletion(int rc, const char *value, int valueLength, const Stat *, const void *data)
+{
+    std::unique_ptr<Request> r(static_cast<Request *>(const_cast<void *>(data)));
+    if (!r->gotData || rc == ZCLOSING)
+        return;
+    const QByteArray bytes = rc == ZOK && value && valueLength > 0 ? QByteArray(value, valueLength) : QByteArray();
+    r->bridge->post([rc, bytes, done = std::move(r->gotData)] { done(rc, bytes); });
+}
+
+// Errors after which a write is worth sending again on a working connection.
+bool isTransient(int rc)
+{
+    return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED || rc == ZSESSIONMOVED
+        || rc == ZINVALIDSTATE;
 }
 
 QString key(const QString &microServiceId, const QString &stage)
@@ -144,14 +162,31 @@ public:
         QString stage;
         QList<InstanceInfo> instances;
         bool known = false; // a read succeeded at least once
+        QSet<QString> overrideNodes;                    // listed by the last read of overrides/
+        QHash<QString, InstanceOverride> overrideByNode; // the valid ones among them, by node name
+        QHash<QString, QByteArray> badOverrides;         // malformed ones, as last logged
+        InstanceOverrides overrides;                    // as published, by host:port
     };
-    // Context of a subscription's child watch: lives as long as the registry, so watches
-    // that never fire leak nothing.
+    // Context of a watch: lives as long as the registry, so watches that never fire leak
+    // nothing. `node`: the override node whose data is watched, if any.
     struct WatchContext
     {
         std::shared_ptr<Bridge> bridge;
         QString key;
+        QString node;
         ZooKeeperRegistry *q;
+    };
+    // One of our ephemeral nodes: an instance or a consumer.
+    struct Registration
+    {
+        QByteArray data;
+        QString uri; // how the log names it
+    };
+    // An override to write (data) or remove (none); `serial` tells a newer call apart.
+    struct Write
+    {
+        std::optional<QByteArray> data;
+        quint64 serial = 0;
     };
 
     ZooKeeperRegistry *q;
@@ -161,9 +196,13 @@ public:
     bool connected = false;
     bool sessionReady = false; // registrations done in the current session
     bool stopped = true;
-    QHash<QString, InstanceInfo> registrations; // path -> instance
+    QHash<QString, Registration> registrations; // path -> node
     std::map<QString, Subscription> subscriptions;
     std::map<QString, std::unique_ptr<WatchContext>> watchContexts;
+    // By subscription key (the overrides path) and by key + '\n' + node (an override's data).
+    std::map<QString, std::unique_ptr<WatchContext>> overrideWatchContexts;
+    std::map<QString, Write> writes; // override path -> the latest call, until it is done
+    quint64 nextWriteSerial = 0;
     // Disconnected for longer than the session timeout: the ensemble has expired our
     // session, even if it cannot tell us so (an ensemble restarted with wiped data refuses
     // a client that has seen newer transactions, forever). Start a new session ourselves.
@@ -198,6 +237,30 @@ public:
         w->bridge->post([w, zh] {
             if (zh == w->q->d->zh)
                 w->q->d->read(w->key);
+        });
+    }
+
+    // The overrides path changed (children, created, deleted): read it again.
+    static void overridesWatcher(zhandle_t *zh, int type, int, const char *, void *ctx)
+    {
+        if (type != ZOO_CHILD_EVENT && type != ZOO_DELETED_EVENT && type != ZOO_CREATED_EVENT)
+            return;
+        auto *w = static_cast<WatchContext *>(ctx);
+        w->bridge->post([w, zh] {
+            if (zh == w->q->d->zh)
+                w->q->d->readOverrides(w->key);
+        });
+    }
+
+    // An override node's data changed, or the node went: read it again.
+    static void overrideDataWatcher(zhandle_t *zh, int type, int, const char *, void *ctx)
+    {
+        if (type != ZOO_CHANGED_EVENT && type != ZOO_DELETED_EVENT)
+            return;
+        auto *w = static_cast<WatchContext *>(ctx);
+        w->bridge->post([w, zh] {
+            if (zh == w->q->d->zh)
+                w->q->d->readOverride(w->key, w->node);
         });
     }
 
@@ -243,11 +306,15 @@ public:
             if (!sessionReady) {
                 sessionReady = true;
                 for (auto it = registrations.cbegin(); it != registrations.cend(); ++it)
-                    create(it.value());
+                    create(it.key());
             }
             // Reads that failed while disconnected set no watch: read everything again.
-            for (const auto &[k, sub] : subscriptions)
+            for (const auto &[k, sub] : subscriptions) {
                 read(k);
+                readOverrides(k);
+            }
+            for (const auto &[path, w] : writes)
+                write(path);
         } else if (state == ZOO_AUTH_FAILED_STATE) {
             qCCritical(lcZooKeeper).noquote() << "ZooKeeper refused the credentials of" << options.username
                                     << "; this session can read but not register";
@@ -264,7 +331,22 @@ public:
 
     Request *request(const QByteArray &path, std::function<void(int, QStringList)> done = {})
     {
-        return new Request{bridge, zh, path, std::move(done)};
+        return new Request{bridge, zh, path, std::move(done), {}};
+    }
+
+    Request *dataRequest(const QByteArray &path, std::function<void(int, QByteArray)> gotData)
+    {
+        return new Request{bridge, zh, path, {}, std::move(gotData)};
+    }
+
+    // A request the client refuses outright (a handle in an unrecoverable state) never
+    // completes: free it, and let the next session redo the work.
+    static void sent(int rc, Request *r)
+    {
+        if (rc != ZOK) {
+            qCDebug(lcZooKeeper).noquote() << "ZooKeeper refused a request on" << r->path << ":" << zerror(rc);
+            delete r;
+        }
     }
 
     // Creates the persistent parents of `path`, in order (a client's requests are handled
@@ -278,31 +360,34 @@ public:
         }
     }
 
-    void create(const InstanceInfo &instance)
+    // Creates the ephemeral node of a registration (an instance or a consumer).
+    void create(const QString &path)
     {
-        if (!zh || !connected)
+        const auto it = registrations.constFind(path);
+        if (!zh || !connected || it == registrations.cend())
             return; // done when the session is ready
-        const QByteArray path = ZooKeeperRegistry::instancePath(instance).toUtf8();
-        const QByteArray data = instance.toJson();
-        createParents(path);
-        zoo_acreate(zh, path.constData(), data.constData(), int(data.size()), aclFor(options),
-                    ZOO_EPHEMERAL, &stringCompletion,
-                    request(path, [this, instance, path](int rc, const QStringList &) {
-                        onCreated(instance, path, rc);
-                    }));
+        const QByteArray p = path.toUtf8();
+        const QByteArray data = it->data;
+        createParents(p);
+        Request *r = request(p, [this, path](int rc, const QStringList &) { onCreated(path, rc); });
+        sent(zoo_acreate(zh, p.constData(), data.constData(), int(data.size()), aclFor(options), ZOO_EPHEMERAL,
+                         &stringCompletion, r),
+             r);
     }
 
-    void onCreated(const InstanceInfo &instance, const QByteArray &path, int rc)
+    void onCreated(const QString &path, int rc)
     {
-        if (!registrations.contains(QString::fromUtf8(path)))
+        const auto it = registrations.constFind(path);
+        if (it == registrations.cend())
             return; // unregistered meanwhile
         if (rc == ZOK) {
-            qCInfo(lcZooKeeper).noquote() << "registered" << instance.toUri();
+            qCInfo(lcZooKeeper).noquote() << "registered" << it->uri;
             Q_EMIT q->registered();
         } else if (rc == ZNODEEXISTS) {
             // A node of ours from an expired session still stands: replace it.
-            zoo_adelete(zh, path.constData(), -1, &voidCompletion,
-                        request(path, [this, instance](int, const QStringList &) { create(instance); }));
+            const QByteArray p = path.toUtf8();
+            Request *r = request(p, [this, path](int, const QStringList &) { create(path); });
+            sent(zoo_adelete(zh, p.constData(), -1, &voidCompletion, r), r);
         } else {
             qCWarning(lcZooKeeper).noquote() << "registering" << path << "failed:" << zerror(rc)
                                    << "(retried on the next connection)";
@@ -320,7 +405,7 @@ public:
         createParents(path + "/x");
         auto &watch = watchContexts[k];
         if (!watch)
-            watch.reset(new WatchContext{bridge, k, q});
+            watch.reset(new WatchContext{bridge, k, {}, q});
         zoo_awget_children2(zh, path.constData(), &childWatcher, watch.get(), &childrenCompletion,
                             request(path, [this, k](int rc, const QStringList &children) {
                                 onChildren(k, rc, children);
@@ -369,6 +454,202 @@ public:
         sub.instances = instances;
         if (changed)
             Q_EMIT q->instancesChanged(sub.microServiceId, sub.stage, instances);
+    }
+
+    void addRegistration(const QString &path, const QByteArray &data, const QString &uri)
+    {
+        registrations.insert(path, Registration{data, uri});
+        if (sessionReady)
+            create(path);
+    }
+
+    void removeRegistration(const QString &path)
+    {
+        if (!registrations.remove(path) || !zh || !connected)
+            return;
+        const QByteArray p = path.toUtf8();
+        Request *r = request(p);
+        sent(zoo_adelete(zh, p.constData(), -1, &voidCompletion, r), r);
+    }
+
+    WatchContext *overrideWatch(const QString &k, const QString &node)
+    {
+        auto &watch = overrideWatchContexts[node.isEmpty() ? k : k + QLatin1Char('\n') + node];
+        if (!watch)
+            watch.reset(new WatchContext{bridge, k, node, q});
+        return watch.get();
+    }
+
+    // Lists the overrides of a subscription, watching the list; its nodes' data follows.
+    void readOverrides(const QString &k)
+    {
+        const auto it = subscriptions.find(k);
+        if (it == subscriptions.end() || !zh || !connected)
+            return;
+        const QByteArray path = ZooKeeperRegistry::overridesPath(it->second.microServiceId, it->second.stage).toUtf8();
+        Request *r = request(path, [this, k](int rc, const QStringList &nodes) { onOverrideNodes(k, rc, nodes); });
+        sent(zoo_awget_children2(zh, path.constData(), &overridesWatcher, overrideWatch(k, {}), &childrenCompletion, r),
+             r);
+    }
+
+    void onOverrideNodes(const QString &k, int rc, const QStringList &nodes)
+    {
+        const auto it = subscriptions.find(k);
+        if (it == subscriptions.end())
+            return;
+        Subscription &sub = it->second;
+        const QByteArray path = ZooKeeperRegistry::overridesPath(sub.microServiceId, sub.stage).toUtf8();
+        if (rc == ZNONODE && zh && connected) {
+            // The usual case: no operator has written an override. We do not make the path
+            // (writing is for operators); watch for it to appear instead.
+            sub.overrideNodes.clear();
+            sub.overrideByNode.clear();
+            sub.badOverrides.clear();
+            publishOverrides(sub);
+            Request *r = request(path, [this, k](int existsRc, const QStringList &) {
+                if (existsRc == ZOK)
+                    readOverrides(k); // created between the two requests
+            });
+            sent(zoo_awexists(zh, path.constData(), &overridesWatcher, overrideWatch(k, {}), &statCompletion, r), r);
+            return;
+        }
+        if (rc != ZOK) {
+            qCWarning(lcZooKeeper).noquote() << "reading" << path << "failed:" << zerror(rc) << "; keeping"
+                                             << sub.overrides.size() << "overrides";
+            return;
+        }
+        sub.overrideNodes = QSet<QString>(nodes.cbegin(), nodes.cend());
+        for (auto node = sub.overrideByNode.begin(); node != sub.overrideByNode.end();) {
+            if (sub.overrideNodes.contains(node.key()))
+                ++node;
+            else
+                node = sub.overrideByNode.erase(node);
+        }
+        for (auto node = sub.badOverrides.begin(); node != sub.badOverrides.end();) {
+            if (sub.overrideNodes.contains(node.key()))
+                ++node;
+            else
+                node = sub.badOverrides.erase(node);
+        }
+        publishOverrides(sub);
+        // Every node again: a watch on a node's data is re-armed only by reading it.
+        for (const QString &node : nodes)
+            readOverride(k, node);
+    }
+
+    void readOverride(const QString &k, const QString &node)
+    {
+        const auto it = subscriptions.find(k);
+        if (it == subscriptions.end() || !zh || !connected)
+            return;
+        const QByteArray path =
+            (ZooKeeperRegistry::overridesPath(it->second.microServiceId, it->second.stage) + QLatin1Char('/') + node)
+                .toUtf8();
+        Request *r = dataRequest(path, [this, k, node, path](int rc, const QByteArray &data) {
+            onOverrideData(k, node, path, rc, data);
+        });
+        sent(zoo_awget(zh, path.constData(), &overrideDataWatcher, overrideWatch(k, node), &dataCompletion, r), r);
+    }
+
+    void onOverrideData(const QString &k, const QString &node, const QByteArray &path, int rc, const QByteArray &data)
+    {
+        const auto it = subscriptions.find(k);
+        if (it == subscriptions.end())
+            return;
+        Subscription &sub = it->second;
+        if (rc == ZNONODE) {
+            sub.overrideByNode.remove(node);
+            sub.badOverrides.remove(node);
+        } else if (rc != ZOK) {
+            qCWarning(lcZooKeeper).noquote() << "reading" << path << "failed:" << zerror(rc) << "; keeping what we had";
+            return;
+        } else if (!sub.overrideNodes.contains(node)) {
+            return; // listed no more: the list's read has dropped it
+        } else {
+            QString error;
+            if (const auto value = InstanceOverride::fromJson(data, &error)) {
+                sub.overrideByNode.insert(node, *value);
+                sub.badOverrides.remove(node);
+            } else {
+                // Counts as absent: the instance keeps its registered values. Said once per
+                // content, not on every re-read of the list.
+                const auto said = sub.badOverrides.constFind(node);
+                if (said == sub.badOverrides.cend() || *said != data)
+                    qCWarning(lcZooKeeper).noquote()
+                        << "ignoring the override" << QString::fromUtf8(path) + QLatin1Char(':') << error;
+                sub.badOverrides.insert(node, data);
+                sub.overrideByNode.remove(node);
+            }
+        }
+        publishOverrides(sub);
+    }
+
+    // Emits overridesChanged() when the valid overrides, by host:port, differ from the last.
+    void publishOverrides(Subscription &sub)
+    {
+        QStringList nodes = sub.overrideByNode.keys();
+        nodes.sort(); // two names for one address (encoded or not): the same one wins each time
+        InstanceOverrides now;
+        for (const QString &node : nodes)
+            now.insert(QUrl::fromPercentEncoding(node.toLatin1()), sub.overrideByNode.value(node));
+        if (now == sub.overrides)
+            return;
+        sub.overrides = now;
+        Q_EMIT q->overridesChanged(sub.microServiceId, sub.stage, now);
+    }
+
+    void queueWrite(const QString &path, std::optional<QByteArray> data)
+    {
+        writes[path] = Write{std::move(data), ++nextWriteSerial};
+        write(path);
+    }
+
+    // Sends the latest call for an override node: create it (or set its data), or delete it.
+    void write(const QString &path)
+    {
+        const auto it = writes.find(path);
+        if (it == writes.end() || !zh || !connected)
+            return; // sent when the session is connected
+        const quint64 serial = it->second.serial;
+        const QByteArray p = path.toUtf8();
+        if (!it->second.data) {
+            Request *r = request(p, [this, path, serial](int rc, const QStringList &) {
+                onWritten(path, serial, rc == ZNONODE ? ZOK : rc);
+            });
+            sent(zoo_adelete(zh, p.constData(), -1, &voidCompletion, r), r);
+            return;
+        }
+        const QByteArray data = *it->second.data;
+        createParents(p);
+        Request *r = request(p, [this, path, serial, p, data](int rc, const QStringList &) {
+            if (rc != ZNODEEXISTS || !zh || !connected) {
+                onWritten(path, serial, rc);
+                return;
+            }
+            Request *set = request(p, [this, path, serial](int setRc, const QStringList &) {
+                onWritten(path, serial, setRc);
+            });
+            sent(zoo_aset(zh, p.constData(), data.constData(), int(data.size()), -1, &statCompletion, set), set);
+        });
+        sent(zoo_acreate(zh, p.constData(), data.constData(), int(data.size()), aclFor(options), ZOO_PERSISTENT,
+                         &stringCompletion, r),
+             r);
+    }
+
+    void onWritten(const QString &path, quint64 serial, int rc)
+    {
+        const auto it = writes.find(path);
+        if (it == writes.end() || it->second.serial != serial)
+            return; // a newer call for the node follows
+        if (rc == ZOK) {
+            qCInfo(lcZooKeeper).noquote() << (it->second.data ? "wrote the override" : "removed the override") << path;
+            writes.erase(it);
+        } else if (isTransient(rc)) {
+            write(path); // now if connected, else on the next connection
+        } else {
+            qCWarning(lcZooKeeper).noquote() << "writing the override" << path << "failed:" << zerror(rc);
+            writes.erase(it);
+        }
     }
 };
 
@@ -421,18 +702,39 @@ void ZooKeeperRegistry::stop()
 
 void ZooKeeperRegistry::registerInstance(const InstanceInfo &instance)
 {
-    d->registrations.insert(instancePath(instance), instance);
-    if (d->sessionReady)
-        d->create(instance);
+    d->addRegistration(instancePath(instance), instance.toJson(), instance.toUri());
 }
 
 void ZooKeeperRegistry::unregisterInstance(const InstanceInfo &instance)
 {
-    const QString path = instancePath(instance);
-    if (!d->registrations.remove(path) || !d->zh || !d->connected)
-        return;
-    const QByteArray p = path.toUtf8();
-    zoo_adelete(d->zh, p.constData(), -1, &voidCompletion, d->request(p));
+    d->removeRegistration(instancePath(instance));
+}
+
+void ZooKeeperRegistry::registerConsumer(const ConsumerInfo &consumer)
+{
+    d->addRegistration(consumerPath(consumer), consumer.toJson(), consumer.toUri());
+}
+
+void ZooKeeperRegistry::unregisterConsumer(const ConsumerInfo &consumer)
+{
+    d->removeRegistration(consumerPath(consumer));
+}
+
+InstanceOverrides ZooKeeperRegistry::overrides(const QString &microServiceId, const QString &stage) const
+{
+    const auto it = d->subscriptions.find(key(microServiceId, stage));
+    return it == d->subscriptions.end() ? InstanceOverrides() : it->second.overrides;
+}
+
+void ZooKeeperRegistry::setOverride(const QString &microServiceId, const QString &stage, const QString &address,
+                                    const InstanceOverride &value)
+{
+    d->queueWrite(overridePath(microServiceId, stage, address), value.toJson());
+}
+
+void ZooKeeperRegistry::clearOverride(const QString &microServiceId, const QString &stage, const QString &address)
+{
+    d->queueWrite(overridePath(microServiceId, stage, address), std::nullopt);
 }
 
 void ZooKeeperRegistry::subscribe(const QString &microServiceId, const QString &stage)
@@ -440,8 +742,11 @@ void ZooKeeperRegistry::subscribe(const QString &microServiceId, const QString &
     const QString k = key(microServiceId, stage);
     if (d->subscriptions.count(k))
         return;
-    d->subscriptions[k] = ZooKeeperRegistryPrivate::Subscription{microServiceId, stage, {}, false};
+    auto &sub = d->subscriptions[k];
+    sub.microServiceId = microServiceId;
+    sub.stage = stage;
     d->read(k);
+    d->readOverrides(k);
 }
 
 QList<InstanceInfo> ZooKeeperRegistry::instances(const QString &microServiceId, const QString &stage) const
@@ -471,6 +776,26 @@ QString ZooKeeperRegistry::providersPath(const QString &microServiceId, const QS
 QString ZooKeeperRegistry::instancePath(const InstanceInfo &instance)
 {
     return providersPath(instance.microServiceId(), instance.stage()) + QLatin1Char('/') + instance.nodeName();
+}
+
+QString ZooKeeperRegistry::consumersPath(const QString &microServiceId, const QString &stage)
+{
+    return QStringLiteral("/tomato/%1/%2/consumers").arg(encodePathSegment(microServiceId), encodePathSegment(stage));
+}
+
+QString ZooKeeperRegistry::consumerPath(const ConsumerInfo &consumer)
+{
+    return consumersPath(consumer.microServiceId, consumer.stage) + QLatin1Char('/') + consumer.nodeName();
+}
+
+QString ZooKeeperRegistry::overridesPath(const QString &microServiceId, const QString &stage)
+{
+    return QStringLiteral("/tomato/%1/%2/overrides").arg(encodePathSegment(microServiceId), encodePathSegment(stage));
+}
+
+QString ZooKeeperRegistry::overridePath(const QString &microServiceId, const QString &stage, const QString &address)
+{
+    return overridesPath(microServiceId, stage) + QLatin1Char('/') + encodePathSegment(address);
 }
 
 } // namespace Tomato

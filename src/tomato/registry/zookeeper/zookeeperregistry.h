@@ -10,9 +10,12 @@ namespace Tomato {
 
 // The ZooKeeper registry backend (docs/REGISTRY.md), on the ZooKeeper C client.
 //
-// Tree: /tomato/{micro-service-id}/{stage}/providers/{instance node name}, every segment
-// percent-encoded; instance nodes are EPHEMERAL and hold the instance's JSON; parents are
-// persistent and created when missing.
+// Tree (docs/REGISTRY.md), every segment percent-encoded:
+//   /tomato/{micro-service-id}/{stage}/providers/{instance node name}   EPHEMERAL, instance JSON
+//   /tomato/{micro-service-id}/{stage}/consumers/{consumer node name}   EPHEMERAL, consumer JSON
+//   /tomato/{micro-service-id}/{stage}/overrides/{host:port}            persistent, InstanceOverride JSON
+// Parents are persistent and created when missing. subscribe() watches a service's
+// providers and its overrides; a malformed override node is logged and counts as absent.
 //
 // Threads: the object lives on its creating thread (which must run an event loop). The
 // ZooKeeper client's own threads never touch Qt objects: every callback is posted to this
@@ -48,10 +51,28 @@ public:
     void subscribe(const QString &microServiceId, const QString &stage) override;
     QList<InstanceInfo> instances(const QString &microServiceId, const QString &stage) const override;
     bool isConnected() const override;
+    void registerConsumer(const ConsumerInfo &consumer) override;
+    void unregisterConsumer(const ConsumerInfo &consumer) override;
+    InstanceOverrides overrides(const QString &microServiceId, const QString &stage) const override;
 
-    // The node path of an instance, and of a service's providers in a stage.
+    // For operators' tools and tests: writes the override of the instance at `address`
+    // ("host:port") as a persistent node (parents created), or removes it, which gives the
+    // instance back its registered values. Asynchronous like everything here: the write is
+    // sent once the session is connected, sent again after a lost connection, and only the
+    // latest call for an address counts; a refused write (no permission) is logged and
+    // dropped. Subscribers, this registry included, see the result as overridesChanged().
+    void setOverride(const QString &microServiceId, const QString &stage, const QString &address,
+                     const InstanceOverride &value);
+    void clearOverride(const QString &microServiceId, const QString &stage, const QString &address);
+
+    // Node paths: a service's providers, consumers and overrides in a stage, and one
+    // instance, consumer or override ("host:port") node.
     static QString providersPath(const QString &microServiceId, const QString &stage);
     static QString instancePath(const InstanceInfo &instance);
+    static QString consumersPath(const QString &microServiceId, const QString &stage);
+    static QString consumerPath(const ConsumerInfo &consumer);
+    static QString overridesPath(const QString &microServiceId, const QString &stage);
+    static QString overridePath(const QString &microServiceId, const QString &stage, const QString &address);
 
 private:
     friend class ZooKeeperRegistryPrivate;
