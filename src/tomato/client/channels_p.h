@@ -1,31 +1,66 @@
 #pragma once
 #include <tomato/client/clientsession_p.h>
+#include <tomato/client/invoker_p.h>
 #include <tomato/client/policy/loadbalancer_p.h>
 #include <tomato/client/stub.h>
 #include <tomato/core/rpcconfig.h>
-#include <tomato/registry/instanceinfo.h>
+#include <tomato/registry/registry.h>
 
+#include <QtCore/QHash>
 #include <QtCore/QMutex>
+#include <QtCore/QSet>
 #include <memory>
+#include <vector>
 
 namespace Tomato {
 
-// One instance a cluster channel may send a call to.
-struct Target
+// One service of a cluster client (docs/CLUSTER.md): its invokers, replaced as a whole when
+// the registry reports a change; the live overrides; the load balancer; and the fault-tolerance
+// rules of its methods. Calls are placed from any thread: placeCall() reads a snapshot of the
+// invokers, so a registry update never waits for calls, nor calls for it.
+class ClusterState
 {
-    InstanceInfo instance;
-    std::shared_ptr<ClientSession> session;
-};
+public:
+    ClusterState(QString microServiceId, QString where, std::unique_ptr<LoadBalancer> balancer,
+                 const RpcConfig &config);
 
-// The instances a cluster channel chooses from, replaced as a whole when the registry
-// reports a change, and the policy that chooses. Thread-safe.
-struct ClusterState
-{
-    QString microServiceId;
-    QString where; // "stage/group", for errors
-    mutable QMutex mutex;
-    QList<Target> targets;
-    std::unique_ptr<LoadBalancer> balancer;
+    const QString microServiceId;
+    const QString where; // "stage/group", for errors
+
+    using Invokers = std::vector<std::shared_ptr<Invoker>>;
+    std::shared_ptr<const Invokers> invokers() const;
+    void setInvokers(std::shared_ptr<const Invokers> invokers);
+    InstanceOverrides overrides() const;
+    void setOverrides(const InstanceOverrides &overrides); // applied to the invokers at once
+    const LoadBalancer &balancer() const { return *m_balancer; }
+
+    // Sends the call to an instance the balancer picks among the usable ones not tried yet,
+    // retrying other instances when the rules allow (failover); fails it at once with
+    // NoProvider or CircuitOpen when there is none.
+    static void placeCall(const std::shared_ptr<ClusterState> &state, std::unique_ptr<OutgoingCall> call);
+
+private:
+    struct Attempt
+    {
+        int number = 1; // 1 for the first
+        std::chrono::steady_clock::time_point deadline; // the caller's, for all attempts
+        QSet<QString> tried;
+    };
+    bool failoverFor(const QByteArray &method) const;
+    bool isIdempotent(const OutgoingCall &call) const;
+    static void place(const std::shared_ptr<ClusterState> &state, std::unique_ptr<OutgoingCall> call,
+                      std::shared_ptr<Attempt> attempt);
+    RpcError noneUsable(const Invokers &all, const Attempt &attempt) const;
+
+    mutable QMutex m_mutex;
+    std::shared_ptr<const Invokers> m_invokers;
+    InstanceOverrides m_overrides;
+    std::unique_ptr<LoadBalancer> m_balancer;
+    const bool m_failover;                  // cluster=failover for the service
+    const QHash<QString, QString> m_modes;  // cluster-by-method
+    const int m_retries;
+    const QSet<QByteArray> m_idempotent;    // idempotent-methods for the service
+    mutable QHash<QByteArray, bool> m_failoverByMethod; // resolved modes, under m_mutex
 };
 
 // Client-wide defaults every channel reports to its stubs.
@@ -54,16 +89,18 @@ private:
 };
 
 // A channel to the instances of a service that the registry lists for the client's stage
-// and group; each call goes to the one the cluster's load balancer picks.
+// and group (ClusterState).
 class ClusterChannel final : public ConfiguredChannel
 {
 public:
     ClusterChannel(std::shared_ptr<ClusterState> state, const RpcConfig &config);
     QString describe() const override;
+    bool wantsHashKey() const override { return m_wantsHashKey; }
 
 private:
     void send(std::unique_ptr<OutgoingCall> call) override;
     std::shared_ptr<ClusterState> m_state;
+    bool m_wantsHashKey;
 };
 
 } // namespace Tomato

@@ -28,6 +28,8 @@ ClientConnection::ClientConnection(std::shared_ptr<ClientSession> session,
         m_keepAlive.setInterval(m_session->settings.keepAliveMs);
         connect(&m_keepAlive, &QTimer::timeout, this, &ClientConnection::onKeepAlive);
     }
+    m_connectTimer.setSingleShot(true);
+    connect(&m_connectTimer, &QTimer::timeout, this, &ClientConnection::onConnectTimeout);
 }
 
 ClientConnection::~ClientConnection()
@@ -75,12 +77,35 @@ void ClientConnection::connectStream()
     connect(m_stream, &Stream::ready, this, &ClientConnection::onReady);
     connect(m_stream, &Stream::readyRead, this, &ClientConnection::onReadyRead);
     connect(m_stream, &Stream::closed, this, &ClientConnection::onStreamGone);
+    if (m_session->settings.connectTimeoutMs > 0)
+        m_connectTimer.start(m_session->settings.connectTimeoutMs);
+}
+
+// A peer that neither accepts nor refuses (a dropped SYN, a stopped TLS server) must not hold
+// the calls for their whole timeout: they fail ConnectFailed, which a cluster retries elsewhere.
+void ClientConnection::onConnectTimeout()
+{
+    if (!m_stream || m_stream->isReady())
+        return;
+    Stream *gone = std::exchange(m_stream, nullptr);
+    gone->disconnect(this);
+    gone->abort();
+    gone->deleteLater();
+    m_writer.stop();
+    const QString why = QStringLiteral("cannot connect to %1: no connection within connect-timeout-ms (%2 ms)")
+                            .arg(m_session->settings.endpoint.toString())
+                            .arg(m_session->settings.connectTimeoutMs);
+    qCDebug(lcTransport).noquote() << why;
+    failAll(RpcError::ConnectFailed, why, true);
 }
 
 void ClientConnection::onReady()
 {
     qCDebug(lcTransport).noquote() << "connected to" << m_session->settings.endpoint.toString();
+    m_connectTimer.stop();
+    m_session->connected.store(true, std::memory_order_relaxed);
     m_lastRead = Clock::now();
+    m_keepAlivesUnanswered = 0;
     m_session->outbox->attach(m_stream);
     if (m_session->settings.keepAliveMs > 0)
         m_keepAlive.start();
@@ -98,7 +123,9 @@ void ClientConnection::onStreamGone()
         return;
     gone->disconnect(this); // a late signal of the old stream must not touch the next one
     gone->deleteLater();
+    m_session->connected.store(false, std::memory_order_relaxed);
     m_keepAlive.stop();
+    m_connectTimer.stop();
     m_writer.stop();
     qCDebug(lcTransport).noquote() << (gone->isReady() ? "the connection to" : "no connection to")
                                    << m_session->settings.endpoint.toString() + QLatin1Char(':') << gone->errorString();
@@ -132,6 +159,7 @@ void ClientConnection::onReadyRead()
     if (!isConnected())
         return;
     m_lastRead = Clock::now();
+    m_keepAlivesUnanswered = 0;
     const bool open = m_stream->readInto(m_parser);
     while (m_stream) {
         switch (m_parser.next()) {
@@ -269,20 +297,25 @@ void ClientConnection::sendCancel(quint64 id)
         m_session->outbox->post(Message::emptyFrame(Frame::Cancel, id));
 }
 
+// Heartbeats: a connection the peer has been silent on for a keep-alive interval gets a
+// KeepAlive request; anything the peer sends answers it. Two unanswered in a row mean the
+// peer is dead (crashed host, frozen process, cut link): the connection is dropped, its calls
+// fail ConnectionLost, and the next call reconnects.
 void ClientConnection::onKeepAlive()
 {
     if (!isConnected())
         return;
     const auto interval = std::chrono::milliseconds(m_session->settings.keepAliveMs);
-    const auto silent = Clock::now() - m_lastRead;
-    if (silent >= 3 * interval) {
-        qCWarning(lcTransport).noquote() << "no answer from" << m_session->settings.endpoint.toString() << "for"
-                                         << 3 * interval.count() << "ms; dropping the connection";
+    if (Clock::now() - m_lastRead < interval)
+        return;
+    if (m_keepAlivesUnanswered >= 2) {
+        qCWarning(lcTransport).noquote() << "no answer from" << m_session->settings.endpoint.toString() << "to"
+                                         << m_keepAlivesUnanswered << "heartbeats; dropping the connection";
         dropStream();
         return;
     }
-    if (silent >= interval)
-        m_session->outbox->post(Message::emptyFrame(Frame::KeepAliveRequest, m_session->nextMessageId()));
+    ++m_keepAlivesUnanswered;
+    m_session->outbox->post(Message::emptyFrame(Frame::KeepAliveRequest, m_session->nextMessageId()));
 }
 
 } // namespace Tomato

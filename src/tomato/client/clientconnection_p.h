@@ -27,6 +27,7 @@ public:
     ClientConnection(std::shared_ptr<ClientSession> session, std::shared_ptr<const Transports> transports,
                      QObject *parent);
     ~ClientConnection() override;
+    const std::shared_ptr<ClientSession> &session() const { return m_session; }
 
 private:
     void flush();
@@ -42,6 +43,7 @@ private:
     void rearm();
     void sendCancel(quint64 id);
     void onKeepAlive();
+    void onConnectTimeout();
     bool isConnected() const;
 
     std::shared_ptr<ClientSession> m_session;
@@ -51,6 +53,8 @@ private:
     OutboxWriter m_writer;
     QTimer m_timer;
     QTimer m_keepAlive;
+    QTimer m_connectTimer;
+    int m_keepAlivesUnanswered = 0; // heartbeats sent since the peer last said anything
     std::chrono::steady_clock::time_point m_lastRead;
     std::chrono::steady_clock::time_point m_lastBusy;
 };

@@ -9,6 +9,8 @@ using Clock = std::chrono::steady_clock;
 
 void finishCall(OutgoingCall &call, const QString &where, const RpcError *error)
 {
+    if (call.onFinish && std::exchange(call.onFinish, nullptr)(call, error))
+        return; // retried elsewhere; the next attempt finishes it
     if (lcClient().isDebugEnabled()) {
         // sentAt is read only while debug logging is on (a call sent before has none).
         const bool timed = call.sentAt != Clock::time_point();

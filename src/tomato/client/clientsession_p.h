@@ -23,6 +23,7 @@ struct ClientConnectionSettings
     Endpoint endpoint;
     qint64 maxFrameBytes = 16 << 20;
     int keepAliveMs = 0;
+    int connectTimeoutMs = 0; // 0: none
     Compression::Kind compression = Compression::Kind::None;
     int compressionThreshold = 0;
 };
@@ -57,6 +58,7 @@ public:
     std::function<void()> requestRearm; // set once by the connection: re-arm its timer
     // When the connection's timer fires next (steady clock ticks); max when it is off.
     std::atomic<qint64> timerDue{std::numeric_limits<qint64>::max()};
+    std::atomic<bool> connected{false}; // set by the connection: its stream is up
 
 private:
     void forgetDeadline(quint64 id, std::chrono::steady_clock::time_point deadline);

@@ -3,6 +3,7 @@
 #include <tomato/wire/message_p.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 namespace Tomato {
@@ -17,6 +18,14 @@ struct OutgoingCall
     std::chrono::steady_clock::time_point deadline;
     std::unique_ptr<PendingCall> pending;
     quint64 messageId = 0;   // given by the connection
+    // What the cluster channel needs to place, judge and retry the call:
+    QByteArray method;       // the method's name
+    bool idempotent = false; // the interface's Q_CLASSINFO("idempotent") names it
+    QByteArray hashKey;      // consistent-hash key: CallOptions::hashKey(), else the first argument
+                             // (filled only when the channel wantsHashKey())
+    // Called by finishCall() before the pending call learns the outcome; returning true means
+    // it took the call over (a retry on another instance): the pending call is not completed.
+    std::function<bool(OutgoingCall &call, const RpcError *error)> onFinish;
     // For the debug log only, and only while tomato.client debug logging is on:
     QByteArray label;        // "Sample::EchoService.echo"
     std::chrono::steady_clock::time_point sentAt;

@@ -6,7 +6,12 @@
 #include <tomato/transport/iothreadpool_p.h>
 #include <tomato/transport/transport_p.h>
 
+#include <tomato/core/version.h>
+
+#include <QtCore/QCoreApplication>
 #include <QtCore/QMetaClassInfo>
+#include <QtNetwork/QHostInfo>
+#include <algorithm>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
 
@@ -17,8 +22,13 @@ class ClientCore
 public:
     explicit ClientCore(const RpcConfig &cfg)
         : config(cfg), transports(Transports::standard(cfg)),
-          io(cfg.ioThreads(), QStringLiteral("tomato-cli-io"))
+          io(cfg.ioThreads(), QStringLiteral("tomato-cli-io")),
+          invokerSettings(std::make_shared<InvokerSettings>())
     {
+        invokerSettings->circuit = CircuitBreaker::Settings::fromConfig(cfg);
+        invokerSettings->backoffMin = std::chrono::milliseconds(cfg.reconnectBackoffMinMs());
+        invokerSettings->backoffMax = std::chrono::milliseconds(std::max(cfg.reconnectBackoffMinMs(), cfg.reconnectBackoffMaxMs()));
+        invokerSettings->warmup = std::chrono::seconds(cfg.warmupSeconds());
     }
 
     ClientConnectionSettings settingsFor(const Endpoint &address) const
@@ -27,6 +37,7 @@ public:
         settings.endpoint = address;
         settings.maxFrameBytes = config.maxFrameBytes();
         settings.keepAliveMs = config.clientKeepAliveMs();
+        settings.connectTimeoutMs = config.connectTimeoutMs();
         Compression::fromName(config.compression().toLatin1(), &settings.compression); // validated by RpcConfig
         settings.compressionThreshold = config.compressionThresholdBytes();
         return settings;
@@ -84,18 +95,76 @@ public:
         io.stop();
     }
 
+    // The state of a service's cluster, made on first use. Throws RpcError(BadArguments) for
+    // an unknown load-balance policy.
     std::shared_ptr<ClusterState> cluster(const QString &microServiceId)
     {
         QMutexLocker lock(&mutex);
         auto &state = clusters[microServiceId];
         if (!state) {
-            state = std::make_shared<ClusterState>();
-            state->microServiceId = microServiceId;
-            state->where = config.stage() + QLatin1Char('/')
+            const QString policy = config.loadBalanceByService().value(microServiceId, config.loadBalance());
+            auto balancer = LoadBalancer::create(policy);
+            if (!balancer) {
+                clusters.remove(microServiceId);
+                throw RpcError(RpcError::BadArguments,
+                               QStringLiteral("load-balance-by-service: unknown policy '%1' for %2 (known: %3)")
+                                   .arg(policy, microServiceId, LoadBalancer::names().join(QLatin1String(", "))));
+            }
+            const QString where = config.stage() + QLatin1Char('/')
                 + config.subscribedServicesGroup().value(microServiceId, config.group());
-            state->balancer = LoadBalancer::create(QStringLiteral("random"));
+            state = std::make_shared<ClusterState>(microServiceId, where, std::move(balancer), config);
         }
         return state;
+    }
+
+    // The connections of one invoker: new ones, never shared with direct stubs or with an
+    // earlier invoker of the same address (a restarted instance reuses nothing stale).
+    std::vector<std::shared_ptr<ClientSession>> newSessions(const Endpoint &address)
+    {
+        std::vector<std::shared_ptr<ClientSession>> out;
+        for (int i = 0; i < config.connectionsPerInstance(); ++i) {
+            auto s = std::make_shared<ClientSession>(settingsFor(address));
+            QObject *context = nullptr;
+            {
+                QMutexLocker lock(&mutex);
+                if (!closed)
+                    context = io.context(io.next());
+            }
+            if (!context) {
+                s->close();
+            } else {
+                ClientConnection *made = nullptr;
+                runOnThread(context, [&] { made = new ClientConnection(s, transports, context); });
+                QMutexLocker lock(&mutex);
+                if (closed) {
+                    lock.unlock();
+                    runOnThread(context, [made] { delete made; });
+                } else {
+                    connections.append(made);
+                }
+            }
+            out.push_back(std::move(s));
+        }
+        return out;
+    }
+
+    // An invoker is gone and its last call ended: close its connections on their threads,
+    // without waiting (this may run on any thread, an I/O thread included).
+    void release(const std::vector<std::shared_ptr<ClientSession>> &gone)
+    {
+        QList<ClientConnection *> doomed;
+        {
+            QMutexLocker lock(&mutex);
+            for (qsizetype i = connections.size() - 1; i >= 0; --i) {
+                ClientConnection *c = connections.at(i);
+                if (std::find(gone.begin(), gone.end(), c->session()) != gone.end()) {
+                    doomed.append(c);
+                    connections.removeAt(i);
+                }
+            }
+        }
+        for (ClientConnection *c : std::as_const(doomed))
+            QMetaObject::invokeMethod(c, [c] { delete c; }, Qt::QueuedConnection);
     }
 
     const RpcConfig config;
@@ -107,6 +176,14 @@ public:
     QList<ClientConnection *> connections;
     bool closed = false;
     QPointer<Registry> registry;
+    QList<ConsumerInfo> consumers; // registered with `registry`
+    const int serial = nextSerial(); // this client among the process's, for its consumer nodes
+    static int nextSerial()
+    {
+        static std::atomic<int> last{0};
+        return ++last;
+    }
+    std::shared_ptr<InvokerSettings> invokerSettings;
 };
 
 RpcClient::RpcClient(const RpcConfig &config, QObject *parent)
@@ -116,19 +193,32 @@ RpcClient::RpcClient(const RpcConfig &config, QObject *parent)
 
 RpcClient::~RpcClient()
 {
+    setRegistry(nullptr); // our consumer nodes go
     d->shutdown();
 }
 
 void RpcClient::setRegistry(Registry *registry)
 {
-    if (d->registry)
+    if (d->registry) {
         disconnect(d->registry, nullptr, this, nullptr);
+        for (const ConsumerInfo &c : std::as_const(d->consumers))
+            d->registry->unregisterConsumer(c);
+    }
+    d->consumers.clear();
     d->registry = registry;
     if (!registry)
         return;
     connect(registry, &Registry::instancesChanged, this, &RpcClient::updateInstances);
+    connect(registry, &Registry::overridesChanged, this, &RpcClient::updateOverrides);
     registry->start();
     for (const QString &service : d->config.subscribedServices())
+        subscribe(service);
+    QStringList known;
+    {
+        QMutexLocker lock(&d->mutex);
+        known = d->clusters.keys();
+    }
+    for (const QString &service : std::as_const(known))
         subscribe(service);
 }
 
@@ -140,44 +230,112 @@ Registry *RpcClient::registry() const
 void RpcClient::subscribe(const QString &microServiceId)
 {
     d->cluster(microServiceId);
-    if (d->registry) {
-        d->registry->subscribe(microServiceId, d->config.stage());
-        updateInstances(microServiceId, d->config.stage(), d->registry->instances(microServiceId, d->config.stage()));
+    if (!d->registry)
+        return;
+    const QString stage = d->config.stage();
+    d->registry->subscribe(microServiceId, stage);
+    const bool announced = std::any_of(d->consumers.cbegin(), d->consumers.cend(), [&](const ConsumerInfo &c) {
+        return c.microServiceId == microServiceId;
+    });
+    if (!announced) {
+        // Who calls whom, for the dashboard (docs/REGISTRY.md#consumers).
+        ConsumerInfo consumer;
+        consumer.microServiceId = microServiceId;
+        consumer.stage = stage;
+        consumer.group = d->config.subscribedServicesGroup().value(microServiceId, d->config.group());
+        consumer.host = QHostInfo::localHostName();
+        consumer.pid = QCoreApplication::applicationPid();
+        consumer.version = QStringLiteral(TOMATO_VERSION_STRING);
+        consumer.application = QCoreApplication::applicationName();
+        consumer.client = d->serial;
+        d->consumers.append(consumer);
+        d->registry->registerConsumer(consumer);
     }
+    updateInstances(microServiceId, stage, d->registry->instances(microServiceId, stage));
+    updateOverrides(microServiceId, stage, d->registry->overrides(microServiceId, stage));
 }
 
+// The registry's list for a service replaces the cluster's invokers: an instance still listed
+// keeps its invoker (connections, breaker, statistics); a new one (a restarted instance has a
+// new start time, so a new identity) gets a new invoker; one no longer listed takes no new
+// call and closes when its calls have ended.
 void RpcClient::updateInstances(const QString &microServiceId, const QString &stage,
                                 const QList<InstanceInfo> &instances)
 {
     if (stage != d->config.stage())
         return;
     const QString group = d->config.subscribedServicesGroup().value(microServiceId, d->config.group());
-    QList<Target> targets;
+    auto state = d->cluster(microServiceId);
+    const auto before = state->invokers();
+    auto after = std::make_shared<ClusterState::Invokers>();
     QStringList addresses;
     for (const InstanceInfo &instance : instances) {
         // A static list announces no group; every group may use it.
         if (!instance.group().isEmpty() && instance.group() != group)
             continue;
-        targets.append(Target{instance, d->session(instance.endpoint(), 0)});
+        const QString uri = instance.toUri();
+        auto same = std::find_if(before->begin(), before->end(),
+                                 [&](const std::shared_ptr<Invoker> &i) { return i->instance().toUri() == uri; });
+        if (same != before->end()) {
+            after->push_back(*same);
+        } else {
+            std::weak_ptr<ClientCore> core = d;
+            after->push_back(std::make_shared<Invoker>(
+                instance, d->newSessions(instance.endpoint()), d->invokerSettings,
+                [core](const std::vector<std::shared_ptr<ClientSession>> &sessions) {
+                    if (auto c = core.lock())
+                        c->release(sessions);
+                }));
+        }
         addresses << instance.endpoint().toString();
     }
-    auto state = d->cluster(microServiceId);
-    {
-        QMutexLocker lock(&state->mutex);
-        state->targets = targets;
-    }
+    state->setInvokers(std::move(after));
     qCInfo(lcClient).noquote() << microServiceId << "in" << stage + QLatin1Char('/') + group << "->"
                                << addresses.join(QLatin1String(", "));
     Q_EMIT instancesChanged(microServiceId, addresses);
 }
 
+void RpcClient::updateOverrides(const QString &microServiceId, const QString &stage, const InstanceOverrides &overrides)
+{
+    if (stage != d->config.stage())
+        return;
+    auto state = d->cluster(microServiceId);
+    if (state->overrides() == overrides)
+        return;
+    state->setOverrides(overrides);
+    QStringList described;
+    for (auto it = overrides.cbegin(); it != overrides.cend(); ++it)
+        described << it.key() + QLatin1Char('=') + QString::fromUtf8(it.value().toJson());
+    qCInfo(lcClient).noquote() << microServiceId << "overrides:" << (described.isEmpty() ? QStringLiteral("none") : described.join(QLatin1String(", ")));
+    Q_EMIT overridesChanged(microServiceId);
+}
+
 QStringList RpcClient::instances(const QString &microServiceId) const
 {
     auto state = d->cluster(microServiceId);
-    QMutexLocker lock(&state->mutex);
     QStringList out;
-    for (const Target &t : std::as_const(state->targets))
-        out << t.instance.endpoint().toString();
+    for (const auto &invoker : *state->invokers())
+        out << invoker->instance().endpoint().toString();
+    return out;
+}
+
+QList<InvokerStats> RpcClient::invokers(const QString &microServiceId) const
+{
+    QList<std::shared_ptr<ClusterState>> states;
+    {
+        QMutexLocker lock(&d->mutex);
+        if (microServiceId.isEmpty()) {
+            for (const auto &s : std::as_const(d->clusters))
+                states.append(s);
+        } else if (auto s = d->clusters.value(microServiceId)) {
+            states.append(s);
+        }
+    }
+    QList<InvokerStats> out;
+    for (const auto &state : std::as_const(states)) {
+        for (const auto &invoker : *state->invokers())
+            out.append(invoker->stats());
+    }
     return out;
 }
 
@@ -230,6 +388,11 @@ int RpcClient::callsInFlight() const
     int n = 0;
     for (const auto &s : std::as_const(d->sessions))
         n += int(s->inFlight());
+    for (const ClientConnection *c : std::as_const(d->connections)) {
+        if (!d->sessions.key(c->session()).isEmpty())
+            continue; // counted above
+        n += int(c->session()->inFlight());
+    }
     return n;
 }
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <tomato/client/invokerstats.h>
 #include <tomato/client/stub.h>
 #include <tomato/core/endpoint.h>
 #include <tomato/core/rpcconfig.h>
@@ -70,6 +71,9 @@ public:
     void subscribe(const QString &microServiceId);
     // The instances calls of that service go to now, as addresses (tcp://host:port).
     QStringList instances(const QString &microServiceId) const;
+    // How calls to each instance have gone (of one service, or of all with an empty id):
+    // a thread-safe snapshot (docs/CLUSTER.md#statistics).
+    QList<InvokerStats> invokers(const QString &microServiceId = {}) const;
 
     // A stub of Interface over the registry: each call goes to one known instance of the
     // interface's micro-service (Q_CLASSINFO "microServiceId"), chosen by the load balancer;
@@ -92,10 +96,14 @@ public:
 
 Q_SIGNALS:
     void instancesChanged(const QString &microServiceId, const QStringList &addresses);
+    // The live overrides of a service's instances changed and are applied.
+    void overridesChanged(const QString &microServiceId);
 
 private:
     void updateInstances(const QString &microServiceId, const QString &stage,
                          const QList<Tomato::InstanceInfo> &instances);
+    void updateOverrides(const QString &microServiceId, const QString &stage,
+                         const Tomato::InstanceOverrides &overrides);
     std::shared_ptr<class ClientCore> d;
 };
 

@@ -5,6 +5,7 @@
 #include <tomato/serialization/interfaceinfo_p.h>
 #include <tomato/serialization/marshal_p.h>
 
+#include <QtCore/QMetaClassInfo>
 #include <QtCore/QVarLengthArray>
 
 namespace Tomato {
@@ -20,6 +21,7 @@ public:
     std::chrono::milliseconds timeout{0};
     QByteArray traceId;
     QHash<QString, QString> context;
+    QByteArray hashKey;
 };
 
 CallOptions::CallOptions() = default;
@@ -52,6 +54,16 @@ CallOptions &CallOptions::setContext(const QHash<QString, QString> &context)
     if (!d)
         d.reset(new CallOptionsData);
     d->context = context;
+    return *this;
+}
+
+QByteArray CallOptions::hashKey() const { return d ? d->hashKey : QByteArray(); }
+
+CallOptions &CallOptions::setHashKey(const QByteArray &key)
+{
+    if (!d)
+        d.reset(new CallOptionsData);
+    d->hashKey = key;
     return *this;
 }
 
@@ -114,6 +126,7 @@ public:
     QList<const MethodInfo *> methods;
     QList<QByteArray> extensionPrefix; // per slot: "service:...&method:..."
     QList<QByteArray> labels;          // per slot: "Service.method", for the debug log
+    QList<bool> idempotent;            // per slot: named by Q_CLASSINFO("idempotent")
     std::chrono::milliseconds timeout{0};
     Serialization serialization = Serialization::Binary;
 };
@@ -124,6 +137,11 @@ StubCore::StubCore(std::shared_ptr<Channel> channel, const QMetaObject &interfac
 {
     d->channel = std::move(channel);
     d->info = InterfaceInfo::fromMetaObject(interface); // throws on unsupported types
+    QList<QByteArray> idempotent;
+    if (const int i = interface.indexOfClassInfo("idempotent"); i >= 0) {
+        for (const QByteArray &name : QByteArray(interface.classInfo(i).value()).split(','))
+            idempotent.append(name.trimmed());
+    }
     for (const char *name : methods) {
         const MethodInfo *m = d->info.find(name);
         if (!m)
@@ -138,6 +156,7 @@ StubCore::StubCore(std::shared_ptr<Channel> channel, const QMetaObject &interfac
         Extension::escapeTo(m->name, prefix);
         d->extensionPrefix.append(prefix);
         d->labels.append(d->info.serviceName + '.' + m->name);
+        d->idempotent.append(idempotent.contains(m->name));
     }
     d->timeout = options.timeout().count() > 0 ? options.timeout() : d->channel->defaultTimeout();
     d->serialization = options.serialization().value_or(d->channel->defaultSerialization());
@@ -200,6 +219,13 @@ void StubCore::send(int slot, const CallOptions &options, const void *const *arg
     for (int i = 0; i < argc; ++i)
         values.append(ValueRef{m.parameterTypes.at(i), argv[i]});
     Marshal::encodeArguments(d->serialization, values.constData(), values.size(), frame.body());
+    call->method = m.name;
+    call->idempotent = d->idempotent.at(slot);
+    if (d->channel->wantsHashKey()) {
+        call->hashKey = options.hashKey();
+        if (call->hashKey.isEmpty() && argc > 0)
+            Marshal::encodeValue(Serialization::Binary, values.at(0), call->hashKey);
+    }
     call->pending = std::move(pending);
     d->channel->send(std::move(call));
 }

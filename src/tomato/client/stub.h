@@ -51,6 +51,11 @@ public:
     QHash<QString, QString> context() const;   // travels as `ctx.<key>` extension entries
     CallOptions &setContext(const QHash<QString, QString> &context);
     CallOptions &addContext(const QString &key, const QString &value);
+    // The key a consistent-hash load balancer places the call by (calls with equal keys go
+    // to the same instance while it is there). Not sent. Empty (default): the encoded first
+    // argument.
+    QByteArray hashKey() const;
+    CallOptions &setHashKey(const QByteArray &key);
 
 private:
     QSharedDataPointer<CallOptionsData> d; // null until something is set
@@ -154,6 +159,8 @@ public:
     // Client-wide defaults for stubs on this channel.
     virtual std::chrono::milliseconds defaultTimeout() const = 0;
     virtual Serialization defaultSerialization() const = 0;
+    // Whether calls need a hash key (a consistent-hash policy places them).
+    virtual bool wantsHashKey() const { return false; }
 
 private:
     friend class StubCore;
