@@ -117,28 +117,37 @@ void ClusterState::place(const std::shared_ptr<ClusterState> &state, std::unique
     thread_local QList<Candidate *> candidates;
     std::shared_ptr<Invoker> chosen;
     std::shared_ptr<ClientSession> session;
-    for (;;) {
-        candidates.resize(0);
-        for (const auto &invoker : *all) {
-            if (invoker->isUsable() && !a.tried.contains(invoker->key()))
-                candidates.append(invoker.get());
-        }
-        if (candidates.isEmpty())
+    // Instances not tried yet first; when every usable one has been tried, any usable one
+    // (as Dubbo does): the retries and the deadline still bound the attempts.
+    for (const bool untriedOnly : {true, false}) {
+        if (!untriedOnly && a.tried.isEmpty())
             break;
-        Candidate *pick = candidates.at(state->m_balancer->select(candidates, CallInfo{call->hashKey}));
-        for (const auto &invoker : *all) {
-            if (invoker.get() == pick)
-                chosen = invoker;
+        for (;;) {
+            candidates.resize(0);
+            for (const auto &invoker : *all) {
+                if (invoker->isUsable() && !(untriedOnly && a.tried.contains(invoker->key())))
+                    candidates.append(invoker.get());
+            }
+            if (candidates.isEmpty())
+                break;
+            Candidate *pick = candidates.at(state->m_balancer->select(candidates, CallInfo{call->hashKey}));
+            for (const auto &invoker : *all) {
+                if (invoker.get() == pick)
+                    chosen = invoker;
+            }
+            session = chosen->begin();
+            if (session)
+                break;
+            chosen.reset(); // its circuit opened on us in between: choose again
+            if (candidates.size() == 1)
+                break;
         }
-        session = chosen->begin();
         if (session)
-            break;
-        chosen.reset(); // its circuit closed on us in between: choose again
-        if (candidates.size() == 1)
             break;
     }
     if (!session) {
-        const RpcError none = state->noneUsable(*all, a);
+        // A retry with nowhere left to go reports what the last attempt met.
+        const RpcError none = a.lastError ? *a.lastError : state->noneUsable(*all, a);
         return finishCall(*call, QStringLiteral("%1 (%2)").arg(state->microServiceId, state->where), &none);
     }
 
@@ -181,6 +190,7 @@ void ClusterState::place(const std::shared_ptr<ClusterState> &state, std::unique
         next->label = c.label;
         next->sentAt = c.sentAt;
         attempt->tried.insert(chosen->key());
+        attempt->lastError = *error;
         ++attempt->number;
         place(cluster, std::move(next), attempt);
         return true;

@@ -10,6 +10,7 @@
 #include <QtCore/QMutex>
 #include <QtCore/QSet>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace Tomato {
@@ -45,6 +46,7 @@ private:
         int number = 1; // 1 for the first
         std::chrono::steady_clock::time_point deadline; // the caller's, for all attempts
         QSet<QString> tried;
+        std::optional<RpcError> lastError; // of the attempt before this one
     };
     bool failoverFor(const QByteArray &method) const;
     bool isIdempotent(const OutgoingCall &call) const;
