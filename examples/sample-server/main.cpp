@@ -10,6 +10,8 @@
 // Prints "READY <host>:<port> ... listening=<addresses>" once it accepts calls and stops
 // gracefully on SIGINT/SIGTERM (unregisters, stops accepting, drains calls in flight, closes
 // the registry session).
+// SIGUSR1 toggles RpcServer::setOverloaded(), a test hook for load shedding: while on, every
+// new call is answered Overloaded. It prints "overloaded on" or "overloaded off".
 #include "sampleservices.h"
 
 #include <tomato/core/version.h>
@@ -28,9 +30,10 @@
 namespace {
 int signalFds[2] = {-1, -1};
 
-void onSignal(int)
+// Async-signal-safe: only hands the signal's number to the event loop.
+void onSignal(int signal)
 {
-    const char c = 1;
+    const char c = char(signal);
     [[maybe_unused]] const auto n = ::write(signalFds[0], &c, 1);
 }
 } // namespace
@@ -42,7 +45,9 @@ int main(int argc, char **argv)
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Publishes Sample::EchoService and Sample::DemoService (docs/STUBS.md) and, with\n"
-        "name-service-uri, registers them. Stops gracefully on SIGINT and SIGTERM."));
+        "name-service-uri, registers them. Stops gracefully on SIGINT and SIGTERM.\n"
+        "SIGUSR1 toggles load shedding (a test hook): while on, every new call is answered\n"
+        "Overloaded; it prints \"overloaded on\" or \"overloaded off\"."));
     // Our defaults; the file, the environment and the command line override them.
     Tomato::RpcConfig defaults;
     defaults.setMicroServiceId(QStringLiteral("demo-rpc-service"));
@@ -95,8 +100,15 @@ int main(int argc, char **argv)
     }
     QSocketNotifier notifier(signalFds[1], QSocketNotifier::Read);
     QObject::connect(&notifier, &QSocketNotifier::activated, &app, [&] {
-        char c;
-        [[maybe_unused]] const auto n = ::read(signalFds[1], &c, 1);
+        char c = 0;
+        if (::read(signalFds[1], &c, 1) != 1)
+            return;
+        if (c == SIGUSR1) {
+            server.setOverloaded(!server.isOverloaded());
+            std::printf("overloaded %s\n", server.isOverloaded() ? "on" : "off");
+            std::fflush(stdout);
+            return;
+        }
         std::printf("stopping: draining calls in flight\n");
         std::fflush(stdout);
         server.stop();       // unregisters, stops accepting, drains
@@ -106,6 +118,7 @@ int main(int argc, char **argv)
     });
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
+    std::signal(SIGUSR1, onSignal);
 
     if (registry && !server.instance().host().isEmpty())
         identity.host = server.instance().host();

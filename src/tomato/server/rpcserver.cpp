@@ -7,6 +7,8 @@
 #include <tomato/transport/transport_p.h>
 
 #include <QtCore/QCryptographicHash>
+#include <QtCore/QDateTime>
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QPointer>
 #include <QtCore/QTimer>
 #include <QtNetwork/QNetworkInterface>
@@ -47,7 +49,8 @@ class ServerStatsData : public QSharedData
 {
 public:
     quint64 callsReceived = 0, callsSucceeded = 0, callsFailed = 0, callsCancelled = 0, callsExpired = 0,
-            cancelRequests = 0, protocolErrors = 0, handshakeFailures = 0, connectionsAccepted = 0;
+            callsOverloaded = 0, cancelRequests = 0, protocolErrors = 0, handshakeFailures = 0,
+            connectionsAccepted = 0;
     int connections = 0;
     int callsInFlight = 0;
 };
@@ -61,6 +64,7 @@ quint64 ServerStats::callsSucceeded() const { return d->callsSucceeded; }
 quint64 ServerStats::callsFailed() const { return d->callsFailed; }
 quint64 ServerStats::callsCancelled() const { return d->callsCancelled; }
 quint64 ServerStats::callsExpired() const { return d->callsExpired; }
+quint64 ServerStats::callsOverloaded() const { return d->callsOverloaded; }
 quint64 ServerStats::cancelRequests() const { return d->cancelRequests; }
 quint64 ServerStats::protocolErrors() const { return d->protocolErrors; }
 quint64 ServerStats::handshakeFailures() const { return d->handshakeFailures; }
@@ -168,6 +172,21 @@ public:
         });
     }
 
+    // Stop, after the drain: each connection writes the answers it still holds, then closes
+    // (and deletes itself), on its own thread.
+    void closeConnectionsAfterWriting()
+    {
+        for (int i = 0; i < io.size(); ++i) {
+            QObject *context = io.context(io.thread(i));
+            runOnThread(context, [context] {
+                const auto connections = context->findChildren<ServerConnection *>(Qt::FindDirectChildrenOnly);
+                for (ServerConnection *c : connections)
+                    c->closeAfterWriting();
+            });
+        }
+    }
+
+    // Deletes every connection at once; what they still hold is dropped.
     void closeConnections()
     {
         for (int i = 0; i < io.size(); ++i) {
@@ -189,6 +208,7 @@ public:
     QString errorString;
     QPointer<Registry> registry;
     InstanceInfo instance;
+    qint64 startedAt = 0; // ms since the epoch, taken by start(): the announced start time
     bool running = false;
 };
 
@@ -237,6 +257,7 @@ void RpcServerPrivate::announce()
     i.setGroup(cfg.group());
     i.setWeight(cfg.weight());
     i.setInterfaces(interfacesHash(core->signatures()));
+    i.setStartTime(startedAt);
     instance = i;
     if (i.microServiceId().isEmpty())
         qCWarning(lcServer).noquote() << "micro-service-id is empty: registering nothing";
@@ -329,6 +350,7 @@ bool RpcServer::start()
     }
     d->core->shuttingDown.store(false);
     d->running = true;
+    d->startedAt = QDateTime::currentMSecsSinceEpoch();
     if (d->registry) {
         d->announce();
         d->registry->start();
@@ -349,18 +371,35 @@ void RpcServer::stop()
     if (!d->running)
         return;
     // Shutdown order: leave the registry first, so clients stop choosing this server, then
-    // stop accepting, drain, close.
+    // stop accepting and refuse new calls (ShuttingDown), drain, and close once the answers
+    // have gone out. drain-timeout-ms bounds the drain and the close together.
     if (d->registry && !d->instance.microServiceId().isEmpty())
         d->registry->unregisterInstance(d->instance);
     d->closeListeners();
     d->core->beginShutdown();
-    const auto drain = std::chrono::milliseconds(d->core->config.drainTimeoutMs());
-    if (!d->core->waitForIdle(drain))
-        qCWarning(lcServer).noquote() << d->core->callsInFlight.load() << "calls still running after" << drain.count()
+    const int drainMs = d->core->config.drainTimeoutMs();
+    const QDeadlineTimer deadline(drainMs);
+    if (!d->core->waitForIdle(deadline))
+        qCWarning(lcServer).noquote() << d->core->callsInFlight.load() << "calls still running after" << drainMs
                             << "ms; closing their connections";
-    d->closeConnections();
+    // Deleting a connection at once would drop answers a TLS socket still buffers.
+    d->closeConnectionsAfterWriting();
+    d->core->waitForNoConnections(deadline);
+    d->closeConnections(); // what is left: peers that do not read, calls still running
     d->running = false;
     Q_EMIT stopped();
+}
+
+void RpcServer::setOverloaded(bool on)
+{
+    if (d->core->overloaded.exchange(on) != on)
+        qCInfo(lcServer).noquote() << (on ? "overloaded, says the application: refusing new calls (Overloaded)"
+                                          : "no longer overloaded: accepting calls");
+}
+
+bool RpcServer::isOverloaded() const
+{
+    return d->core->overloaded.load();
 }
 
 QList<Endpoint> RpcServer::addresses() const
@@ -401,6 +440,7 @@ ServerStats RpcServer::stats() const
     o.callsFailed = c.callsFailed.load();
     o.callsCancelled = c.callsCancelled.load();
     o.callsExpired = c.callsExpired.load();
+    o.callsOverloaded = c.callsOverloaded.load();
     o.cancelRequests = c.cancelRequests.load();
     o.protocolErrors = c.protocolErrors.load();
     o.handshakeFailures = c.handshakeFailures.load();

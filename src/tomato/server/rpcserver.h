@@ -57,12 +57,16 @@ public:
     quint64 callsFailed() const;       // answered with an error code (any cause)
     quint64 callsCancelled() const;    // dropped because the caller cancelled before they started
     quint64 callsExpired() const;      // answered DeadlineExceeded without running
+    // Answered Overloaded on arrival, neither decoded nor run (also counted in callsFailed):
+    // past max-queued-calls or max-queued-per-connection, or while setOverloaded(true).
+    // Overloaded thrown by a method is not counted here.
+    quint64 callsOverloaded() const;
     quint64 cancelRequests() const;    // Cancel frames received
     quint64 protocolErrors() const;    // connections closed for bad frames, oversized frames refused
     quint64 handshakeFailures() const; // connections that never came up (TLS handshake failed or timed out, plain text on a TLS port)
     quint64 connectionsAccepted() const;
     int connections() const;           // open now
-    int callsInFlight() const;         // received, not yet answered or dropped
+    int callsInFlight() const;         // admitted, not yet answered or dropped: what max-queued-calls bounds
 
 private:
     friend class RpcServer;
@@ -119,10 +123,21 @@ public:
     // port). All or nothing: when one address fails, none is listened on.
     bool start();
     bool isRunning() const;
-    // Graceful stop: unregisters from the registry, stops listening, refuses new calls on open
-    // connections (ShuttingDown), waits up to drain-timeout-ms for calls in flight to be
-    // answered, then closes every connection.
+    // Graceful stop, in this order: unregisters from the registry (clients stop choosing this
+    // server), stops listening, refuses new calls on open connections (ShuttingDown, which a
+    // client may retry elsewhere), waits for the calls in flight to be answered, then closes
+    // every connection once the answers it holds are written. drain-timeout-ms bounds the
+    // wait and the close together; what is left then is closed at once. While it waits it runs
+    // the calling thread's events (calls dispatched to objects on that thread finish).
     void stop();
+
+    // Load shedding by the application (say, while a dependency it needs is down): while on,
+    // every new call is answered Overloaded ("the application says it is overloaded") on
+    // arrival, without running; calls already admitted still run. Clients treat it as any
+    // Overloaded: retry later or at another instance. Off by default; kept across stop() and
+    // start(). Thread-safe: call it from any thread.
+    void setOverloaded(bool on);
+    bool isOverloaded() const;
 
     // The addresses listened on, as bound (with the ports "port 0" got). Valid after start().
     QList<Endpoint> addresses() const;

@@ -46,7 +46,7 @@ ServerConnection::~ServerConnection()
             call->cancelRequested.store(true);
         }
     }
-    m_core->connections.fetch_sub(1);
+    m_core->connectionClosed();
     qCDebug(lcTransport).noquote() << "closed the connection from" << m_state->peer + QLatin1Char(':')
                                    << (m_stream->errorString().isEmpty() ? QStringLiteral("by this server")
                                                                           : m_stream->errorString());
@@ -74,6 +74,10 @@ void ServerConnection::onStreamClosed()
         deleteLater();
         return;
     }
+    if (m_stopping) { // what was queued has gone out (or cannot)
+        deleteLater();
+        return;
+    }
     // The peer closing its side (the stream may notice before we read the end) ends the
     // connection only once what it sent is answered: a half-closed peer still reads.
     peerFinished();
@@ -86,6 +90,18 @@ void ServerConnection::closeIfIdle(std::chrono::steady_clock::time_point now, st
         m_stream->abort();
         deleteLater();
     }
+}
+
+void ServerConnection::closeAfterWriting()
+{
+    if (m_closing || m_stopping)
+        return; // already on its way out
+    m_stopping = true;
+    if (!m_stream->isReady()) { // still handshaking: nothing to write
+        deleteLater();
+        return;
+    }
+    flush(); // closes the stream once the outbox is empty
 }
 
 bool ServerConnection::overloaded() const
@@ -125,7 +141,7 @@ bool ServerConnection::processFrames()
 
 void ServerConnection::onReadyRead()
 {
-    if (m_closing || !m_stream->isReady())
+    if (m_closing || m_stopping || !m_stream->isReady())
         return;
     if (!processFrames() || m_peerClosed) // frames already buffered come first
         return;
@@ -214,6 +230,16 @@ void ServerConnection::flush()
         m_stream->abort();
         deleteLater();
         return;
+    }
+    if (m_stopping) {
+        if (m_state->outbox->pendingBytes() == 0) {
+            m_closing = true;
+            if (m_stream->isClosed())
+                deleteLater();
+            else
+                m_stream->close(); // what the stream took goes out first; closed() then deletes us
+        }
+        return; // else the writer calls again when the stream takes more
     }
     if (m_readPaused && !overloaded()) {
         m_readPaused = false;

@@ -34,6 +34,10 @@ public:
     // connection of an I/O thread from one timer per thread (a timer per connection costs
     // memory on servers with many idle connections).
     void closeIfIdle(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit);
+    // Server stop, after the drain: reads nothing more, writes the answers still queued (a TLS
+    // stream buffers them in the socket until the I/O thread's event loop writes them), then
+    // closes the stream and deletes itself. The server deletes whatever is left at its deadline.
+    void closeAfterWriting();
 
 private:
     void onReady();
@@ -62,6 +66,7 @@ private:
     bool m_closing = false;
     bool m_readPaused = false;  // answers pile up unread: requests wait in the kernel
     bool m_peerClosed = false;  // the peer finished sending: answer what it sent, then go
+    bool m_stopping = false;    // the server stops: write what is queued, then go
     std::chrono::steady_clock::time_point m_peerClosedAt;
 };
 

@@ -7,7 +7,6 @@
 #include <tomato/wire/message_p.h>
 
 #include <QtCore/QCoreApplication>
-#include <QtCore/QElapsedTimer>
 #include <QtCore/QThread>
 #include <QtCore/QVarLengthArray>
 
@@ -75,7 +74,13 @@ ServerCall::~ServerCall()
 ServerCore::ServerCore(const RpcConfig &cfg)
     : config(cfg),
       maxFrameBytes(cfg.maxFrameBytes()),
-      compressionThreshold(cfg.compressionThresholdBytes())
+      compressionThreshold(cfg.compressionThresholdBytes()),
+      maxQueuedCalls(cfg.maxQueuedCalls()),
+      maxQueuedPerConnection(cfg.maxQueuedPerConnection()),
+      m_serverFull(QStringLiteral("server overloaded: %1 calls queued (max-queued-calls)").arg(maxQueuedCalls)),
+      m_connectionFull(QStringLiteral("connection overloaded: %1 calls of this connection queued "
+                                      "(max-queued-per-connection)").arg(maxQueuedPerConnection)),
+      m_applicationOverloaded(QStringLiteral("the application says it is overloaded"))
 {
     businessPool.setMaxThreadCount(cfg.businessThreads());
     businessPool.setObjectName(QStringLiteral("tomato-business"));
@@ -134,7 +139,10 @@ std::shared_ptr<ServerCall> ServerCore::admit(Frame &&frame, const std::shared_p
     callsReceived.fetch_add(1, std::memory_order_relaxed);
     auto call = std::make_shared<ServerCall>();
     call->messageId = frame.messageId;
-    if (const auto refusal = check(frame, *connection, call.get())) {
+    std::optional<Failure> refusal = check(frame, *connection, call.get());
+    if (!refusal)
+        refusal = enqueue(*connection); // last: only a call that would run takes a place
+    if (refusal) {
         callsFailed.fetch_add(1, std::memory_order_relaxed);
         if (lcServer().isDebugEnabled())
             qCDebug(lcServer).noquote() << QStringLiteral("call %1 from %2 refused: %3 (%4)")
@@ -151,8 +159,7 @@ std::shared_ptr<ServerCall> ServerCore::admit(Frame &&frame, const std::shared_p
         call->arrival = Clock::now();
     connection->owed.fetch_add(1);
     connection->load.fetch_add(1);
-    callsInFlight.fetch_add(1);
-    return call;
+    return call; // enqueue() counted it in callsInFlight
 }
 
 std::optional<Failure> ServerCore::check(const Frame &frame, const ConnectionState &connection,
@@ -205,6 +212,33 @@ std::optional<Failure> ServerCore::lookup(QByteArrayView serviceName, QByteArray
     call->service = std::move(found);
     call->method = method;
     return std::nullopt;
+}
+
+// Takes a place for the call in the queue bounds (callsInFlight), or says why it gets none:
+// the application says the server is overloaded, or the connection's or the server's bound
+// is reached. Only this I/O thread adds to a connection's load (others only take away), so a
+// plain read bounds it exactly; callsInFlight is shared by every I/O thread, so its place is
+// taken by compare-and-swap (no more than one atomic operation per call when uncontended,
+// as the increment it replaces, and a refused call never shows in the count).
+std::optional<Failure> ServerCore::enqueue(const ConnectionState &connection)
+{
+    std::optional<Failure> refusal;
+    if (overloaded.load(std::memory_order_relaxed)) {
+        refusal = Failure{RpcError::Overloaded, m_applicationOverloaded};
+    } else if (connection.load.load(std::memory_order_relaxed) >= maxQueuedPerConnection) {
+        refusal = Failure{RpcError::Overloaded, m_connectionFull};
+    } else {
+        int queued = callsInFlight.load(std::memory_order_relaxed);
+        do {
+            if (queued >= maxQueuedCalls) {
+                refusal = Failure{RpcError::Overloaded, m_serverFull};
+                break;
+            }
+        } while (!callsInFlight.compare_exchange_weak(queued, queued + 1));
+    }
+    if (refusal)
+        callsOverloaded.fetch_add(1, std::memory_order_relaxed);
+    return refusal;
 }
 
 // ---- dispatch ------------------------------------------------------------------------------
@@ -413,24 +447,42 @@ void ServerCore::finishCall(bool ok)
 
 void ServerCore::leaveInFlight()
 {
-    if (callsInFlight.fetch_sub(1) == 1 && shuttingDown.load()) {
-        QMutexLocker lock(&m_idleMutex);
-        m_idle.wakeAll();
-    }
+    if (callsInFlight.fetch_sub(1) == 1 && shuttingDown.load())
+        wakeShutdownWaiter();
 }
 
-bool ServerCore::waitForIdle(std::chrono::milliseconds timeout)
+void ServerCore::connectionClosed()
 {
-    QElapsedTimer timer;
-    timer.start();
+    if (connections.fetch_sub(1) == 1 && shuttingDown.load())
+        wakeShutdownWaiter();
+}
+
+void ServerCore::wakeShutdownWaiter()
+{
+    QMutexLocker lock(&m_idleMutex);
+    m_idle.wakeAll();
+}
+
+bool ServerCore::waitForIdle(QDeadlineTimer deadline)
+{
+    return waitUntil([this] { return callsInFlight.load() == 0; }, deadline);
+}
+
+bool ServerCore::waitForNoConnections(QDeadlineTimer deadline)
+{
+    return waitUntil([this] { return connections.load() == 0; }, deadline);
+}
+
+bool ServerCore::waitUntil(const std::function<bool()> &done, QDeadlineTimer deadline)
+{
     // Pump the caller's events too: calls queued to objects on this thread must be able to run.
-    while (callsInFlight.load() > 0) {
-        if (timer.elapsed() >= timeout.count())
+    while (!done()) {
+        if (deadline.hasExpired())
             return false;
         QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
         QMutexLocker lock(&m_idleMutex);
-        if (callsInFlight.load() > 0)
-            m_idle.wait(&m_idleMutex, 5);
+        if (!done())
+            m_idle.wait(&m_idleMutex, QDeadlineTimer(qMin<qint64>(5, deadline.remainingTime())));
     }
     return true;
 }

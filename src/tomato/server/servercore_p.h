@@ -5,6 +5,7 @@
 #include <tomato/transport/outbox_p.h>
 #include <tomato/wire/frame_p.h>
 
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QHash>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
@@ -15,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -38,8 +40,9 @@ struct ConnectionState
     // Calls of the connection not answered yet: the last answer owed is written at once,
     // answers with more to follow are batched.
     std::atomic<int> owed{0};
-    // Calls whose state still lives (not yet answered or dropped); the connection stops
-    // reading at a limit and is woken (through the outbox) below it.
+    // Calls whose state still lives (admitted, not yet answered or dropped): the connection
+    // stops reading at MaxLoad and is woken (through the outbox) below ResumeLoad, and new
+    // calls are refused Overloaded at max-queued-per-connection.
     std::atomic<int> load{0};
     QString peer;        // "tcp://10.0.0.5:51234", for errors and logs
     QString subject;     // of a verified TLS client certificate ("CN=a,O=b"), else empty
@@ -84,9 +87,16 @@ struct Failure
 // RpcServerPrivate and every live connection.
 //
 // A request goes admit() (I/O thread: extension, service and method lookup, permission,
-// deadline) -> dispatch() -> execute() (business or object thread: decode -> invoke ->
-// answer). Every refusal or failure is answered with its code; nothing is dropped silently
-// but a cancelled call.
+// deadline, queue bounds) -> dispatch() -> execute() (business or object thread: decode ->
+// invoke -> answer). Every refusal or failure is answered with its code; nothing is dropped
+// silently but a cancelled call.
+//
+// Backpressure: a call counts as queued from its admission until it is answered or dropped,
+// whether it waits for a thread or runs (callsInFlight per server, ConnectionState::load per
+// connection: no counter of its own; bounding costs two relaxed loads per call, and the
+// increment of callsInFlight becomes a compare-and-swap).
+// Past max-queued-calls or max-queued-per-connection, or while the application says it is
+// overloaded, a new call is answered Overloaded on the I/O thread, its body undecoded.
 class ServerCore : public std::enable_shared_from_this<ServerCore>
 {
 public:
@@ -96,6 +106,8 @@ public:
     const RpcConfig config;
     const qint64 maxFrameBytes;
     const int compressionThreshold;
+    const int maxQueuedCalls;         // per server: callsInFlight
+    const int maxQueuedPerConnection; // per connection: ConnectionState::load
 
     void addService(std::shared_ptr<const Service> service);
     void removeService(const QByteArray &name);
@@ -113,13 +125,18 @@ public:
     // Answers a call that will never run (its object is gone) and settles its counters.
     void abandon(const std::shared_ptr<ServerCall> &call, const QString &why);
 
-    // Drain: refuse new calls, wait for the in-flight ones (bounded).
+    // Drain: refuse new calls, wait for the in-flight ones, then for the connections to close
+    // (each bounded by `deadline`). Both waits run the calling thread's events every 5 ms.
     void beginShutdown() { shuttingDown.store(true); }
-    bool waitForIdle(std::chrono::milliseconds timeout);
+    bool waitForIdle(QDeadlineTimer deadline);
+    bool waitForNoConnections(QDeadlineTimer deadline);
+    // A ServerConnection is gone (its destructor).
+    void connectionClosed();
 
     std::atomic<bool> shuttingDown{false};
+    std::atomic<bool> overloaded{false}; // RpcServer::setOverloaded(): refuse every new call
     std::atomic<quint64> callsReceived{0}, callsSucceeded{0}, callsFailed{0}, callsCancelled{0},
-        callsExpired{0}, cancelRequests{0}, protocolErrors{0}, connectionsAccepted{0},
+        callsExpired{0}, callsOverloaded{0}, cancelRequests{0}, protocolErrors{0}, connectionsAccepted{0},
         handshakeFailures{0};
     std::atomic<int> connections{0};
     std::atomic<int> callsInFlight{0};
@@ -130,6 +147,7 @@ private:
     std::optional<Failure> check(const Frame &frame, const ConnectionState &connection, ServerCall *call) const;
     std::optional<Failure> lookup(QByteArrayView serviceName, QByteArrayView methodName,
                                   const ConnectionState &connection, ServerCall *call) const;
+    std::optional<Failure> enqueue(const ConnectionState &connection);
     bool begin(const std::shared_ptr<ServerCall> &call, bool *last);
     std::optional<Failure> decode(ServerCall &call, void *const *arguments) const;
     std::optional<Failure> invoke(ServerCall &call, void **argv) const;
@@ -139,7 +157,11 @@ private:
     void finishCall(bool ok);
     void leaveInFlight();
     void drainQueue();
+    void wakeShutdownWaiter();
+    bool waitUntil(const std::function<bool()> &done, QDeadlineTimer deadline);
 
+    // Refusal messages, made once: a server shedding load should not format strings per call.
+    const QString m_serverFull, m_connectionFull, m_applicationOverloaded;
     QMutex m_queueMutex;
     std::deque<std::shared_ptr<ServerCall>> m_queue; // calls for the business pool
     int m_drainers = 0;                              // pool tasks draining m_queue
