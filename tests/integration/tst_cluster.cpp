@@ -1,6 +1,7 @@
 // Real sample-server processes registering in a real ZooKeeper (one server or a 3-node
 // ensemble), and an RpcClient in this process finding and calling them.
 #include "echoservice_stub.h"
+#include "sampleserver.h"
 #include "testcertificates.h"
 #include "zookeeperserver.h"
 
@@ -17,50 +18,6 @@
 using namespace Tomato;
 
 namespace {
-
-// One tomato-sample-server process.
-class SampleServer
-{
-public:
-    SampleServer(const QString &zkHosts, const QString &stage, const QString &group,
-                 const QStringList &more = {}, const QString &transport = QStringLiteral("tcp"))
-        : m_transport(transport)
-    {
-        m_process.setProcessChannelMode(QProcess::SeparateChannels);
-        m_process.start(QStringLiteral(SAMPLE_SERVER),
-                        QStringList{QStringLiteral("--tomato-rpc.name-service-uri=") + zkHosts,
-                                    QStringLiteral("--tomato-rpc.host=127.0.0.1"),
-                                    QStringLiteral("--tomato-rpc.port=0"),
-                                    QStringLiteral("--tomato-rpc.transport=") + transport,
-                                    QStringLiteral("--tomato-rpc.stage=") + stage,
-                                    QStringLiteral("--tomato-rpc.group=") + group,
-                                    QStringLiteral("--tomato-rpc.registry-session-timeout-ms=2000")}
-                            + more);
-        QByteArray out;
-        QDeadlineTimer deadline(15000);
-        while (!out.contains('\n') && !deadline.hasExpired()) {
-            m_process.waitForReadyRead(100);
-            out += m_process.readAllStandardOutput();
-        }
-        const auto m = QRegularExpression(QStringLiteral("READY 127\\.0\\.0\\.1:(\\d+)")).match(QString::fromUtf8(out));
-        if (m.hasMatch())
-            m_port = quint16(m.captured(1).toUInt());
-    }
-    ~SampleServer()
-    {
-        m_process.kill();
-        m_process.waitForFinished(5000);
-    }
-    quint16 port() const { return m_port; }
-    QString address() const { return QStringLiteral("%1://127.0.0.1:%2").arg(m_transport).arg(m_port); }
-    void killHard() { ::kill(pid_t(m_process.processId()), SIGKILL); m_process.waitForFinished(5000); }
-    void terminate() { ::kill(pid_t(m_process.processId()), SIGTERM); m_process.waitForFinished(10000); }
-
-private:
-    QProcess m_process;
-    QString m_transport;
-    quint16 m_port = 0;
-};
 
 RpcConfig clientConfig(const QString &group = QStringLiteral("main"), const QString &override = {})
 {
