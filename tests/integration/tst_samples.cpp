@@ -184,7 +184,7 @@ void tst_Samples::everyProgramAnswersHelpAndVersionAndRefusesMistakes_data()
                                     << QStringLiteral("tomato-bench: 'http' is not a port (see --help)");
     QTest::newRow("bench bad workload")
         << bench << QStringList{QStringLiteral("client"), QStringLiteral("fast"), QStringLiteral("1")} << 2
-        << QStringLiteral("tomato-bench: 'fast' is not a workload (lat, tput, big, conns) (see --help)");
+        << QStringLiteral("tomato-bench: 'fast' is not a workload (lat, tput, big, conns, cluster) (see --help)");
     QTest::newRow("stubgen without arguments") << stubgen << QStringList{} << 2
                                                << QStringLiteral("tomato-stubgen: --json, --header, --output-dir and "
                                                                  "--basename are required (see --help)");

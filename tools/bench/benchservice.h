@@ -5,12 +5,14 @@
 
 namespace Bench {
 
-// The echo service of the reference workloads: W1, W2 and W4 echo a 16-byte string,
-// W3 a 1 MiB byte array.
+// The echo service of the reference workloads: W1, W2, W4 and W5 echo a 16-byte string,
+// W3 a 1 MiB byte array. Both methods may run twice, so W5's cluster client retries them on
+// another instance when a provider dies with calls in flight.
 class EchoService : public QObject
 {
     Q_OBJECT
     Q_CLASSINFO("microServiceId", "tomato-bench")
+    Q_CLASSINFO("idempotent", "echo,echoBytes")
 public:
     using QObject::QObject;
     Q_INVOKABLE virtual QString echo(const QString &message) = 0;

@@ -2,21 +2,27 @@
 //
 //   tomato-bench server PORT [TRANSPORT]                    publish Bench::EchoService
 //   tomato-bench client lat|tput|big|conns PORT [TRANSPORT] run one workload against it
+//   tomato-bench client cluster ZKHOSTS                     W5, through a ZooKeeper registry
 //
 // TRANSPORT is tcp (the default; also from TOMATO_BENCH_TRANSPORT), tls or unix:
 // tcp://127.0.0.1:PORT, tls://127.0.0.1:PORT (the server makes a throw-away certificate for
 // 127.0.0.1 with the openssl program in /tmp/tomato-bench-PORT/, which the client then trusts
-// and verifies), unix:///tmp/tomato-bench-PORT.sock.
+// and verifies), unix:///tmp/tomato-bench-PORT.sock. A tcp server may be given port 0 (any).
+// Both sides also take the configuration's --tomato-rpc.<key>=<value> arguments and
+// TOMATO_RPC_* variables (none are needed for W1-W4); a server given name-service-uri
+// registers in that registry as micro-service tomato-bench (W5).
 //
 // Built on the public API as a user would use it: RpcServer::publish, generated stubs over
 // direct connections, default configuration. The client prints one line
 //   qps=<int> p50_us=<int> p99_us=<int> mbps=<float or 0>
-// (plus optional "info: ..." lines); the server prints READY once it accepts calls.
+// (plus optional "info: ..." lines); the server prints "READY <address>" once it accepts calls.
 // W1 and W3 issue each call from the completion of the previous one (QFuture::then on the
 // client's I/O thread), W2 keeps 4 connections x 16 calls in flight the same way, W4 opens
-// 1,000 connections with one blocking call each.
+// 1,000 connections with one blocking call each. W5 (clusterworkload.h) keeps 64 calls in
+// flight over the registry's instances, one of which is killed midway.
 #include "benchservice.h"
 #include "benchservice_stub.h"
+#include "clusterworkload.h"
 #include "workloads.h"
 
 #include <tomato/client/rpcclient.h>
@@ -112,20 +118,24 @@ struct Target
     }
 };
 
-int runServer(QCoreApplication &app, const Target &target)
+int runServer(QCoreApplication &app, const Target &target, const Tomato::RpcConfig &config)
 {
     if (target.transport == QLatin1String("tls") && !target.makeCertificate()) {
         std::fprintf(stderr, "cannot make a certificate with openssl\n");
         return 1;
     }
-    Tomato::RpcServer server(target.config(true));
+    std::unique_ptr<Tomato::Registry> registry; // none unless name-service-uri is set (W5)
+    if (!cluster::makeRegistry(config, &registry))
+        return 2;
+    Tomato::RpcServer server(config);
+    server.setRegistry(registry.get());
     EchoImpl impl;
     server.publish<Bench::EchoService>(&impl);
     if (!server.start()) {
         std::fprintf(stderr, "%s\n", qPrintable(server.errorString()));
         return 1;
     }
-    std::printf("READY\n");
+    std::printf("READY %s\n", qPrintable(server.addresses().value(0).toString()));
     std::fflush(stdout);
     return app.exec();
 }
@@ -233,9 +243,9 @@ void idleConnections(Tomato::RpcClient &client, const Target &target)
     workloads::printConns(setup, int(stubs.size()));
 }
 
-int runClient(const char *workload, const Target &target)
+int runClient(const char *workload, const Target &target, const Tomato::RpcConfig &config)
 {
-    Tomato::RpcClient client(target.config(false));
+    Tomato::RpcClient client(config);
     if (std::strcmp(workload, "lat") == 0) {
         auto stub = client.createDirectStub<Bench::EchoService>(target.address());
         const QString payload = QString::fromStdString(workloads::makePayload(workloads::kSmallBytes));
@@ -267,9 +277,14 @@ int main(int argc, char **argv)
         "Tomato RPC on the reference workloads of ../shared/BENCHMARKS.md (docs/PERFORMANCE.md).\n"
         "  tomato-bench server PORT [tcp|tls|unix]\n"
         "  tomato-bench client lat|tput|big|conns PORT [tcp|tls|unix]\n"
-        "The transport defaults to TOMATO_BENCH_TRANSPORT, else tcp."));
+        "  tomato-bench client cluster ZKHOSTS      (W5: tools/bench/w5-cluster.sh runs it)\n"
+        "The transport defaults to TOMATO_BENCH_TRANSPORT, else tcp; a tcp server takes port 0\n"
+        "(any). The --tomato-rpc.* options (and TOMATO_RPC_* variables) change the\n"
+        "configuration, which is the default one otherwise; with name-service-uri a server\n"
+        "registers there as tomato-bench."));
     parser.addHelpOption();
     parser.addVersionOption();
+    Tomato::RpcConfig::addOptionsTo(parser);
     parser.addPositionalArgument(QStringLiteral("mode"), QStringLiteral("server or client"));
     const auto fail = [](const QString &why) {
         std::fprintf(stderr, "tomato-bench: %s (see --help)\n", qPrintable(why));
@@ -285,22 +300,45 @@ int main(int argc, char **argv)
     const bool client = args.value(0) == QLatin1String("client");
     if (!server && !client)
         return fail(QStringLiteral("the first argument is server or client"));
+    // The configuration: ours (below) over the defaults, then TOMATO_RPC_* and --tomato-rpc.*.
+    Tomato::RpcConfig config;
+    const auto configure = [&](const Tomato::RpcConfig &defaults) {
+        try {
+            config = Tomato::RpcConfig::load(defaults, app.arguments());
+            return true;
+        } catch (const Tomato::ConfigError &e) {
+            fail(QString::fromUtf8(e.what()));
+            return false;
+        }
+    };
+    if (client && args.value(1) == QLatin1String("cluster")) {
+        if (args.size() != 3)
+            return fail(QStringLiteral("wrong number of arguments"));
+        return configure(cluster::clientDefaults(args.at(2))) ? cluster::run(config) : 2;
+    }
     const qsizetype portAt = server ? 1 : 2;
     if (args.size() < portAt + 1 || args.size() > portAt + 2)
         return fail(QStringLiteral("wrong number of arguments"));
     bool ok = false;
     Target target;
     target.port = quint16(args.at(portAt).toUShort(&ok));
-    if (!ok || target.port == 0)
+    if (!ok || (target.port == 0 && !server))
         return fail(QStringLiteral("'%1' is not a port").arg(args.at(portAt)));
     target.transport = args.value(portAt + 1, qEnvironmentVariable("TOMATO_BENCH_TRANSPORT", QStringLiteral("tcp")));
     if (!QStringList{QStringLiteral("tcp"), QStringLiteral("tls"), QStringLiteral("unix")}.contains(target.transport))
         return fail(QStringLiteral("'%1' is not a transport (tcp, tls, unix)").arg(target.transport));
-    if (server)
-        return runServer(app, target);
+    if (target.port == 0 && target.transport != QLatin1String("tcp"))
+        return fail(QStringLiteral("port 0 (any) needs the tcp transport"));
+    if (server) {
+        Tomato::RpcConfig defaults = target.config(true);
+        defaults.setMicroServiceId(Tomato::RpcClient::microServiceIdOf(Bench::EchoService::staticMetaObject));
+        return configure(defaults) ? runServer(app, target, config) : 2;
+    }
+    if (!configure(target.config(false)))
+        return 2;
     const QByteArray workload = args.at(1).toLatin1();
-    const int rc = runClient(workload.constData(), target);
-    return rc == 2 ? fail(QStringLiteral("'%1' is not a workload (lat, tput, big, conns)").arg(args.at(1))) : rc;
+    const int rc = runClient(workload.constData(), target, config);
+    return rc == 2 ? fail(QStringLiteral("'%1' is not a workload (lat, tput, big, conns, cluster)").arg(args.at(1))) : rc;
 }
 
 #include "main.moc"

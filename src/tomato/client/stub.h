@@ -4,6 +4,7 @@
 #include <tomato/core/serialization.h>
 
 #include <QtCore/QFuture>
+#include <QtCore/QFutureWatcher>
 #include <QtCore/QDateTime>
 #include <QtCore/QHash>
 #include <QtCore/QList>
@@ -313,6 +314,27 @@ T waitFor(QFuture<T> future)
         return;
     else
         return future.result();
+}
+
+// Calls `f(future)` on `context`'s thread (through its event loop) once the future of a call
+// has finished: with its value, its RpcError, or cancelled (read it with waitFor(), which
+// does not block then). Nothing runs if `context` is destroyed first.
+//
+// Use it instead of QFuture::then() when the call may finish on another thread while the
+// continuation is being attached: Qt 6.4's then() can then run the continuation twice (a
+// crash with QtFuture::Launch::Sync; the user's function twice with a context object). It is
+// rare, about once in millions of calls, but real (docs/STUBS.md#continuations-and-qt-64).
+// A QFutureWatcher, which this uses, has no such race.
+template<typename T, typename F>
+void whenFinished(const QFuture<T> &future, QObject *context, F &&f)
+{
+    auto *watcher = new QFutureWatcher<T>(context);
+    QObject::connect(watcher, &QFutureWatcherBase::finished, context,
+                     [watcher, f = std::forward<F>(f)]() mutable {
+                         watcher->deleteLater();
+                         f(watcher->future());
+                     });
+    watcher->setFuture(future);
 }
 
 } // namespace Tomato

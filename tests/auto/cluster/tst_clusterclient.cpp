@@ -151,6 +151,7 @@ private Q_SLOTS:
     void aNonIdempotentCallIsNotRetriedAfterATimeout();
     void clusterByMethodChoosesTheModePerMethod();
     void cancellingStopsTheRetries();
+    void whenFinishedDeliversEveryOutcomeOnceOnTheContextThread();
     void twoUnansweredHeartbeatsDropTheConnection();
     void aConnectionNotMadeInTimeFailsConnectFailed();
 };
@@ -378,6 +379,50 @@ void tst_ClusterClient::cancellingStopsTheRetries()
     QTRY_COMPARE(client.calls(), quint64(1)); // the attempt ended, Cancelled
     QCOMPARE(client.inFlight(), 0);            // and nothing went out again
     QCOMPARE(a.impl.started() + b.impl.started(), 1);
+}
+
+// Calls finish on the client's I/O threads while this thread attaches; each callback runs
+// exactly once, here, with the value or the error.
+void tst_ClusterClient::whenFinishedDeliversEveryOutcomeOnceOnTheContextThread()
+{
+    Probe a(QStringLiteral("a")), b(QStringLiteral("b"));
+    RpcConfig config;
+    config.setIoThreads(2);
+    Client client({a.address(), b.address()}, config);
+    QObject context;
+    const int n = 5000;
+    std::atomic<int> values{0};
+    int calls = 0;
+    bool elsewhere = false;
+    for (int i = 0; i < n; ++i) {
+        whenFinished(client.probe->whoAmIAsync(QString::number(i)), &context, [&](const QFuture<QString> &f) {
+            ++calls;
+            elsewhere = elsewhere || QThread::currentThread() != context.thread();
+            const QString who = waitFor(f);
+            if (who == QLatin1String("a") || who == QLatin1String("b"))
+                ++values;
+        });
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(calls, n, 20000);
+    QCOMPARE(values.load(), n);
+    QVERIFY(!elsewhere);
+
+    RpcClient alone; // no provider: the error arrives too
+    auto probe = alone.stub<ProbeService>();
+    RpcError::Code code = RpcError::Ok;
+    whenFinished(probe->whoAmIAsync(QStringLiteral("k")), &context, [&](const QFuture<QString> &f) {
+        code = codeOf([&] { waitFor(f); });
+    });
+    QTRY_COMPARE(code, RpcError::NoProvider);
+
+    // A context gone first: nothing runs.
+    bool ran = false;
+    {
+        QObject shortLived;
+        whenFinished(client.probe->slowWhoAsync(300), &shortLived, [&](const QFuture<QString> &) { ran = true; });
+    }
+    QTest::qWait(600); // longer than the call: asserting that nothing happens
+    QVERIFY(!ran);
 }
 
 void tst_ClusterClient::twoUnansweredHeartbeatsDropTheConnection()
