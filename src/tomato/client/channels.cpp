@@ -166,7 +166,11 @@ void ClusterState::place(const std::shared_ptr<ClusterState> &state, std::unique
     call->onFinish = [weakState, chosen, attempt, copy = std::move(copy), started](OutgoingCall &c,
                                                                                   const RpcError *error) mutable {
         const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-        chosen->ended(error, latency);
+        // An attempt given only a share of the deadline that runs out is no verdict on a slow
+        // but healthy instance (heartbeats find a dead one); a call never posted is none at all.
+        const bool cutShort = error && error->code() == RpcError::Timeout && attempt && c.deadline < attempt->deadline;
+        chosen->ended(error, latency,
+                      !c.posted ? Invoker::Judge::NotSent : cutShort ? Invoker::Judge::Neutral : Invoker::Judge::Yes);
         const auto cluster = weakState.lock();
         if (!cluster)
             return false;

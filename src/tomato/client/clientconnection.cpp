@@ -201,7 +201,8 @@ void ClientConnection::handleFrame(Frame &&frame)
         const bool known = extOk && Message::readResponse(ext, &header, &error) && header.code != RpcError::Ok;
         failAll(known ? header.code : RpcError::ProtocolViolation,
                 QStringLiteral("the server closed the connection: %1")
-                    .arg(known ? header.message : QString::fromUtf8(ext.value(ExtensionKey::Message))));
+                    .arg(known ? header.message : QString::fromUtf8(ext.value(ExtensionKey::Message))),
+                true); // detached: a retry of one of them waits for the next connection
         dropStream();
         return;
     }
@@ -308,7 +309,10 @@ void ClientConnection::onKeepAlive()
     const auto interval = std::chrono::milliseconds(m_session->settings.keepAliveMs);
     if (Clock::now() - m_lastRead < interval)
         return;
-    if (m_keepAlivesUnanswered >= 2) {
+    // A server stops reading a connection with this many calls unanswered (its flow control),
+    // so its silence then proves nothing: the calls' own timeouts judge it.
+    constexpr qsizetype ServerReadLimit = 256;
+    if (m_keepAlivesUnanswered >= 2 && m_session->inFlight() < ServerReadLimit) {
         qCWarning(lcTransport).noquote() << "no answer from" << m_session->settings.endpoint.toString() << "to"
                                          << m_keepAlivesUnanswered << "heartbeats; dropping the connection";
         dropStream();

@@ -59,9 +59,11 @@ void ClientSession::send(std::unique_ptr<OutgoingCall> call)
             // A lone call goes out at once from this thread; with others in flight it is
             // batched with them by the I/O thread.
             const auto when = m_calls.size() == 1 ? Outbox::When::WriteNow : Outbox::When::Batch;
+            m_calls[id]->posted = true; // before the post: the answer may come at once
             if (outbox->post(std::move(frame), when))
                 return;
             call = std::move(m_calls[id]);
+            call->posted = false;
             m_calls.erase(id);
             forgetDeadline(id, deadline);
         }

@@ -75,34 +75,37 @@ std::shared_ptr<ClientSession> Invoker::begin()
     return m_sessions[i % m_sessions.size()];
 }
 
-void Invoker::ended(const RpcError *error, std::chrono::microseconds latency)
+void Invoker::ended(const RpcError *error, std::chrono::microseconds latency, Judge judge)
 {
     m_inFlight.fetch_sub(1, std::memory_order_relaxed);
     m_calls.fetch_add(1, std::memory_order_relaxed);
     const RpcError::Code code = error ? error->code() : RpcError::Ok;
-    if (code == RpcError::Cancelled || code == RpcError::ClientClosed) {
-        m_breaker.release(); // says nothing about the instance
-        return;
+    if (judge != Judge::Yes || code == RpcError::Cancelled || code == RpcError::ClientClosed) {
+        m_breaker.release(); // says nothing about the instance: a trial place comes back
+    } else {
+        m_breaker.record(CircuitBreaker::countsAgainstInstance(code));
     }
-    m_breaker.record(CircuitBreaker::countsAgainstInstance(code));
     if (!error) {
         m_connectFailures.store(0, std::memory_order_relaxed);
         const quint64 slot = m_latencyNext.fetch_add(1, std::memory_order_relaxed) % LatencySlots;
         m_latencies[slot].store(quint32(std::min<qint64>(latency.count(), 0xffffffffLL)), std::memory_order_relaxed);
         return;
     }
+    if (code == RpcError::Cancelled || code == RpcError::ClientClosed)
+        return;
     m_failures.fetch_add(1, std::memory_order_relaxed);
     const auto now = m_settings->now();
-    if (code == RpcError::ConnectFailed) {
+    if (judge == Judge::Yes && code == RpcError::ConnectFailed && !inBackoff(now)) {
         // Capped exponential back-off with +-20 % jitter, so that many clients of a restarted
-        // instance do not all come back in the same millisecond.
+        // instance do not all come back in the same millisecond. Once per failed connect: the
+        // other calls that were waiting for the same connect end inside the back-off it set.
         const int failures = std::min(m_connectFailures.fetch_add(1, std::memory_order_relaxed) + 1, 30);
         const double base = std::min(double(m_settings->backoffMin.count()) * double(1LL << std::min(failures - 1, 20)),
                                      double(m_settings->backoffMax.count()));
         const double jittered = base * (0.8 + 0.4 * QRandomGenerator::global()->generateDouble());
         const auto wait = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(jittered));
         m_backoffUntil.store(ticks(now + wait), std::memory_order_relaxed);
-    } else if (code == RpcError::ShuttingDown) {
+    } else if (judge == Judge::Yes && code == RpcError::ShuttingDown) {
         m_drainingUntil.store(ticks(now + m_settings->drainingFor), std::memory_order_relaxed);
     }
     QMutexLocker lock(&m_errorMutex);

@@ -59,8 +59,11 @@ public:
     // Places a call: takes a circuit place (a trial when half-open); false when the circuit
     // refuses. On true, the session to send on; ended() must follow.
     std::shared_ptr<ClientSession> begin();
-    // How the call placed by begin() ended (error null: success).
-    void ended(const RpcError *error, std::chrono::microseconds latency);
+    // How the call placed by begin() ended (error null: success). `judge`: whether the ending
+    // says something about the instance (the breaker, the back-off) — not for a call that was
+    // never sent, nor for a Timeout of an attempt cut short so that another could follow.
+    enum class Judge { Yes, Neutral, NotSent };
+    void ended(const RpcError *error, std::chrono::microseconds latency, Judge judge = Judge::Yes);
 
     void setOverride(const InstanceOverride &o);
     InvokerStats stats() const;

@@ -18,6 +18,7 @@ struct OutgoingCall
     std::chrono::steady_clock::time_point deadline;
     std::unique_ptr<PendingCall> pending;
     quint64 messageId = 0;   // given by the connection
+    bool posted = false;     // handed to a connection's outbox (false: failed before, never sent)
     // What the cluster channel needs to place, judge and retry the call:
     QByteArray method;       // the method's name
     bool idempotent = false; // the interface's Q_CLASSINFO("idempotent") names it

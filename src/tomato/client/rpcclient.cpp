@@ -10,6 +10,7 @@
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QMetaClassInfo>
+#include <QtCore/QThread>
 #include <QtNetwork/QHostInfo>
 #include <algorithm>
 #include <QtCore/QMutex>
@@ -152,19 +153,18 @@ public:
     // without waiting (this may run on any thread, an I/O thread included).
     void release(const std::vector<std::shared_ptr<ClientSession>> &gone)
     {
-        QList<ClientConnection *> doomed;
-        {
-            QMutexLocker lock(&mutex);
-            for (qsizetype i = connections.size() - 1; i >= 0; --i) {
-                ClientConnection *c = connections.at(i);
-                if (std::find(gone.begin(), gone.end(), c->session()) != gone.end()) {
-                    doomed.append(c);
-                    connections.removeAt(i);
-                }
+        QMutexLocker lock(&mutex);
+        for (qsizetype i = connections.size() - 1; i >= 0; --i) {
+            ClientConnection *c = connections.at(i);
+            if (std::find(gone.begin(), gone.end(), c->session()) != gone.end()) {
+                connections.removeAt(i);
+                // Thread-safe, and run only by the connection's own event loop at its top level
+                // (not in a nested loop a continuation might spin while the connection is on
+                // the stack), or when its thread ends; posted under the lock, so a shutdown
+                // cannot delete it in between.
+                c->deleteLater();
             }
         }
-        for (ClientConnection *c : std::as_const(doomed))
-            QMetaObject::invokeMethod(c, [c] { delete c; }, Qt::QueuedConnection);
     }
 
     const RpcConfig config;
@@ -230,6 +230,12 @@ Registry *RpcClient::registry() const
 void RpcClient::subscribe(const QString &microServiceId)
 {
     d->cluster(microServiceId);
+    if (QThread::currentThread() != thread()) {
+        // A stub made on another thread (a continuation on an I/O thread, a worker): the
+        // registry, the consumer list and the invoker lists are the client thread's.
+        QMetaObject::invokeMethod(this, [this, microServiceId] { subscribe(microServiceId); }, Qt::QueuedConnection);
+        return;
+    }
     if (!d->registry)
         return;
     const QString stage = d->config.stage();

@@ -67,7 +67,8 @@ public:
     // group, or of the group `subscribed-services-group` names for that service.
     void setRegistry(Registry *registry);
     Registry *registry() const;
-    // Subscribes to one more service (stub<>() does it for services not configured).
+    // Subscribes to one more service (stub<>() does it for services not configured). Called on
+    // another thread than the client's, it is queued to the client's thread.
     void subscribe(const QString &microServiceId);
     // The instances calls of that service go to now, as addresses (tcp://host:port).
     QStringList instances(const QString &microServiceId) const;

@@ -16,6 +16,7 @@
 #include <QtTest/QTest>
 
 #include <atomic>
+#include <thread>
 
 using namespace Tomato;
 using ClusterTest::ProbeService;
@@ -152,6 +153,7 @@ private Q_SLOTS:
     void clusterByMethodChoosesTheModePerMethod();
     void cancellingStopsTheRetries();
     void whenFinishedDeliversEveryOutcomeOnceOnTheContextThread();
+    void aStubMadeOnAnotherThreadSubscribesOnTheClientThread();
     void twoUnansweredHeartbeatsDropTheConnection();
     void aConnectionNotMadeInTimeFailsConnectFailed();
 };
@@ -423,6 +425,21 @@ void tst_ClusterClient::whenFinishedDeliversEveryOutcomeOnceOnTheContextThread()
     }
     QTest::qWait(600); // longer than the call: asserting that nothing happens
     QVERIFY(!ran);
+}
+
+void tst_ClusterClient::aStubMadeOnAnotherThreadSubscribesOnTheClientThread()
+{
+    Probe a(QStringLiteral("a")), b(QStringLiteral("b"));
+    RpcConfig config;
+    config.setNameServiceUri(QStringLiteral("static://") + a.address() + QLatin1Char(',') + b.address());
+    auto registry = RegistryFactory().create(config);
+    RpcClient client(config);
+    client.setRegistry(registry.get()); // probe-service is not in subscribed-services
+    std::unique_ptr<ClusterTest::ProbeServiceStub> probe;
+    std::thread worker([&] { probe = client.stub<ProbeService>(); });
+    worker.join();
+    QTRY_COMPARE(client.instances(QStringLiteral("probe-service")).size(), 2); // once this thread ran
+    QVERIFY(!probe->whoAmI(QStringLiteral("k")).isEmpty());
 }
 
 void tst_ClusterClient::twoUnansweredHeartbeatsDropTheConnection()

@@ -71,6 +71,8 @@ private Q_SLOTS:
     void anOverrideReplacesTheWeightOrDisablesIt();
     void failedConnectsBackOffExponentiallyWithJitterUpToTheCap();
     void aSuccessEndsTheBackoff();
+    void callsFailingTogetherOnOneConnectBackOffOnce();
+    void endingsThatSayNothingOfTheInstanceLeaveTheBreakerAlone();
     void shuttingDownDrainsItForAWhile();
     void anOpenCircuitMakesItUnusableUntilItIsProbed();
     void cancelledCallsSayNothingAboutTheInstance();
@@ -164,6 +166,55 @@ void tst_Invoker::aSuccessEndsTheBackoff()
     endWith(*invoker, RpcError::ConnectFailed); // the first failure of a new run
     f.now += 121ms;
     QVERIFY(invoker->isUsable());
+}
+
+// The calls queued behind one refused connect all end ConnectFailed at once: one failure for
+// the back-off, not one per call.
+void tst_Invoker::callsFailingTogetherOnOneConnectBackOffOnce()
+{
+    Fixture f;
+    f.settings->backoffMin = 100ms;
+    f.settings->backoffMax = 10000ms;
+    f.settings->circuit.enabled = false;
+    auto invoker = f.make();
+    for (int i = 0; i < 20; ++i)
+        QVERIFY(invoker->begin());
+    const RpcError refused(RpcError::ConnectFailed, QStringLiteral("refused"));
+    for (int i = 0; i < 20; ++i)
+        invoker->ended(&refused, 10us);
+    QVERIFY(!invoker->isUsable());
+    f.now += 121ms; // the first failure's back-off, jitter included
+    QVERIFY(invoker->isUsable());
+    QCOMPARE(invoker->stats().errorsByCode.value(RpcError::ConnectFailed), quint64(20));
+}
+
+void tst_Invoker::endingsThatSayNothingOfTheInstanceLeaveTheBreakerAlone()
+{
+    Fixture f;
+    auto invoker = f.make();
+    for (int i = 0; i < 5; ++i)
+        endWith(*invoker, RpcError::Timeout);
+    f.now += 1000ms; // half-open, one trial
+    const RpcError tooLarge(RpcError::RequestTooLarge, QStringLiteral("never sent"));
+    for (int i = 0; i < 3; ++i) {
+        QVERIFY(invoker->begin()); // the trial place...
+        invoker->ended(&tooLarge, 1us, Invoker::Judge::NotSent); // ...given back, not a success
+        QCOMPARE(invoker->stats().circuit, QStringLiteral("half-open"));
+    }
+    // An attempt cut short to leave time for a retry is no verdict either.
+    const RpcError cut(RpcError::Timeout, QStringLiteral("its share ran out"));
+    QVERIFY(invoker->begin());
+    invoker->ended(&cut, 1000us, Invoker::Judge::Neutral);
+    QCOMPARE(invoker->stats().circuit, QStringLiteral("half-open"));
+    QCOMPARE(invoker->inFlight(), 0);
+    endWith(*invoker, RpcError::Ok);
+    QCOMPARE(invoker->stats().circuit, QStringLiteral("closed"));
+    // Closed: cut-short timeouts never open it, whatever their number.
+    for (int i = 0; i < 50; ++i) {
+        QVERIFY(invoker->begin());
+        invoker->ended(&cut, 1000us, Invoker::Judge::Neutral);
+    }
+    QCOMPARE(invoker->stats().circuit, QStringLiteral("closed"));
 }
 
 void tst_Invoker::shuttingDownDrainsItForAWhile()
