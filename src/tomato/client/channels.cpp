@@ -64,6 +64,8 @@ void ClusterState::setOverrides(const InstanceOverrides &overrides)
 // method.
 bool ClusterState::failoverFor(const QByteArray &method) const
 {
+    if (m_modes.isEmpty())
+        return m_failover; // the usual case: no lock on the way of every call
     QMutexLocker lock(&m_mutex);
     if (const auto it = m_failoverByMethod.constFind(method); it != m_failoverByMethod.cend())
         return *it;

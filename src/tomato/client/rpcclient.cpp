@@ -44,6 +44,33 @@ public:
         return settings;
     }
 
+    // The I/O half of `s`, made on the next I/O thread without holding the lock (code running
+    // there, a continuation creating a stub, may need it meanwhile); not yet listed in
+    // `connections`. Null after shutdown, with `s` closed: it refuses every call.
+    ClientConnection *makeConnection(const std::shared_ptr<ClientSession> &s)
+    {
+        QObject *context = nullptr;
+        {
+            QMutexLocker lock(&mutex);
+            if (!closed)
+                context = io.context(io.next());
+        }
+        if (!context) {
+            s->close();
+            return nullptr;
+        }
+        ClientConnection *made = nullptr;
+        runOnThread(context, [&] { made = new ClientConnection(s, transports, context); });
+        return made;
+    }
+
+    // A connection made but not wanted after all; its destructor closes its session.
+    static void discard(ClientConnection *c)
+    {
+        runOnThread(c->parent(), [c] { delete c; });
+    }
+
+    // The connection direct stubs of `address` share (one per `connection` index).
     std::shared_ptr<ClientSession> session(const Endpoint &address, int connection)
     {
         const QString key = address.toString() + QLatin1Char('#') + QString::number(connection);
@@ -53,28 +80,15 @@ public:
                 return s;
         }
         auto s = std::make_shared<ClientSession>(settingsFor(address));
-        // The connection is made on its I/O thread without holding the lock: code running
-        // there (a continuation creating a stub) may need the lock meanwhile.
-        QObject *context = nullptr;
-        {
-            QMutexLocker lock(&mutex);
-            if (!closed)
-                context = io.context(io.next());
-        }
-        if (!context) {
-            s->close(); // after shutdown: a session that refuses every call
+        ClientConnection *made = makeConnection(s);
+        if (!made)
             return s;
-        }
-        ClientConnection *made = nullptr;
-        runOnThread(context, [&] { made = new ClientConnection(s, transports, context); });
         QMutexLocker lock(&mutex);
         if (auto winner = sessions.value(key); winner || closed) {
             // Another thread made one first, or the client shut down meanwhile.
             lock.unlock();
-            runOnThread(context, [made] { delete made; });
-            if (winner)
-                return winner;
-            return s; // closed by the connection's destructor
+            discard(made);
+            return winner ? winner : s;
         }
         connections.append(made);
         sessions.insert(key, s);
@@ -92,7 +106,7 @@ public:
         }
         // Without the lock: deleting fails calls in flight, whose continuations may call in.
         for (ClientConnection *c : std::as_const(doomed))
-            runOnThread(c->parent(), [c] { delete c; });
+            discard(c);
         io.stop();
     }
 
@@ -125,21 +139,11 @@ public:
         std::vector<std::shared_ptr<ClientSession>> out;
         for (int i = 0; i < config.connectionsPerInstance(); ++i) {
             auto s = std::make_shared<ClientSession>(settingsFor(address));
-            QObject *context = nullptr;
-            {
-                QMutexLocker lock(&mutex);
-                if (!closed)
-                    context = io.context(io.next());
-            }
-            if (!context) {
-                s->close();
-            } else {
-                ClientConnection *made = nullptr;
-                runOnThread(context, [&] { made = new ClientConnection(s, transports, context); });
+            if (ClientConnection *made = makeConnection(s)) {
                 QMutexLocker lock(&mutex);
                 if (closed) {
                     lock.unlock();
-                    runOnThread(context, [made] { delete made; });
+                    discard(made);
                 } else {
                     connections.append(made);
                 }

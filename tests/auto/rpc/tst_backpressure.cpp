@@ -6,7 +6,7 @@
 // with QTRY_*.
 #include "rawclient.h"
 #include "rpcerrorof.h"
-#include "testcertificates.h"
+#include "everytransport.h"
 #include "testservice_stub.h"
 #include "testserviceimpl.h"
 
@@ -29,41 +29,13 @@ using Test::TestService;
 
 namespace {
 
-TestCertificates *certificates = nullptr; // made once, by initTestCase()
-QTemporaryDir *socketDir = nullptr;       // where the Unix sockets of the tests live
-int socketCount = 0;
+using namespace EveryTransport;
 
-QString transport()
+// One business thread: one call runs at a time, the others wait in the queue.
+RpcConfig queueingServerConfig()
 {
-    QFETCH_GLOBAL(QString, transport);
-    return transport;
-}
-
-QString listenAddress()
-{
-    if (transport() == QLatin1String("unix"))
-        return QStringLiteral("unix://") + socketDir->filePath(QStringLiteral("b%1.sock").arg(++socketCount));
-    return transport() + QLatin1String("://127.0.0.1:0");
-}
-
-RpcConfig serverConfig()
-{
-    RpcConfig c;
-    c.setListen({listenAddress()});
-    c.setMicroServiceId(QStringLiteral("test-service"));
-    c.setBusinessThreads(1); // one call runs at a time: the others wait in the queue
-    if (transport() == QLatin1String("tls")) {
-        c.setTlsCert(certificates->cert(QStringLiteral("server")));
-        c.setTlsKey(certificates->key(QStringLiteral("server")));
-    }
-    return c;
-}
-
-RpcConfig clientConfig()
-{
-    RpcConfig c;
-    if (transport() == QLatin1String("tls"))
-        c.setTlsCa(certificates->ca());
+    RpcConfig c = serverConfig();
+    c.setBusinessThreads(1);
     return c;
 }
 
@@ -135,33 +107,22 @@ private Q_SLOTS:
 
 void tst_Backpressure::initTestCase_data()
 {
-    QTest::addColumn<QString>("transport");
-    QTest::newRow("tcp") << QStringLiteral("tcp");
-    QTest::newRow("tls") << QStringLiteral("tls");
-    QTest::newRow("unix") << QStringLiteral("unix");
+    addRows();
 }
 
 void tst_Backpressure::initTestCase()
 {
-    if (!certificates) {
-        certificates = new TestCertificates;
-        QVERIFY2(certificates->make(), qPrintable(certificates->error()));
-        socketDir = new QTemporaryDir;
-        QVERIFY(socketDir->isValid());
-    }
+    setUp();
 }
 
 void tst_Backpressure::cleanupTestCase()
 {
-    delete certificates;
-    certificates = nullptr;
-    delete socketDir;
-    socketDir = nullptr;
+    tearDown();
 }
 
 void tst_Backpressure::callsBeyondTheServersBoundAreRefusedAtOnceAndTheConnectionLives()
 {
-    RpcConfig config = serverConfig();
+    RpcConfig config = queueingServerConfig();
     config.setMaxQueuedCalls(4);
     Fixture f(config);
     OpenAtExit open{f.gates, QStringLiteral("go")};
@@ -212,7 +173,7 @@ void tst_Backpressure::callsBeyondTheServersBoundAreRefusedAtOnceAndTheConnectio
 
 void tst_Backpressure::aConnectionAtItsBoundIsRefusedWhileAnotherIsStillAdmitted()
 {
-    RpcConfig config = serverConfig();
+    RpcConfig config = queueingServerConfig();
     config.setMaxQueuedPerConnection(2);
     Fixture f(config);
     OpenAtExit openA{f.gates, QStringLiteral("a")};
@@ -255,7 +216,7 @@ void tst_Backpressure::aConnectionAtItsBoundIsRefusedWhileAnotherIsStillAdmitted
 
 void tst_Backpressure::theApplicationCanShedLoadAndResume()
 {
-    Fixture f(serverConfig());
+    Fixture f(queueingServerConfig());
     OpenAtExit open{f.gates, QStringLiteral("hold")};
     RpcClient client(clientConfig());
     auto stub = client.createDirectStub<TestService>(f.address());
@@ -286,7 +247,7 @@ void tst_Backpressure::stopUnregistersThenRefusesNewCallsThenFinishesRunningOnes
 {
     const bool announced = transport() != QLatin1String("unix"); // a Unix socket is never announced
     RecordingRegistry registry;
-    RpcConfig config = serverConfig();
+    RpcConfig config = queueingServerConfig();
     config.setBusinessThreads(2); // one for the held call, one for the calls made during stop()
     Fixture f(config, &registry);
     OpenAtExit open{f.gates, QStringLiteral("drain")};
@@ -340,7 +301,7 @@ void tst_Backpressure::theAnnouncedInstanceCarriesItsStartTime()
         QSKIP("a server on a Unix socket only announces nothing");
     RecordingRegistry registry;
     const qint64 before = QDateTime::currentMSecsSinceEpoch();
-    Fixture f(serverConfig(), &registry);
+    Fixture f(queueingServerConfig(), &registry);
     const qint64 after = QDateTime::currentMSecsSinceEpoch();
     QCOMPARE(registry.registered.size(), 1);
     const qint64 started = registry.registered.first().startTime();

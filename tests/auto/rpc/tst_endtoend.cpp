@@ -4,7 +4,7 @@
 #include "badservice.h"
 #include "rawclient.h"
 #include "rpcerrorof.h"
-#include "testcertificates.h"
+#include "everytransport.h"
 #include "testservice_stub.h"
 #include "testserviceimpl.h"
 
@@ -27,44 +27,7 @@ using Test::TestService;
 
 namespace {
 
-TestCertificates *certificates = nullptr; // made once, by initTestCase()
-QTemporaryDir *socketDir = nullptr;       // where the Unix sockets of the tests live
-int socketCount = 0;
-
-// The transport of the current test (the row of initTestCase_data).
-QString transport()
-{
-    QFETCH_GLOBAL(QString, transport);
-    return transport;
-}
-
-// A fresh address of the current transport for a server to listen on.
-QString listenAddress()
-{
-    if (transport() == QLatin1String("unix"))
-        return QStringLiteral("unix://") + socketDir->filePath(QStringLiteral("s%1.sock").arg(++socketCount));
-    return transport() + QLatin1String("://127.0.0.1:0");
-}
-
-RpcConfig serverConfig()
-{
-    RpcConfig c;
-    c.setListen({listenAddress()});
-    c.setMicroServiceId(QStringLiteral("test-service"));
-    if (transport() == QLatin1String("tls")) {
-        c.setTlsCert(certificates->cert(QStringLiteral("server")));
-        c.setTlsKey(certificates->key(QStringLiteral("server")));
-    }
-    return c;
-}
-
-RpcConfig clientConfig()
-{
-    RpcConfig c;
-    if (transport() == QLatin1String("tls"))
-        c.setTlsCa(certificates->ca());
-    return c;
-}
+using namespace EveryTransport;
 
 // A server publishing TestServiceImpl, started on a free address of the current transport.
 struct Fixture
@@ -160,28 +123,17 @@ private Q_SLOTS:
 
 void tst_EndToEnd::initTestCase_data()
 {
-    QTest::addColumn<QString>("transport");
-    QTest::newRow("tcp") << QStringLiteral("tcp");
-    QTest::newRow("tls") << QStringLiteral("tls");
-    QTest::newRow("unix") << QStringLiteral("unix");
+    addRows();
 }
 
 void tst_EndToEnd::initTestCase()
 {
-    if (!certificates) {
-        certificates = new TestCertificates;
-        QVERIFY2(certificates->make(), qPrintable(certificates->error()));
-        socketDir = new QTemporaryDir;
-        QVERIFY(socketDir->isValid());
-    }
+    setUp();
 }
 
 void tst_EndToEnd::cleanupTestCase()
 {
-    delete certificates;
-    certificates = nullptr;
-    delete socketDir;
-    socketDir = nullptr;
+    tearDown();
 }
 
 void tst_EndToEnd::callsBlockingAndThroughFutures()
