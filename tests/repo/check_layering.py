@@ -16,8 +16,9 @@ ALLOWED = {
     "transport": {"core", "wire"},
     "registry": {"core"},
     "registry/zookeeper": {"core", "registry"},
-    "server": {"core", "wire", "serialization", "compression", "transport", "registry"},
-    "client": {"core", "wire", "serialization", "compression", "transport", "registry"},
+    "status": {"core", "wire", "transport"},
+    "server": {"core", "wire", "serialization", "compression", "transport", "registry", "status"},
+    "client": {"core", "wire", "serialization", "compression", "transport", "registry", "status"},
 }
 
 root = sys.argv[1] if len(sys.argv) > 1 else "."

@@ -233,10 +233,13 @@ void ClientConnection::complete(OutgoingCall &call, Frame &&frame, const Extensi
     QByteArray body = std::move(frame.body);
     if (!Message::decompressBody(header.compression, body, m_session->settings.maxFrameBytes, &error))
         return fail(RpcError(RpcError::ProtocolViolation, error));
-    if (pending.resultType().isValid()
-        && !Marshal::decodeValue(Serialization(frame.serialization), body, pending.resultType(),
-                                 pending.resultStorage(), &error))
+    if (pending.wantsRawResult()) {
+        pending.setRawResult(std::move(body));
+    } else if (pending.resultType().isValid()
+               && !Marshal::decodeValue(Serialization(frame.serialization), body, pending.resultType(),
+                                        pending.resultStorage(), &error)) {
         return fail(RpcError(RpcError::ProtocolViolation, QStringLiteral("the reply cannot be decoded: %1").arg(error)));
+    }
     finishCall(call, where, nullptr);
 }
 

@@ -32,6 +32,13 @@ struct OutgoingCall
     std::chrono::steady_clock::time_point sentAt;
 };
 
+// A request's frame begun: the extension prefix (requestPrefix()), timeout-ms, trace-id and
+// ctx.* entries written, the deadline set; the caller appends the body and fills the rest.
+std::unique_ptr<OutgoingCall> startRequest(QByteArrayView extensionPrefix, Serialization serialization,
+                                           std::chrono::milliseconds timeout, const CallOptions &options);
+// "service:<escaped>&method:<escaped>"
+QByteArray requestPrefix(QByteArrayView service, QByteArrayView method);
+
 // Completes the call: its result is in place (error null) or it failed; one debug line in
 // tomato.client when that is on. `where`: the address or service it went to.
 void finishCall(OutgoingCall &call, const QString &where, const RpcError *error);

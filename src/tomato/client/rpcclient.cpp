@@ -2,7 +2,9 @@
 
 #include <tomato/client/channels_p.h>
 #include <tomato/client/clientconnection_p.h>
+#include <tomato/client/clientstatus_p.h>
 #include <tomato/core/logging_p.h>
+#include <tomato/status/statusport_p.h>
 #include <tomato/transport/iothreadpool_p.h>
 #include <tomato/transport/transport_p.h>
 
@@ -12,6 +14,7 @@
 #include <QtCore/QMetaClassInfo>
 #include <QtCore/QThread>
 #include <QtNetwork/QHostInfo>
+
 #include <algorithm>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
@@ -188,16 +191,60 @@ public:
         return ++last;
     }
     std::shared_ptr<InvokerSettings> invokerSettings;
+
+    // How calls to each instance have gone: of one service, or of all with an empty id.
+    QList<InvokerStats> invokerStats(const QString &microServiceId) const
+    {
+        QList<std::shared_ptr<ClusterState>> states;
+        {
+            QMutexLocker lock(&mutex);
+            if (microServiceId.isEmpty()) {
+                for (const auto &s : std::as_const(clusters))
+                    states.append(s);
+            } else if (auto s = clusters.value(microServiceId)) {
+                states.append(s);
+            }
+        }
+        QList<InvokerStats> out;
+        for (const auto &state : std::as_const(states)) {
+            for (const auto &invoker : *state->invokers())
+                out.append(invoker->stats());
+        }
+        return out;
+    }
+
+    // This client on the status pages (docs/STATUS.md), and on its own status port if it has one.
+    void reportStatus(const std::shared_ptr<ClientCore> &self)
+    {
+        std::weak_ptr<ClientCore> weak = self;
+        status = std::make_shared<ClientStatusSource>(
+            [weak](const QString &id) {
+                const auto core = weak.lock();
+                return core ? core->invokerStats(id) : QList<InvokerStats>();
+            },
+            serial, config.stage(), config.group());
+        StatusSources::add(status);
+        if (config.statusPort() <= 0)
+            return;
+        QString error;
+        statusPort = StatusPort::open(config.host(), quint16(config.statusPort()), config.statusRequestTimeoutMs(), &error);
+        if (!statusPort)
+            qCWarning(lcClient).noquote() << "no status pages:" << error;
+    }
+    std::shared_ptr<ClientStatusSource> status;
+    std::shared_ptr<StatusPort> statusPort;
 };
 
 RpcClient::RpcClient(const RpcConfig &config, QObject *parent)
     : QObject(parent), d(std::make_shared<ClientCore>(config))
 {
+    d->reportStatus(d);
 }
 
 RpcClient::~RpcClient()
 {
     setRegistry(nullptr); // our consumer nodes go
+    StatusSources::remove(d->status.get());
     d->shutdown();
 }
 
@@ -210,8 +257,10 @@ void RpcClient::setRegistry(Registry *registry)
     }
     d->consumers.clear();
     d->registry = registry;
+    d->status->setRegistry(registry, registry && registry->isConnected());
     if (!registry)
         return;
+    connect(registry, &Registry::connectedChanged, this, [this](bool connected) { d->status->setRegistry(true, connected); });
     connect(registry, &Registry::instancesChanged, this, &RpcClient::updateInstances);
     connect(registry, &Registry::overridesChanged, this, &RpcClient::updateOverrides);
     registry->start();
@@ -258,6 +307,10 @@ void RpcClient::subscribe(const QString &microServiceId)
         consumer.version = QStringLiteral(TOMATO_VERSION_STRING);
         consumer.application = QCoreApplication::applicationName();
         consumer.client = d->serial;
+        if (d->statusPort) // where a dashboard reads this client's invokers (docs/STATUS.md)
+            consumer.statusAddress = QStringLiteral("%1:%2")
+                                         .arg(d->config.advertiseHost().isEmpty() ? consumer.host : d->config.advertiseHost())
+                                         .arg(d->statusPort->port());
         d->consumers.append(consumer);
         d->registry->registerConsumer(consumer);
     }
@@ -331,22 +384,7 @@ QStringList RpcClient::instances(const QString &microServiceId) const
 
 QList<InvokerStats> RpcClient::invokers(const QString &microServiceId) const
 {
-    QList<std::shared_ptr<ClusterState>> states;
-    {
-        QMutexLocker lock(&d->mutex);
-        if (microServiceId.isEmpty()) {
-            for (const auto &s : std::as_const(d->clusters))
-                states.append(s);
-        } else if (auto s = d->clusters.value(microServiceId)) {
-            states.append(s);
-        }
-    }
-    QList<InvokerStats> out;
-    for (const auto &state : std::as_const(states)) {
-        for (const auto &invoker : *state->invokers())
-            out.append(invoker->stats());
-    }
-    return out;
+    return d->invokerStats(microServiceId);
 }
 
 std::shared_ptr<Channel> RpcClient::clusterChannel(const QString &microServiceId)

@@ -150,11 +150,7 @@ StubCore::StubCore(std::shared_ptr<Channel> channel, const QMetaObject &interfac
                                           "(regenerate the stub)")
                                .arg(QString::fromLatin1(d->info.serviceName), QString::fromLatin1(name)));
         d->methods.append(m);
-        QByteArray prefix = "service:";
-        Extension::escapeTo(d->info.serviceName, prefix);
-        prefix += "&method:";
-        Extension::escapeTo(m->name, prefix);
-        d->extensionPrefix.append(prefix);
+        d->extensionPrefix.append(requestPrefix(d->info.serviceName, m->name));
         d->labels.append(d->info.serviceName + '.' + m->name);
         d->idempotent.append(idempotent.contains(m->name));
     }
@@ -189,24 +185,18 @@ Channel &StubCore::channel() const
     return *d->channel;
 }
 
-void StubCore::send(int slot, const CallOptions &options, const void *const *argv, int argc,
-                    std::unique_ptr<PendingCall> pending) const
+std::unique_ptr<OutgoingCall> startRequest(QByteArrayView extensionPrefix, Serialization serialization,
+                                           std::chrono::milliseconds timeout, const CallOptions &options)
 {
-    const MethodInfo &m = *d->methods.at(slot);
-    Q_ASSERT(argc == m.parameterTypes.size());
-    const auto timeout = options.timeout().count() > 0 ? options.timeout() : d->timeout;
-
     auto call = std::make_unique<OutgoingCall>();
-    call->serialization = d->serialization;
+    call->serialization = serialization;
     const auto now = std::chrono::steady_clock::now();
     call->deadline = now + timeout;
-    if (lcClient().isDebugEnabled()) {
-        call->label = d->labels.at(slot);
+    if (lcClient().isDebugEnabled())
         call->sentAt = now;
-    }
     // Extension and body are encoded in place after a placeholder header: no copy later.
     FrameBuilder &frame = call->frame;
-    frame.addEncoded(d->extensionPrefix.at(slot));
+    frame.addEncoded(extensionPrefix);
     frame.addNumber(ExtensionKey::TimeoutMs, qint64(timeout.count()));
     const QByteArray traceId = options.traceId();
     if (!traceId.isEmpty())
@@ -214,11 +204,31 @@ void StubCore::send(int slot, const CallOptions &options, const void *const *arg
     const QHash<QString, QString> context = options.context();
     for (auto it = context.cbegin(); it != context.cend(); ++it)
         frame.add((QByteArray(ExtensionKey::ContextPrefix) + it.key().toUtf8()).constData(), it.value().toUtf8());
+    return call;
+}
 
+QByteArray requestPrefix(QByteArrayView service, QByteArrayView method)
+{
+    QByteArray prefix = "service:";
+    Extension::escapeTo(service, prefix);
+    prefix += "&method:";
+    Extension::escapeTo(method, prefix);
+    return prefix;
+}
+
+void StubCore::send(int slot, const CallOptions &options, const void *const *argv, int argc,
+                    std::unique_ptr<PendingCall> pending) const
+{
+    const MethodInfo &m = *d->methods.at(slot);
+    Q_ASSERT(argc == m.parameterTypes.size());
+    const auto timeout = options.timeout().count() > 0 ? options.timeout() : d->timeout;
+    auto call = startRequest(d->extensionPrefix.at(slot), d->serialization, timeout, options);
+    if (lcClient().isDebugEnabled())
+        call->label = d->labels.at(slot);
     QVarLengthArray<ValueRef, 8> values;
     for (int i = 0; i < argc; ++i)
         values.append(ValueRef{m.parameterTypes.at(i), argv[i]});
-    Marshal::encodeArguments(d->serialization, values.constData(), values.size(), frame.body());
+    Marshal::encodeArguments(d->serialization, values.constData(), values.size(), call->frame.body());
     call->method = m.name;
     call->idempotent = d->idempotent.at(slot);
     if (d->channel->wantsHashKey()) {

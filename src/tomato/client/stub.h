@@ -101,13 +101,18 @@ public:
     virtual void succeed() = 0;
     virtual void fail(const RpcError &error) = 0;
     virtual bool isCanceled() const = 0;
+    // A call that takes its result as it travelled (the body, decompressed, still in the
+    // call's serialization) rather than decoded into resultStorage(): DynamicStub's calls.
+    // setRawResult() then comes just before succeed().
+    virtual bool wantsRawResult() const { return false; }
+    virtual void setRawResult(QByteArray &&body) { Q_UNUSED(body); }
 
 private:
     QMetaType m_resultType;
 };
 
 template<typename T>
-class TypedPendingCall final : public PendingCall
+class TypedPendingCall : public PendingCall
 {
 public:
     TypedPendingCall() : PendingCall(QMetaType::fromType<T>()) { m_promise.start(); }
@@ -165,6 +170,7 @@ public:
 
 private:
     friend class StubCore;
+    friend class DynamicStub;
     // Takes the call; completes it exactly once, now or later, on any thread.
     virtual void send(std::unique_ptr<OutgoingCall> call) = 0;
 };

@@ -52,6 +52,7 @@ enum class KeyId {
     ConnectionsPerInstance, ConnectTimeoutMs, ReconnectBackoffMinMs, ReconnectBackoffMaxMs,
     LoadBalance, LoadBalanceByService, Cluster, ClusterByMethod, Retries, IdempotentMethods,
     CircuitMinCalls, CircuitHalfOpenCalls, WarmupSeconds, MaxQueuedCalls, MaxQueuedPerConnection,
+    StatusEnabled, StatusPort, StatusRequestTimeoutMs,
     Count
 };
 
@@ -178,6 +179,12 @@ constexpr KeyInfo keyTable[] = {
      "Calls a server holds waiting for its business threads; past it new calls are answered Overloaded."},
     {KeyId::MaxQueuedPerConnection, "max-queued-per-connection", Type::Int, 1, IntMax, nullptr, "2000", true, nullptr,
      "Calls one connection may have waiting for the business threads; past it its new calls are answered Overloaded."},
+    {KeyId::StatusEnabled, "status-enabled", Type::Bool, 0, 0, nullptr, "true", true, nullptr,
+     "Whether the server answers HTTP status requests on its RPC addresses and publishes the built-in Tomato::Introspection service."},
+    {KeyId::StatusPort, "status-port", Type::Int, 0, 65535, nullptr, "0", true, nullptr,
+     "A separate plain-HTTP port (on host) for the status pages, e.g. for a client-only process; 0 = none."},
+    {KeyId::StatusRequestTimeoutMs, "status-request-timeout-ms", Type::Int, 100, IntMax, nullptr, "10000", true, nullptr,
+     "An HTTP status request must arrive whole within this many milliseconds (and an idle keep-alive connection closes after it)."},
 };
 
 constexpr int KeyCount = int(std::size(keyTable));
@@ -1321,6 +1328,12 @@ int RpcConfig::connectionsPerInstance() const { return intAt(d->values, KeyId::C
 void RpcConfig::setConnectionsPerInstance(int n) { setInt(this, KeyId::ConnectionsPerInstance, n); }
 int RpcConfig::connectTimeoutMs() const { return intAt(d->values, KeyId::ConnectTimeoutMs); }
 void RpcConfig::setConnectTimeoutMs(int ms) { setInt(this, KeyId::ConnectTimeoutMs, ms); }
+bool RpcConfig::statusEnabled() const { return d->values.at(index(KeyId::StatusEnabled)).toBool(); }
+void RpcConfig::setStatusEnabled(bool on) { setBool(this, KeyId::StatusEnabled, on); }
+int RpcConfig::statusPort() const { return intAt(d->values, KeyId::StatusPort); }
+void RpcConfig::setStatusPort(int port) { setInt(this, KeyId::StatusPort, port); }
+int RpcConfig::statusRequestTimeoutMs() const { return intAt(d->values, KeyId::StatusRequestTimeoutMs); }
+void RpcConfig::setStatusRequestTimeoutMs(int ms) { setInt(this, KeyId::StatusRequestTimeoutMs, ms); }
 int RpcConfig::reconnectBackoffMinMs() const { return intAt(d->values, KeyId::ReconnectBackoffMinMs); }
 void RpcConfig::setReconnectBackoffMinMs(int ms) { setInt(this, KeyId::ReconnectBackoffMinMs, ms); }
 int RpcConfig::reconnectBackoffMaxMs() const { return intAt(d->values, KeyId::ReconnectBackoffMaxMs); }

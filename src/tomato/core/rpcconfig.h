@@ -230,6 +230,13 @@ public:
     void setMaxQueuedCalls(int calls);
     int maxQueuedPerConnection() const;
     void setMaxQueuedPerConnection(int calls);
+    // Status pages and introspection (docs/STATUS.md).
+    bool statusEnabled() const;
+    void setStatusEnabled(bool on);
+    int statusPort() const; // 0: none
+    void setStatusPort(int port);
+    int statusRequestTimeoutMs() const;
+    void setStatusRequestTimeoutMs(int ms);
 
     RpcConfig(const RpcConfig &other);
     RpcConfig &operator=(const RpcConfig &other);

@@ -70,6 +70,7 @@ InterfaceInfo InterfaceInfo::fromMetaObject(const QMetaObject &mo)
                                       "(without it, it has no meta-object of its own)"));
     InterfaceInfo info;
     info.serviceName = QByteArray(mo.className());
+    info.metaObject = &mo;
     QStringList problems;
     // From methodOffset(): only what the interface class itself declares.
     for (int i = mo.methodOffset(); i < mo.methodCount(); ++i) {

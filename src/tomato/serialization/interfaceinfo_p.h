@@ -25,6 +25,7 @@ struct MethodInfo
 struct InterfaceInfo
 {
     QByteArray serviceName;   // the interface's qualified class name, e.g. "Sample::EchoService"
+    const QMetaObject *metaObject = nullptr; // the interface's (static: lives as long as the program)
     QList<MethodInfo> methods;
     QHash<QByteArray, int> byName; // method name -> position in methods
 

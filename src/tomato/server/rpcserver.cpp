@@ -3,10 +3,13 @@
 #include <tomato/core/logging_p.h>
 #include <tomato/server/servercore_p.h>
 #include <tomato/server/serverconnection_p.h>
+#include <tomato/server/serverstatus_p.h>
+#include <tomato/status/httpconnection_p.h>
+#include <tomato/status/nodeintrospection_p.h>
+#include <tomato/status/statusport_p.h>
 #include <tomato/transport/iothreadpool_p.h>
 #include <tomato/transport/transport_p.h>
 
-#include <QtCore/QCryptographicHash>
 #include <QtCore/QDateTime>
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QPointer>
@@ -81,13 +84,16 @@ public:
         : core(std::make_shared<ServerCore>(config)),
           transports(Transports::standard(config)),
           io(config.ioThreads(), QStringLiteral("tomato-srv-io")),
-          acceptContext(io.context(io.thread(0)))
+          acceptContext(io.context(io.thread(0))),
+          status(std::make_shared<ServerStatusSource>(core))
     {
         startIdleSweeps(config.serverIdleCheckMs());
+        StatusSources::add(status);
     }
 
     ~RpcServerPrivate()
     {
+        StatusSources::remove(status.get());
         runOnThread(acceptContext, [this] { listeners.clear(); });
         for (int i = 0; i < io.size(); ++i) {
             QObject *context = io.context(io.thread(i));
@@ -193,11 +199,17 @@ public:
             QObject *context = io.context(io.thread(i));
             runOnThread(context, [context] {
                 qDeleteAll(context->findChildren<ServerConnection *>(Qt::FindDirectChildrenOnly));
+                qDeleteAll(context->findChildren<HttpConnection *>(Qt::FindDirectChildrenOnly));
             });
         }
     }
 
     void announce();
+    std::shared_ptr<Service> makeService(QObject *implementation, const QMetaObject &interface,
+                                         const PublishOptions &options) const;
+    void publishIntrospection();
+    void followRegistry(RpcServer *q);
+    bool openStatusPort();
 
     std::shared_ptr<ServerCore> core;
     std::shared_ptr<const Transports> transports;
@@ -210,6 +222,10 @@ public:
     InstanceInfo instance;
     qint64 startedAt = 0; // ms since the epoch, taken by start(): the announced start time
     bool running = false;
+    std::shared_ptr<ServerStatusSource> status;
+    std::shared_ptr<NodeIntrospection> introspection; // null when status-enabled is false
+    std::shared_ptr<StatusPort> statusPort;
+    QMetaObject::Connection registryConnections[2];
 };
 
 namespace {
@@ -230,14 +246,6 @@ QString advertisedHost(const RpcConfig &cfg, const QString &listening)
     return QStringLiteral("127.0.0.1");
 }
 
-// A short hash of what this server publishes: a client can tell instances apart.
-QString interfacesHash(const QStringList &signatures)
-{
-    QStringList sorted = signatures;
-    sorted.sort();
-    return QString::fromLatin1(
-        QCryptographicHash::hash(sorted.join(QLatin1Char('\n')).toUtf8(), QCryptographicHash::Sha1).toHex().left(12));
-}
 } // namespace
 
 void RpcServerPrivate::announce()
@@ -256,7 +264,7 @@ void RpcServerPrivate::announce()
     i.setStage(cfg.stage());
     i.setGroup(cfg.group());
     i.setWeight(cfg.weight());
-    i.setInterfaces(interfacesHash(core->signatures()));
+    i.setInterfaces(ServerCore::interfacesHash(core->signatures()));
     i.setStartTime(startedAt);
     instance = i;
     if (i.microServiceId().isEmpty())
@@ -265,22 +273,8 @@ void RpcServerPrivate::announce()
         registry->registerInstance(i);
 }
 
-// ---- RpcServer -----------------------------------------------------------------------------
-
-RpcServer::RpcServer(const RpcConfig &config, QObject *parent)
-    : QObject(parent), d(std::make_unique<RpcServerPrivate>(config))
-{
-}
-
-RpcServer::~RpcServer()
-{
-    if (d->running)
-        stop();
-    d->closeConnections();
-    d->core->businessPool.waitForDone();
-}
-
-void RpcServer::publish(QObject *implementation, const QMetaObject &interface, const PublishOptions &options)
+std::shared_ptr<Service> RpcServerPrivate::makeService(QObject *implementation, const QMetaObject &interface,
+                                                       const PublishOptions &options) const
 {
     if (!implementation)
         throw RpcError(RpcError::BadArguments, QStringLiteral("publish: null implementation"));
@@ -295,12 +289,74 @@ void RpcServer::publish(QObject *implementation, const QMetaObject &interface, c
     service->dispatch = options.dispatch();
     // The most specific allow-list wins: the options', the service's entry in
     // tls-allowed-clients, its "*" entry.
-    const auto configured = d->core->config.tlsAllowedClients();
+    const auto configured = core->config.tlsAllowedClients();
     QStringList allowed = options.allowedClients();
     if (allowed.isEmpty())
         allowed = configured.value(QString::fromLatin1(service->info.serviceName),
                                    configured.value(QStringLiteral("*")));
     service->allowedClients = QSet<QString>(allowed.cbegin(), allowed.cend());
+    service->metrics = std::make_unique<MethodMetrics[]>(size_t(service->info.methods.size()));
+    return service;
+}
+
+// The built-in introspection service, and the status pages on the RPC addresses that show it.
+void RpcServerPrivate::publishIntrospection()
+{
+    introspection = std::make_shared<NodeIntrospection>(status);
+    core->statusPages = std::make_shared<StatusPages>(introspection);
+    auto service = makeService(introspection.get(), Introspection::staticMetaObject, {});
+    service->builtin = true;
+    core->addService(std::move(service));
+}
+
+// Readiness follows the registry: registered, connected.
+void RpcServerPrivate::followRegistry(RpcServer *q)
+{
+    for (auto &c : registryConnections)
+        QObject::disconnect(c);
+    if (!registry)
+        return;
+    auto source = status;
+    registryConnections[0] = QObject::connect(registry, &Registry::registered, q, [source] {
+        source->update([](ServerStatusSource::Life &l) { l.registered = true; });
+    });
+    registryConnections[1] = QObject::connect(registry, &Registry::connectedChanged, q, [source](bool connected) {
+        source->update([connected](ServerStatusSource::Life &l) { l.registryConnected = connected; });
+    });
+}
+
+bool RpcServerPrivate::openStatusPort()
+{
+    const int port = core->config.statusPort();
+    if (port <= 0 || statusPort)
+        return true;
+    statusPort = StatusPort::open(core->config.host(), quint16(port), core->config.statusRequestTimeoutMs(), &errorString);
+    if (!statusPort)
+        return false;
+    qCInfo(lcServer).noquote() << "status pages on" << QStringLiteral("http://%1:%2/tomato/status").arg(core->config.host()).arg(statusPort->port());
+    return true;
+}
+
+// ---- RpcServer -----------------------------------------------------------------------------
+
+RpcServer::RpcServer(const RpcConfig &config, QObject *parent)
+    : QObject(parent), d(std::make_unique<RpcServerPrivate>(config))
+{
+    if (config.statusEnabled())
+        d->publishIntrospection();
+}
+
+RpcServer::~RpcServer()
+{
+    if (d->running)
+        stop();
+    d->closeConnections();
+    d->core->businessPool.waitForDone();
+}
+
+void RpcServer::publish(QObject *implementation, const QMetaObject &interface, const PublishOptions &options)
+{
+    auto service = d->makeService(implementation, interface, options);
     QStringList methods;
     for (const MethodInfo &m : service->info.methods)
         methods << QString::fromLatin1(m.name);
@@ -315,12 +371,18 @@ void RpcServer::unpublish(const QMetaObject &interface)
 
 QStringList RpcServer::services() const
 {
-    return d->core->serviceNames();
+    QStringList names;
+    for (const auto &service : d->core->allServices()) {
+        if (!service->builtin)
+            names << QString::fromLatin1(service->info.serviceName);
+    }
+    return names;
 }
 
 void RpcServer::setRegistry(Registry *registry)
 {
     d->registry = registry;
+    d->followRegistry(this);
 }
 
 InstanceInfo RpcServer::instance() const
@@ -343,7 +405,7 @@ bool RpcServer::start()
                 break;
         }
     });
-    if (!listening) {
+    if (!listening || !d->openStatusPort()) {
         d->closeListeners();
         d->bound.clear();
         return false;
@@ -351,10 +413,19 @@ bool RpcServer::start()
     d->core->shuttingDown.store(false);
     d->running = true;
     d->startedAt = QDateTime::currentMSecsSinceEpoch();
-    if (d->registry) {
+    if (d->registry)
         d->announce();
+    d->status->update([&](ServerStatusSource::Life &l) {
+        l = ServerStatusSource::Life{};
+        l.addresses = d->bound;
+        l.instance = d->instance;
+        l.startedAt = d->startedAt;
+        l.running = true;
+        l.usesRegistry = d->registry && !d->instance.microServiceId().isEmpty();
+        l.registryConnected = d->registry && d->registry->isConnected();
+    });
+    if (d->registry)
         d->registry->start();
-    }
     for (const Endpoint &a : std::as_const(d->bound))
         qCInfo(lcServer).noquote() << "listening on" << a.toString();
     Q_EMIT started();
@@ -373,6 +444,7 @@ void RpcServer::stop()
     // Shutdown order: leave the registry first, so clients stop choosing this server, then
     // stop accepting and refuse new calls (ShuttingDown), drain, and close once the answers
     // have gone out. drain-timeout-ms bounds the drain and the close together.
+    d->status->update([](ServerStatusSource::Life &l) { l.stopping = true; });
     if (d->registry && !d->instance.microServiceId().isEmpty())
         d->registry->unregisterInstance(d->instance);
     d->closeListeners();
@@ -387,6 +459,11 @@ void RpcServer::stop()
     d->core->waitForNoConnections(deadline);
     d->closeConnections(); // what is left: peers that do not read, calls still running
     d->running = false;
+    d->status->update([](ServerStatusSource::Life &l) {
+        l.running = false;
+        l.stopping = false;
+        l.registered = false;
+    });
     Q_EMIT stopped();
 }
 

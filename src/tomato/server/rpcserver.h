@@ -64,8 +64,8 @@ public:
     quint64 cancelRequests() const;    // Cancel frames received
     quint64 protocolErrors() const;    // connections closed for bad frames, oversized frames refused
     quint64 handshakeFailures() const; // connections that never came up (TLS handshake failed or timed out, plain text on a TLS port)
-    quint64 connectionsAccepted() const;
-    int connections() const;           // open now
+    quint64 connectionsAccepted() const; // status requests (HTTP) included
+    int connections() const;           // RPC connections open now (not status requests)
     int callsInFlight() const;         // admitted, not yet answered or dropped: what max-queued-calls bounds
 
 private:
@@ -108,6 +108,8 @@ public:
     void publish(QObject *implementation, const QMetaObject &interface, const PublishOptions &options = {});
     // Later calls for the interface get UnknownService; calls already running finish.
     void unpublish(const QMetaObject &interface);
+    // The interfaces the application published (not the built-in Tomato::Introspection that
+    // every server with status-enabled also serves; docs/STATUS.md), by name.
     QStringList services() const;
 
     // Announces this server in a registry (not owned; it must outlive the server or be

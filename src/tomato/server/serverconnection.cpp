@@ -2,6 +2,7 @@
 
 #include <tomato/core/logging_p.h>
 #include <tomato/server/servercore_p.h>
+#include <tomato/status/httpconnection_p.h>
 #include <tomato/transport/stream_p.h>
 #include <tomato/wire/message_p.h>
 
@@ -46,6 +47,8 @@ ServerConnection::~ServerConnection()
             call->cancelRequested.store(true);
         }
     }
+    if (!m_stream)
+        return; // handed over to HTTP: no longer counted
     m_core->connectionClosed();
     qCDebug(lcTransport).noquote() << "closed the connection from" << m_state->peer + QLatin1Char(':')
                                    << (m_stream->errorString().isEmpty() ? QStringLiteral("by this server")
@@ -85,7 +88,7 @@ void ServerConnection::onStreamClosed()
 
 void ServerConnection::closeIfIdle(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit)
 {
-    if (now - m_lastActivity >= limit) {
+    if (m_stream && now - m_lastActivity >= limit) {
         qCInfo(lcTransport).noquote() << "closing idle connection from" << m_state->peer;
         m_stream->abort();
         deleteLater();
@@ -147,9 +150,38 @@ void ServerConnection::onReadyRead()
         return;
     m_lastActivity = std::chrono::steady_clock::now();
     const bool open = m_stream->readInto(m_parser);
+    const quint64 total = m_parser.totalAppended();
+    m_core->bytesReceived.fetch_add(total - std::exchange(m_received, total), std::memory_order_relaxed);
+    if (m_sniffing && handOverIfHttp())
+        return;
     processFrames();
     if (!open)
         peerFinished();
+}
+
+// The first bytes of a connection tell a status request (HTTP) from frames: the connection is
+// then handed, with what it read, to an HttpConnection on the same thread, and this goes.
+bool ServerConnection::handOverIfHttp()
+{
+    const QByteArrayView start = m_parser.buffered();
+    if (start.isEmpty())
+        return false;
+    m_sniffing = false;
+    if (!HttpConnection::looksLikeHttp(start))
+        return false;
+    if (!m_core->statusPages) {
+        m_httpRefused = true; // a corrupt stream, said so below
+        return false;
+    }
+    m_stream->disconnect(this);
+    m_core->connectionClosed(); // a status request is no RPC connection
+    m_closing = true;
+    m_writer.stop();
+    m_state->outbox->close();
+    new HttpConnection(std::exchange(m_stream, nullptr), m_parser.takeBuffered(), m_core->statusPages,
+                       m_core->config.statusRequestTimeoutMs(), parent());
+    deleteLater();
+    return true;
 }
 
 void ServerConnection::protocolError(RpcError::Code code, const QString &message)
@@ -157,6 +189,8 @@ void ServerConnection::protocolError(RpcError::Code code, const QString &message
     QString text = message;
     if (message.startsWith(QLatin1String("bad magic byte 0x16")))
         text += QStringLiteral(" (a TLS handshake? this port does not speak TLS)");
+    else if (m_httpRefused)
+        text += QStringLiteral(" (an HTTP request? status-enabled is false on this server)");
     qCWarning(lcTransport).noquote() << "closing the connection from" << m_state->peer << "after a protocol error:" << text;
     m_core->protocolErrors.fetch_add(1, std::memory_order_relaxed);
     m_state->outbox->post(Message::errorFrame(code, text));

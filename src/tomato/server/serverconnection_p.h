@@ -52,6 +52,7 @@ private:
     bool processFrames(); // false when paused by flow control or closing
     bool overloaded() const;
     void protocolError(RpcError::Code code, const QString &message);
+    bool handOverIfHttp();
 
     std::shared_ptr<ServerCore> m_core;
     Stream *m_stream;
@@ -63,6 +64,9 @@ private:
     std::vector<std::pair<quint64, std::weak_ptr<ServerCall>>> m_calls;
     size_t m_purgeAt = 16;
     std::chrono::steady_clock::time_point m_lastActivity;
+    quint64 m_received = 0;     // bytes counted into the core's bytesReceived
+    bool m_sniffing = true;     // no byte seen yet: it may still turn out to be HTTP
+    bool m_httpRefused = false; // it started like HTTP, but status-enabled is false
     bool m_closing = false;
     bool m_readPaused = false;  // answers pile up unread: requests wait in the kernel
     bool m_peerClosed = false;  // the peer finished sending: answer what it sent, then go

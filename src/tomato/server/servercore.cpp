@@ -7,6 +7,7 @@
 #include <tomato/wire/message_p.h>
 
 #include <QtCore/QCoreApplication>
+#include <QtCore/QCryptographicHash>
 #include <QtCore/QThread>
 #include <QtCore/QVarLengthArray>
 
@@ -65,6 +66,34 @@ private:
 
 } // namespace
 
+// ---- metrics ------------------------------------------------------------------------------
+
+int MethodMetrics::codeSlot(RpcError::Code code)
+{
+    if (code == RpcError::Ok)
+        return 0;
+    if (code >= RpcError::UnknownService && code <= RpcError::UnknownService + Codes - 2)
+        return code - RpcError::UnknownService + 1;
+    return codeSlot(RpcError::Internal); // a code of the future: counted as Internal
+}
+
+RpcError::Code MethodMetrics::codeOfSlot(int slot)
+{
+    return slot == 0 ? RpcError::Ok : RpcError::Code(RpcError::UnknownService + slot - 1);
+}
+
+void MethodMetrics::record(RpcError::Code code, Clock::duration took)
+{
+    count(code);
+    const double seconds = std::chrono::duration<double>(took).count();
+    int bucket = 0;
+    while (bucket < Buckets - 1 && seconds > bucketBounds[bucket])
+        ++bucket;
+    buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+    sumNs.fetch_add(quint64(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
+                    std::memory_order_relaxed);
+}
+
 ServerCall::~ServerCall()
 {
     if (connection && connection->load.fetch_sub(1) == ResumeLoad + 1)
@@ -121,15 +150,41 @@ QStringList ServerCore::serviceNames() const
     return names;
 }
 
+QList<std::shared_ptr<const Service>> ServerCore::allServices() const
+{
+    QReadLocker lock(&m_servicesLock);
+    QList<std::shared_ptr<const Service>> out;
+    for (const auto &service : m_services)
+        out.append(service);
+    std::sort(out.begin(), out.end(), [](const auto &a, const auto &b) { return a->info.serviceName < b->info.serviceName; });
+    return out;
+}
+
+int ServerCore::queuedCalls() const
+{
+    QMutexLocker lock(&m_queueMutex);
+    return int(m_queue.size());
+}
+
 QStringList ServerCore::signatures() const
 {
     QReadLocker lock(&m_servicesLock);
     QStringList out;
     for (const auto &service : m_services) {
+        if (service->builtin)
+            continue;
         for (const MethodInfo &m : service->info.methods)
             out << QString::fromLatin1(service->info.serviceName + "::" + m.signature);
     }
     return out;
+}
+
+QString ServerCore::interfacesHash(const QStringList &signatures)
+{
+    QStringList sorted = signatures;
+    sorted.sort();
+    return QString::fromLatin1(
+        QCryptographicHash::hash(sorted.join(QLatin1Char('\n')).toUtf8(), QCryptographicHash::Sha1).toHex().left(12));
 }
 
 // ---- admission (I/O thread) --------------------------------------------------------------
@@ -144,19 +199,20 @@ std::shared_ptr<ServerCall> ServerCore::admit(Frame &&frame, const std::shared_p
         refusal = enqueue(*connection); // last: only a call that would run takes a place
     if (refusal) {
         callsFailed.fetch_add(1, std::memory_order_relaxed);
+        (call->method ? call->service->metricsOf(call->method) : unknownMetrics).count(refusal->code);
         if (lcServer().isDebugEnabled())
             qCDebug(lcServer).noquote() << QStringLiteral("call %1 from %2 refused: %3 (%4)")
                                                .arg(QString::number(frame.messageId), connection->peer,
                                                     RpcError::codeName(refusal->code), refusal->message);
-        connection->outbox->post(Message::errorResponse(frame.messageId, frame.serialization,
-                                                        refusal->code, refusal->message));
+        QByteArray answer = Message::errorResponse(frame.messageId, frame.serialization, refusal->code, refusal->message);
+        bytesSent.fetch_add(quint64(answer.size()), std::memory_order_relaxed);
+        connection->outbox->post(std::move(answer));
         return nullptr;
     }
     call->body = std::move(frame.body);
     call->extension = std::move(frame.extension);
     call->connection = connection;
-    if (lcServer().isDebugEnabled())
-        call->arrival = Clock::now();
+    call->arrival = Clock::now();
     connection->owed.fetch_add(1);
     connection->load.fetch_add(1);
     return call; // enqueue() counted it in callsInFlight
@@ -401,10 +457,11 @@ void ServerCore::answer(ServerCall &call, const void *result, bool last)
     if (!call.method->returnsVoid())
         Marshal::encodeValue(call.serialization, ValueRef{call.method->returnType, result}, frame.body());
     frame.compressBody(call.compression, compressionThreshold);
-    call.connection->outbox->post(frame.finish(Frame::Response, quint8(call.serialization), call.messageId),
-                                  last ? Outbox::When::WriteNow : Outbox::When::Batch);
+    QByteArray bytes = frame.finish(Frame::Response, quint8(call.serialization), call.messageId);
+    bytesSent.fetch_add(quint64(bytes.size()), std::memory_order_relaxed);
+    call.connection->outbox->post(std::move(bytes), last ? Outbox::When::WriteNow : Outbox::When::Batch);
     logCall(call, nullptr);
-    finishCall(true);
+    finishCall(call, RpcError::Ok);
 }
 
 // One debug line per answered call: tomato.server.debug=true in QT_LOGGING_RULES.
@@ -412,9 +469,6 @@ void ServerCore::logCall(const ServerCall &call, const Failure *failure)
 {
     if (!lcServer().isDebugEnabled())
         return;
-    // arrival is read only while debug logging is on: a call that arrived before it was
-    // turned on has none.
-    const bool timed = call.arrival != Clock::time_point();
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - call.arrival).count();
     // One multi-argument arg(): a message with "%1" in it stays as it is.
     qCDebug(lcServer).noquote() << QStringLiteral("call %1 %2.%3 from %4: %5 in %6 ms")
@@ -425,23 +479,25 @@ void ServerCore::logCall(const ServerCall &call, const Failure *failure)
                                             failure ? RpcError::codeName(failure->code) + QLatin1String(" (")
                                                           + failure->message + QLatin1Char(')')
                                                     : QStringLiteral("ok"),
-                                            timed ? QString::number(ms, 'f', 3) : QStringLiteral("?"));
+                                            QString::number(ms, 'f', 3));
 }
 
 void ServerCore::answerError(ServerCall &call, const Failure &failure, bool last)
 {
-    call.connection->outbox->post(Message::errorResponse(call.messageId, quint8(call.serialization), failure.code,
-                                                         failure.message, failure.exceptionType),
-                                  last ? Outbox::When::WriteNow : Outbox::When::Batch);
+    QByteArray bytes = Message::errorResponse(call.messageId, quint8(call.serialization), failure.code,
+                                              failure.message, failure.exceptionType);
+    bytesSent.fetch_add(quint64(bytes.size()), std::memory_order_relaxed);
+    call.connection->outbox->post(std::move(bytes), last ? Outbox::When::WriteNow : Outbox::When::Batch);
     logCall(call, &failure);
-    finishCall(false);
+    finishCall(call, failure.code);
 }
 
 // ---- accounting ----------------------------------------------------------------------------
 
-void ServerCore::finishCall(bool ok)
+void ServerCore::finishCall(const ServerCall &call, RpcError::Code code)
 {
-    (ok ? callsSucceeded : callsFailed).fetch_add(1, std::memory_order_relaxed);
+    (code == RpcError::Ok ? callsSucceeded : callsFailed).fetch_add(1, std::memory_order_relaxed);
+    call.service->metricsOf(call.method).record(code, Clock::now() - call.arrival);
     leaveInFlight();
 }
 

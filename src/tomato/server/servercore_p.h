@@ -2,6 +2,7 @@
 #include <tomato/compression/codec_p.h>
 #include <tomato/server/rpcserver.h>
 #include <tomato/serialization/interfaceinfo_p.h>
+#include <tomato/status/statuspages_p.h>
 #include <tomato/transport/outbox_p.h>
 #include <tomato/wire/frame_p.h>
 
@@ -16,11 +17,33 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <iterator>
 #include <functional>
 #include <memory>
 #include <optional>
 
 namespace Tomato {
+
+// How the calls of one method went: answers by code, and the latency of admitted calls from
+// arrival to answer as a histogram. Relaxed atomics, written by whichever thread answers.
+struct MethodMetrics
+{
+    // Upper bounds of the latency buckets, in seconds (the last bucket, +Inf, is implied).
+    static constexpr double bucketBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                              0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    static constexpr int Buckets = int(std::size(bucketBounds)) + 1;
+    // Ok and 200..214 (the codes a server answers), one slot each.
+    static constexpr int Codes = 16;
+    static int codeSlot(RpcError::Code code);
+    static RpcError::Code codeOfSlot(int slot);
+
+    void count(RpcError::Code code) { byCode[codeSlot(code)].fetch_add(1, std::memory_order_relaxed); }
+    void record(RpcError::Code code, std::chrono::steady_clock::duration took);
+
+    std::atomic<quint64> byCode[Codes] = {};
+    std::atomic<quint64> buckets[Buckets] = {}; // not cumulative
+    std::atomic<quint64> sumNs{0};
+};
 
 // One published interface: its methods, its implementation and who may call it.
 struct Service
@@ -31,6 +54,10 @@ struct Service
     // Common names of the client certificates that may call it ("*": any verified one);
     // empty: anybody who reached the server.
     QSet<QString> allowedClients;
+    // One per method, in the order of info.methods. Written through a const Service.
+    std::unique_ptr<MethodMetrics[]> metrics;
+    bool builtin = false; // published by the library itself (Tomato::Introspection)
+    MethodMetrics &metricsOf(const MethodInfo *method) const { return metrics[method - info.methods.constData()]; }
 };
 
 // What a connection tells the pipeline about itself; shared by its calls.
@@ -67,7 +94,7 @@ struct ServerCall
     std::shared_ptr<ConnectionState> connection;
     // The caller cancelled, or its connection went away, while the call was running.
     std::atomic<bool> cancelRequested{false};
-    std::chrono::steady_clock::time_point arrival; // set only while tomato.server debug logging is on
+    std::chrono::steady_clock::time_point arrival; // when admitted: the latency's start
 
     static constexpr int MaxLoad = 256;   // calls one connection may have unanswered
     static constexpr int ResumeLoad = 128;
@@ -108,12 +135,18 @@ public:
     const int compressionThreshold;
     const int maxQueuedCalls;         // per server: callsInFlight
     const int maxQueuedPerConnection; // per connection: ConnectionState::load
+    // The status pages answered on the RPC addresses; null when status-enabled is false. Set
+    // once by RpcServer before it first listens.
+    std::shared_ptr<const StatusPages> statusPages;
 
     void addService(std::shared_ptr<const Service> service);
     void removeService(const QByteArray &name);
     std::shared_ptr<const Service> service(QByteArrayView name) const;
     QStringList serviceNames() const;
-    QStringList signatures() const; // "Service::method(types)" of every published method
+    QStringList signatures() const; // "Service::method(types)" of every published method but the built-in ones
+    // A short hash of signatures (what the registry shows as `interfaces`): a client can tell
+    // instances that publish different things apart.
+    static QString interfacesHash(const QStringList &signatures);
 
     // I/O thread: checks a Request frame and makes its call, or answers the refusal and
     // returns null.
@@ -137,11 +170,17 @@ public:
     std::atomic<bool> overloaded{false}; // RpcServer::setOverloaded(): refuse every new call
     std::atomic<quint64> callsReceived{0}, callsSucceeded{0}, callsFailed{0}, callsCancelled{0},
         callsExpired{0}, callsOverloaded{0}, cancelRequests{0}, protocolErrors{0}, connectionsAccepted{0},
-        handshakeFailures{0};
+        handshakeFailures{0}, bytesReceived{0}, bytesSent{0};
     std::atomic<int> connections{0};
     std::atomic<int> callsInFlight{0};
 
     QThreadPool businessPool;
+    // Refusals of calls whose service or method is not known (service and method labels empty).
+    MethodMetrics unknownMetrics;
+    // Calls waiting for a business thread now (not the ones running).
+    int queuedCalls() const;
+    // Every published service, for the status pages.
+    QList<std::shared_ptr<const Service>> allServices() const;
 
 private:
     std::optional<Failure> check(const Frame &frame, const ConnectionState &connection, ServerCall *call) const;
@@ -154,7 +193,7 @@ private:
     void answer(ServerCall &call, const void *result, bool last);
     void answerError(ServerCall &call, const Failure &failure, bool last);
     static void logCall(const ServerCall &call, const Failure *failure);
-    void finishCall(bool ok);
+    void finishCall(const ServerCall &call, RpcError::Code code);
     void leaveInFlight();
     void drainQueue();
     void wakeShutdownWaiter();
@@ -162,7 +201,7 @@ private:
 
     // Refusal messages, made once: a server shedding load should not format strings per call.
     const QString m_serverFull, m_connectionFull, m_applicationOverloaded;
-    QMutex m_queueMutex;
+    mutable QMutex m_queueMutex;
     std::deque<std::shared_ptr<ServerCall>> m_queue; // calls for the business pool
     int m_drainers = 0;                              // pool tasks draining m_queue
     mutable QReadWriteLock m_servicesLock;

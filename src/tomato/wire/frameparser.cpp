@@ -1,5 +1,6 @@
 #include <tomato/wire/frameparser_p.h>
 #include <QtCore/QtEndian>
+#include <utility>
 
 namespace Tomato {
 
@@ -14,8 +15,15 @@ FrameParser::Result FrameParser::feed(QByteArrayView bytes)
     return next();
 }
 
+QByteArray FrameParser::takeBuffered()
+{
+    compact();
+    return std::exchange(m_buffer, QByteArray());
+}
+
 void FrameParser::append(QByteArrayView bytes)
 {
+    m_totalAppended += quint64(bytes.size());
     if (m_corrupt || bytes.isEmpty())
         return;
     if (m_skip > 0) {
@@ -32,6 +40,7 @@ void FrameParser::append(QByteArrayView bytes)
 void FrameParser::append(QByteArray &&bytes)
 {
     if (m_skip == 0 && m_pos == m_buffer.size() && !m_corrupt) {
+        m_totalAppended += quint64(bytes.size());
         m_buffer = std::move(bytes); // no copy for the common whole-read case
         m_pos = 0;
         return;
@@ -50,6 +59,7 @@ char *FrameParser::appendSpace(qint64 n)
 void FrameParser::commitAppend(qint64 written)
 {
     m_buffer.resize(m_committed + qMax<qint64>(0, written));
+    m_totalAppended += quint64(qMax<qint64>(0, written));
     if (m_corrupt) {
         m_buffer.clear();
         return;

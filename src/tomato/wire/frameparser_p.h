@@ -42,6 +42,14 @@ public:
     qint64 maxFrameBytes() const { return m_maxFrameBytes; }
     // Bytes held, for tests and accounting.
     qsizetype bufferedBytes() const { return m_buffer.size() - m_pos; }
+    // The unparsed bytes held, without taking them (a server looks at a connection's first
+    // bytes to tell an HTTP request from a frame).
+    QByteArrayView buffered() const { return QByteArrayView(m_buffer).sliced(m_pos); }
+    // Takes every unparsed byte out (the parser is empty afterwards): for a connection that
+    // turns out to speak another protocol, or as a plain byte sink for Stream::readInto().
+    QByteArray takeBuffered();
+    // Bytes appended since construction, for the byte counters.
+    quint64 totalAppended() const { return m_totalAppended; }
 
 private:
     Result fail(RpcError::Code code, QString message);
@@ -50,6 +58,7 @@ private:
     QByteArray m_buffer;
     qsizetype m_pos = 0;    // start of unparsed bytes in m_buffer
     qsizetype m_committed = 0; // m_buffer size before appendSpace()
+    quint64 m_totalAppended = 0;
     qint64 m_skip = 0;      // bytes of an oversized frame still to discard
     qint64 m_maxFrameBytes;
     bool m_corrupt = false;

@@ -148,7 +148,8 @@ void tst_RpcConfig::keysAreTheTomatoRpcKeysAndEachIsDescribed()
         "connections-per-instance", "connect-timeout-ms", "reconnect-backoff-min-ms", "reconnect-backoff-max-ms",
         "load-balance", "load-balance-by-service", "cluster", "cluster-by-method", "retries",
         "idempotent-methods", "circuit-min-calls", "circuit-half-open-calls", "warmup-seconds",
-        "max-queued-calls", "max-queued-per-connection",
+        "max-queued-calls", "max-queued-per-connection", "status-enabled", "status-port",
+        "status-request-timeout-ms",
     };
     QCOMPARE(RpcConfig::keys(), expected);
 
@@ -1260,6 +1261,9 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     c.setWarmupSeconds(0);
     c.setMaxQueuedCalls(50);
     c.setMaxQueuedPerConnection(5);
+    c.setStatusEnabled(false);
+    c.setStatusPort(8080);
+    c.setStatusRequestTimeoutMs(500);
     c.setIoThreads(64);
     c.setMaxFrameBytes(1024);
     c.setTimeoutMs(2000);

@@ -476,7 +476,9 @@ void tst_EndToEnd::aMalformedStreamClosesOnlyThatConnection_data()
 {
     QTest::addColumn<QByteArray>("bytes");
     QTest::addColumn<int>("code");
-    QTest::newRow("wrong magic") << QByteArray("GET / HTTP/1.1\r\nHost: x\r\n\r\n") << int(RpcError::MalformedFrame);
+    // (An HTTP request is a status request: docs/STATUS.md. A TLS hello on a plain port is not.)
+    QTest::newRow("wrong magic") << QByteArray("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 hello, server", 24)
+                                 << int(RpcError::MalformedFrame);
     QByteArray v2;
     Frame::encode(v2, Frame::Request, 1, 1, {}, "[]", 2);
     QTest::newRow("version 2") << v2 << int(RpcError::UnsupportedVersion);
