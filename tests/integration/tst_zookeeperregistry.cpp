@@ -234,6 +234,8 @@ private Q_SLOTS:
     void overridesWrittenBeforeTheSubscriptionAreRead();
     void aMalformedOverrideIsLoggedAndIgnoredWhileTheOthersStay();
     void withCredentialsConsumerAndOverrideNodesGetOurAcl();
+    void browseReadsTheWholeTreeOnce();
+    void aBrowseWaitsForTheSessionAndStoppingFailsIt();
 
 private:
     std::unique_ptr<ZooKeeperServer> m_zk;
@@ -944,6 +946,102 @@ void tst_ZooKeeperRegistry::withCredentialsConsumerAndOverrideNodesGetOurAcl()
     QCOMPARE(anyone.setCode(overrideNode, R"({"disabled": true})"), int(ZNOAUTH));
     QCOMPARE(anyone.createCode(ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:8002"))),
              int(ZNOAUTH));
+}
+
+namespace {
+
+// "service stage: providers | consumers | overrides", one line per entry: comparable, and
+// readable when a check fails.
+QStringList describe(const QList<RegistryServiceEntry> &entries)
+{
+    QStringList lines;
+    for (const RegistryServiceEntry &e : entries) {
+        QStringList providers, consumers;
+        for (const InstanceInfo &i : e.providers)
+            providers << i.group() + QLatin1Char('@') + i.address();
+        for (const ConsumerInfo &c : e.consumers)
+            consumers << c.application + QLatin1Char('@') + c.host;
+        lines << QStringLiteral("%1 %2: %3 | %4 | %5")
+                     .arg(e.microServiceId, e.stage, providers.join(QLatin1Char(' ')), consumers.join(QLatin1Char(' ')),
+                          describe(e.overrides));
+    }
+    return lines;
+}
+
+} // namespace
+
+void tst_ZooKeeperRegistry::browseReadsTheWholeTreeOnce()
+{
+    const QString other = QStringLiteral("other-service");
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
+    QSignalSpy registered(&provider, &ZooKeeperRegistry::registered);
+    const QList<InstanceInfo> instances = {instance(1002, QStringLiteral("dev"), QStringLiteral("gray")),
+                                           instance(1001), instance(1003, QStringLiteral("prod"))};
+    for (const InstanceInfo &i : instances)
+        provider.registerInstance(i);
+    InstanceInfo otherDev = instance(2001);
+    otherDev.setMicroServiceId(other);
+    InstanceInfo otherProd = instance(2002, QStringLiteral("prod"));
+    otherProd.setMicroServiceId(other);
+    provider.registerInstance(otherDev);
+    provider.registerInstance(otherProd);
+    provider.registerConsumer(consumer());
+    provider.setOverride(kService, kStage, QStringLiteral("127.0.0.1:1001"), makeOverride(5));
+    provider.start();
+    QTRY_COMPARE_WITH_TIMEOUT(registered.size(), 6, 10000); // 5 instances and the consumer
+    Reader reader(m_zk->hosts());
+    // Not ours: a malformed override and a node that is no instance are left out.
+    QCOMPARE(reader.put(ZooKeeperRegistry::overridePath(other, QStringLiteral("prod"), QStringLiteral("127.0.0.1:2002")),
+                        "weight=10"),
+             int(ZOK));
+    QCOMPARE(reader.put(ZooKeeperRegistry::providersPath(other, QStringLiteral("prod")) + QStringLiteral("/not-an-instance"),
+                        "x"),
+             int(ZOK));
+    QTRY_COMPARE_WITH_TIMEOUT(reader.children(ZooKeeperRegistry::overridesPath(kService, kStage)).size(), 1, 10000);
+
+    ZooKeeperRegistry operatorTool(m_zk->hosts(), options());
+    operatorTool.start();
+    const auto future = operatorTool.browse();
+    QTRY_VERIFY_WITH_TIMEOUT(future.isFinished(), 10000);
+    const QList<RegistryServiceEntry> tree = future.result();
+    QCOMPARE(describe(tree),
+             QStringList({QStringLiteral("demo/rpc service dev: main@127.0.0.1:1001 gray@127.0.0.1:1002 | "
+                                         "tomato-sample-client@10.0.0.7 | 127.0.0.1:1001 weight=5"),
+                          QStringLiteral("demo/rpc service prod: main@127.0.0.1:1003 |  | "),
+                          QStringLiteral("other-service dev: main@127.0.0.1:2001 |  | "),
+                          QStringLiteral("other-service prod: main@127.0.0.1:2002 |  | ")}));
+    // The values are those registered, start times and all.
+    QCOMPARE(tree.at(0).providers.at(0), instances.at(1));
+    QCOMPARE(tree.at(0).consumers.at(0), consumer());
+    // A one-shot read: the tool subscribed to nothing.
+    QVERIFY(operatorTool.instances(kService, kStage).isEmpty());
+}
+
+void tst_ZooKeeperRegistry::aBrowseWaitsForTheSessionAndStoppingFailsIt()
+{
+    // Asked before start(): read once the session is up. No /tomato yet: an empty tree.
+    ZooKeeperRegistry registry(m_zk->hosts(), options());
+    const auto early = registry.browse();
+    QCoreApplication::processEvents();
+    QVERIFY(!early.isFinished());
+    registry.start();
+    QTRY_VERIFY_WITH_TIMEOUT(early.isFinished(), 10000);
+    QVERIFY(early.result().isEmpty());
+
+    // ZooKeeper gone: the browse waits for it; stop() ends the wait with Cancelled.
+    m_zk->stop();
+    QTRY_VERIFY_WITH_TIMEOUT(!registry.isConnected(), 10000);
+    auto pending = registry.browse();
+    QCoreApplication::processEvents();
+    QVERIFY(!pending.isFinished());
+    registry.stop();
+    QVERIFY(pending.isFinished());
+    try {
+        pending.waitForFinished();
+        QFAIL("a stopped browse must fail");
+    } catch (const RpcError &e) {
+        QCOMPARE(e.code(), RpcError::Cancelled);
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_ZooKeeperRegistry)

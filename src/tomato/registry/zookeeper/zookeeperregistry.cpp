@@ -7,14 +7,17 @@
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
+#include <QtCore/QPromise>
 #include <QtCore/QSet>
 #include <QtCore/QTimer>
 #include <QtCore/QUrl>
 
 #include <zookeeper/zookeeper.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
+#include <tuple>
 
 namespace Tomato {
 
@@ -188,6 +191,17 @@ public:
         std::optional<QByteArray> data;
         quint64 serial = 0;
     };
+    // One browse() in progress: what its current attempt has read, and how many of its reads
+    // are still out. `attempt` tells the reads of the current attempt apart from those of one
+    // that a lost connection abandoned.
+    struct Browse
+    {
+        QPromise<QList<RegistryServiceEntry>> promise;
+        std::map<std::pair<QString, QString>, RegistryServiceEntry> entries; // by service id and stage
+        int pending = 0;
+        quint64 attempt = 0;
+    };
+    using BrowseKey = std::pair<QString, QString>;
 
     ZooKeeperRegistry *q;
     Options options;
@@ -203,6 +217,8 @@ public:
     std::map<QString, std::unique_ptr<WatchContext>> overrideWatchContexts;
     std::map<QString, Write> writes; // override path -> the latest call, until it is done
     quint64 nextWriteSerial = 0;
+    std::map<quint64, std::unique_ptr<Browse>> browses; // by id
+    quint64 nextBrowseId = 0;
     // Disconnected for longer than the session timeout: the ensemble has expired our
     // session, even if it cannot tell us so (an ensemble restarted with wiped data refuses
     // a client that has seen newer transactions, forever). Start a new session ourselves.
@@ -315,6 +331,8 @@ public:
             }
             for (const auto &[path, w] : writes)
                 write(path);
+            for (const auto &[id, b] : browses)
+                startBrowse(id); // reads of a lost connection may have failed: begin afresh
         } else if (state == ZOO_AUTH_FAILED_STATE) {
             qCCritical(lcZooKeeper).noquote() << "ZooKeeper refused the credentials of" << options.username
                                     << "; this session can read but not register";
@@ -651,6 +669,142 @@ public:
             writes.erase(it);
         }
     }
+
+    // ---- browse(): one read of the whole tree --------------------------------------------------
+
+    // Begins a browse from /tomato, forgetting what an earlier attempt read; when not
+    // connected, only forgets: the session's next connection begins it.
+    void startBrowse(quint64 id)
+    {
+        Browse &b = *browses.at(id);
+        b.entries.clear();
+        b.pending = 0;
+        ++b.attempt;
+        if (!zh || !connected)
+            return;
+        browseChildren(id, "/tomato", [this, id](Browse &, const QStringList &services) {
+            for (const QString &service : services)
+                browseService(id, service);
+        });
+    }
+
+    // Node names are used as they are in paths, and percent-decoded in what browse() returns.
+    static QString decoded(const QString &segment) { return QUrl::fromPercentEncoding(segment.toUtf8()); }
+
+    void browseService(quint64 id, const QString &service)
+    {
+        browseChildren(id, "/tomato/" + service.toUtf8(), [this, id, service](Browse &, const QStringList &stages) {
+            for (const QString &stage : stages)
+                browseStage(id, service, stage);
+        });
+    }
+
+    void browseStage(quint64 id, const QString &service, const QString &stage)
+    {
+        const BrowseKey key{decoded(service), decoded(stage)};
+        RegistryServiceEntry &entry = browses.at(id)->entries[key];
+        entry.microServiceId = key.first;
+        entry.stage = key.second;
+        const QByteArray base = ("/tomato/" + service + QLatin1Char('/') + stage).toUtf8();
+        browseChildren(id, base + "/providers", [key](Browse &b, const QStringList &nodes) {
+            for (const QString &node : nodes) {
+                if (const auto instance = InstanceInfo::fromNodeName(node))
+                    b.entries[key].providers.append(*instance);
+            }
+        });
+        browseChildren(id, base + "/consumers", [key](Browse &b, const QStringList &nodes) {
+            for (const QString &node : nodes) {
+                if (const auto consumer = ConsumerInfo::fromNodeName(node))
+                    b.entries[key].consumers.append(*consumer);
+            }
+        });
+        browseChildren(id, base + "/overrides", [this, id, key, base](Browse &, const QStringList &nodes) {
+            for (const QString &node : nodes) {
+                browseData(id, base + "/overrides/" + node.toUtf8(), [key, node](Browse &b, const QByteArray &data) {
+                    if (const auto value = InstanceOverride::fromJson(data, nullptr))
+                        b.entries[key].overrides.insert(decoded(node), *value);
+                });
+            }
+        });
+    }
+
+    // Reads of one browse: `then` runs with the children or the data, none when the node has
+    // gone meanwhile.
+    void browseChildren(quint64 id, const QByteArray &path, std::function<void(Browse &, const QStringList &)> then)
+    {
+        Browse &b = *browses.at(id);
+        ++b.pending;
+        Request *r = request(path, [this, id, attempt = b.attempt, path, then](int rc, const QStringList &children) {
+            onBrowsed(id, attempt, path, rc, [&](Browse &browse) { then(browse, children); });
+        });
+        sent(zoo_aget_children2(zh, path.constData(), 0, &childrenCompletion, r), r);
+    }
+
+    void browseData(quint64 id, const QByteArray &path, std::function<void(Browse &, const QByteArray &)> then)
+    {
+        Browse &b = *browses.at(id);
+        ++b.pending;
+        Request *r = dataRequest(path, [this, id, attempt = b.attempt, path, then](int rc, const QByteArray &data) {
+            onBrowsed(id, attempt, path, rc, [&](Browse &browse) { then(browse, data); });
+        });
+        sent(zoo_aget(zh, path.constData(), 0, &dataCompletion, r), r);
+    }
+
+    // One read of a browse has completed: hands its result on, and finishes the browse when
+    // it was the last one out. A lost connection begins the browse afresh.
+    void onBrowsed(quint64 id, quint64 attempt, const QByteArray &path, int rc, const std::function<void(Browse &)> &use)
+    {
+        const auto it = browses.find(id);
+        if (it == browses.end() || it->second->attempt != attempt)
+            return; // failed, or begun afresh
+        Browse &b = *it->second;
+        --b.pending;
+        if (isTransient(rc)) {
+            startBrowse(id);
+            return;
+        }
+        if (rc != ZOK && rc != ZNONODE) {
+            failBrowse(id, RpcError(RpcError::Internal, QStringLiteral("reading %1 from ZooKeeper failed: %2")
+                                                            .arg(QString::fromUtf8(path), QString::fromUtf8(zerror(rc)))));
+            return;
+        }
+        if (rc == ZOK)
+            use(b);
+        if (b.pending == 0)
+            finishBrowse(id);
+    }
+
+    void finishBrowse(quint64 id)
+    {
+        const std::unique_ptr<Browse> b = std::move(browses.at(id));
+        browses.erase(id);
+        QList<RegistryServiceEntry> out;
+        for (auto &[key, entry] : b->entries) {
+            std::sort(entry.providers.begin(), entry.providers.end(), [](const InstanceInfo &x, const InstanceInfo &y) {
+                return std::make_tuple(x.host(), x.port(), x.toUri()) < std::make_tuple(y.host(), y.port(), y.toUri());
+            });
+            std::sort(entry.consumers.begin(), entry.consumers.end(), [](const ConsumerInfo &x, const ConsumerInfo &y) {
+                return std::make_tuple(x.host, x.pid, x.client, x.toUri()) < std::make_tuple(y.host, y.pid, y.client, y.toUri());
+            });
+            out.append(std::move(entry));
+        }
+        b->promise.addResult(std::move(out));
+        b->promise.finish();
+    }
+
+    void failBrowse(quint64 id, const RpcError &error)
+    {
+        const std::unique_ptr<Browse> b = std::move(browses.at(id));
+        browses.erase(id);
+        b->promise.setException(error);
+        b->promise.finish();
+    }
+
+    void failBrowses(const QString &why)
+    {
+        while (!browses.empty())
+            failBrowse(browses.begin()->first, RpcError(RpcError::Cancelled, why));
+    }
 };
 
 ZooKeeperRegistry::ZooKeeperRegistry(const QString &uri, const RpcConfig &config, QObject *parent)
@@ -680,6 +834,7 @@ ZooKeeperRegistry::~ZooKeeperRegistry()
     d->stopped = true;
     d->lostTimer.stop();
     d->close();
+    d->failBrowses(QStringLiteral("the registry was destroyed before it had read the tree"));
 }
 
 void ZooKeeperRegistry::start()
@@ -698,6 +853,7 @@ void ZooKeeperRegistry::stop()
     d->stopped = true;
     d->lostTimer.stop();
     d->close();
+    d->failBrowses(QStringLiteral("the registry was stopped before it had read the tree"));
 }
 
 void ZooKeeperRegistry::registerInstance(const InstanceInfo &instance)
@@ -735,6 +891,17 @@ void ZooKeeperRegistry::setOverride(const QString &microServiceId, const QString
 void ZooKeeperRegistry::clearOverride(const QString &microServiceId, const QString &stage, const QString &address)
 {
     d->queueWrite(overridePath(microServiceId, stage, address), std::nullopt);
+}
+
+QFuture<QList<RegistryServiceEntry>> ZooKeeperRegistry::browse()
+{
+    const quint64 id = ++d->nextBrowseId;
+    auto &b = d->browses[id];
+    b = std::make_unique<ZooKeeperRegistryPrivate::Browse>();
+    b->promise.start();
+    QFuture<QList<RegistryServiceEntry>> future = b->promise.future();
+    d->startBrowse(id);
+    return future;
 }
 
 void ZooKeeperRegistry::subscribe(const QString &microServiceId, const QString &stage)

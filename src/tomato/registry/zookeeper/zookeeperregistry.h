@@ -4,9 +4,20 @@
 #include <tomato/registry/registryfactory.h>
 #include <tomato/registry/zookeeper/tomato_zookeeper_export.h>
 
+#include <QtCore/QFuture>
 #include <memory>
 
 namespace Tomato {
+
+// One micro-service in one stage, as ZooKeeperRegistry::browse() read it. A plain value.
+struct TOMATO_ZOOKEEPER_EXPORT RegistryServiceEntry
+{
+    QString microServiceId;
+    QString stage;
+    QList<InstanceInfo> providers; // by address
+    QList<ConsumerInfo> consumers; // by host, pid and client
+    InstanceOverrides overrides;   // the valid ones, by host:port (malformed nodes are left out)
+};
 
 // The ZooKeeper registry backend (docs/REGISTRY.md), on the ZooKeeper C client.
 //
@@ -64,6 +75,15 @@ public:
     void setOverride(const QString &microServiceId, const QString &stage, const QString &address,
                      const InstanceOverride &value);
     void clearOverride(const QString &microServiceId, const QString &stage, const QString &address);
+
+    // For operators' tools (`tomato list`): reads the whole tree under /tomato once, watching
+    // nothing: every micro-service and stage, sorted by id and stage, with its providers,
+    // consumers and overrides; nodes that are none of these are skipped. Asynchronous like
+    // everything here: the reads go out once the session is connected (after start()) and
+    // begin afresh after a lost connection, so the future waits for as long as its consumer
+    // does. A read ZooKeeper refuses (no permission) fails it with RpcError(Internal);
+    // stop() and the destructor fail the browses still running with RpcError(Cancelled).
+    QFuture<QList<RegistryServiceEntry>> browse();
 
     // Node paths: a service's providers, consumers and overrides in a stage, and one
     // instance, consumer or override ("host:port") node.
