@@ -37,6 +37,9 @@ public:
     // Returns the request with its numbers sorted and a "server" attribute appended.
     Q_INVOKABLE virtual Sample::DemoRequest normalize(const Sample::DemoRequest &request) = 0;
     Q_INVOKABLE virtual int sum(const QList<int> &values) = 0;
+    // dividend / divisor; throws std::domain_error("division by zero") when divisor is 0
+    // (callers get ApplicationException, remoteType "std::domain_error").
+    Q_INVOKABLE virtual int divide(int dividend, int divisor) = 0;
     // Records an event; returns nothing.
     Q_INVOKABLE virtual void notify(const QString &event) = 0;
     // How many notify() calls this server has seen.

@@ -2,7 +2,9 @@
 
 #include <QtCore/QStringList>
 #include <algorithm>
+#include <limits>
 #include <numeric>
+#include <stdexcept>
 
 QString ServerIdentity::toString() const
 {
@@ -36,6 +38,15 @@ Sample::DemoRequest DemoServiceImpl::normalize(const Sample::DemoRequest &reques
 int DemoServiceImpl::sum(const QList<int> &values)
 {
     return std::accumulate(values.begin(), values.end(), 0);
+}
+
+int DemoServiceImpl::divide(int dividend, int divisor)
+{
+    if (divisor == 0)
+        throw std::domain_error("division by zero");
+    if (dividend == std::numeric_limits<int>::min() && divisor == -1)
+        throw std::overflow_error("the quotient does not fit in an int");
+    return dividend / divisor;
 }
 
 void DemoServiceImpl::notify(const QString &event)

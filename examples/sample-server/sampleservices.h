@@ -37,6 +37,7 @@ public:
     QString describe(const Sample::DemoRequest &request) override;
     Sample::DemoRequest normalize(const Sample::DemoRequest &request) override;
     int sum(const QList<int> &values) override;
+    int divide(int dividend, int divisor) override;
     void notify(const QString &event) override;
     int notifications() const override;
 
