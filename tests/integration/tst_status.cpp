@@ -198,7 +198,14 @@ void tst_Status::aClientOnlyNodeHasItsPagesOnItsStatusPort()
     const QJsonArray stages = QJsonDocument::fromJson(page.body).array();
     QCOMPARE(stages.size(), 1);
     QCOMPARE(stages.at(0)[QLatin1String("groups")][QLatin1String("main")].toArray().size(), 1);
-    QCOMPARE(get(m_nam, QStringLiteral("http://127.0.0.1:%1/tomato/status/ready").arg(statusPort)).status, 200);
+    // This process had servers and has none now: draining, not ready.
+    {
+        RpcServer gone;
+    }
+    const Reply ready = get(m_nam, QStringLiteral("http://127.0.0.1:%1/tomato/status/ready").arg(statusPort));
+    QCOMPARE(ready.status, 503);
+    QCOMPARE(ready.body, QByteArray("draining\n"));
+    QCOMPARE(get(m_nam, QStringLiteral("http://127.0.0.1:%1/tomato/status/live").arg(statusPort)).status, 200);
     // Its consumer node says where its pages are, for a dashboard.
     QFuture<QList<RegistryServiceEntry>> tree = caller.registry->browse();
     QTRY_VERIFY_WITH_TIMEOUT(tree.isFinished(), 10000);

@@ -18,6 +18,18 @@ void ClientStatusSource::setRegistry(bool used, bool connected)
     m_registryConnected = connected;
 }
 
+void ClientStatusSource::detach()
+{
+    QWriteLocker lock(&m_readerLock);
+    m_reader = nullptr;
+}
+
+QList<InvokerStats> ClientStatusSource::read(const QString &microServiceId) const
+{
+    QReadLocker lock(&m_readerLock);
+    return m_reader ? m_reader(microServiceId) : QList<InvokerStats>();
+}
+
 QVariantMap ClientStatusSource::identity() const
 {
     QMutexLocker lock(&m_mutex);
@@ -74,14 +86,14 @@ QVariantMap ClientStatusSource::toVariant(const InvokerStats &s)
 QVariantList ClientStatusSource::invokers(const QString &microServiceId) const
 {
     QVariantList out;
-    for (const InvokerStats &s : m_reader(microServiceId))
+    for (const InvokerStats &s : read(microServiceId))
         out.append(toVariant(s));
     return out;
 }
 
 void ClientStatusSource::writeMetrics(MetricsWriter &out) const
 {
-    for (const InvokerStats &s : m_reader(QString())) {
+    for (const InvokerStats &s : read(QString())) {
         const MetricLabels labels{{"service", s.microServiceId}, {"instance", s.address},
                                   {"stage", s.stage}, {"group", s.group}};
         MetricLabels ok = labels;

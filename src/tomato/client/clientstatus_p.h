@@ -3,6 +3,7 @@
 #include <tomato/status/statussource_p.h>
 
 #include <QtCore/QMutex>
+#include <QtCore/QReadWriteLock>
 #include <functional>
 
 namespace Tomato {
@@ -18,6 +19,9 @@ public:
     ClientStatusSource(Reader reader, int serial, const QString &stage, const QString &group);
 
     void setRegistry(bool used, bool connected);
+    // The client goes: from now on this reports nothing. Returns once no reader is inside the
+    // reader, so no reader can be the last to hold the client (and destroy it on its thread).
+    void detach();
 
     Kind kind() const override { return Kind::Client; }
     QVariantMap identity() const override;
@@ -29,7 +33,10 @@ public:
     static QVariantMap toVariant(const InvokerStats &s);
 
 private:
-    const Reader m_reader;
+    QList<InvokerStats> read(const QString &microServiceId) const;
+
+    mutable QReadWriteLock m_readerLock; // readers share it; detach() takes it alone
+    Reader m_reader;
     const int m_serial;
     const QString m_stage;
     const QString m_group;

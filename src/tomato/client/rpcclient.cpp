@@ -244,7 +244,11 @@ RpcClient::RpcClient(const RpcConfig &config, QObject *parent)
 RpcClient::~RpcClient()
 {
     setRegistry(nullptr); // our consumer nodes go
+    // Off the status pages before anything goes, and the status port (maybe the process's
+    // last holder of it) closed here, on the owner's thread.
     StatusSources::remove(d->status.get());
+    d->status->detach();
+    d->statusPort.reset();
     d->shutdown();
 }
 

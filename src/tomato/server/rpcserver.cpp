@@ -85,7 +85,7 @@ public:
           transports(Transports::standard(config)),
           io(config.ioThreads(), QStringLiteral("tomato-srv-io")),
           acceptContext(io.context(io.thread(0))),
-          status(std::make_shared<ServerStatusSource>(core))
+          status(std::make_shared<ServerStatusSource>(core.get()))
     {
         startIdleSweeps(config.serverIdleCheckMs());
         StatusSources::add(status);
@@ -94,6 +94,8 @@ public:
     ~RpcServerPrivate()
     {
         StatusSources::remove(status.get());
+        status->detach();
+        statusPort.reset(); // maybe the process's last holder: closed here, on the owner's thread
         runOnThread(acceptContext, [this] { listeners.clear(); });
         for (int i = 0; i < io.size(); ++i) {
             QObject *context = io.context(io.thread(i));

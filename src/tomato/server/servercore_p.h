@@ -25,8 +25,9 @@
 namespace Tomato {
 
 // How the calls of one method went: answers by code, and the latency of admitted calls from
-// arrival to answer as a histogram. Relaxed atomics, written by whichever thread answers.
-struct MethodMetrics
+// arrival to answer as a histogram. Relaxed atomics, written by whichever thread answers; a
+// cache line of its own, so that methods answered on different threads do not share one.
+struct alignas(64) MethodMetrics
 {
     // Upper bounds of the latency buckets, in seconds (the last bucket, +Inf, is implied).
     static constexpr double bucketBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

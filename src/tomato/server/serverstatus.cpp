@@ -9,9 +9,19 @@
 
 namespace Tomato {
 
-ServerStatusSource::ServerStatusSource(const std::shared_ptr<ServerCore> &core)
-    : m_core(core)
+namespace {
+std::atomic<int> lastSerial{0};
+} // namespace
+
+ServerStatusSource::ServerStatusSource(ServerCore *core)
+    : m_core(core), m_serial(++lastSerial)
 {
+}
+
+void ServerStatusSource::detach()
+{
+    QWriteLocker lock(&m_coreLock);
+    m_core = nullptr;
 }
 
 ServerStatusSource::Life ServerStatusSource::life() const
@@ -33,7 +43,8 @@ StatusSource::Readiness ServerStatusSource::readiness() const
 QVariantMap ServerStatusSource::identity() const
 {
     const Life l = life();
-    const auto core = m_core.lock();
+    QReadLocker lock(&m_coreLock);
+    const ServerCore *core = m_core;
     QVariantMap out;
     if (!core)
         return out;
@@ -41,6 +52,7 @@ QVariantMap ServerStatusSource::identity() const
     QVariantList addresses;
     for (const Endpoint &e : l.addresses)
         addresses.append(e.toString());
+    out.insert(QStringLiteral("server"), m_serial); // this server among the process's
     out.insert(QStringLiteral("microServiceId"), cfg.microServiceId());
     out.insert(QStringLiteral("stage"), cfg.stage());
     out.insert(QStringLiteral("group"), cfg.group());
@@ -99,7 +111,8 @@ QString classInfo(const QMetaObject *mo, const char *name)
 
 QVariantList ServerStatusSource::services() const
 {
-    const auto core = m_core.lock();
+    QReadLocker lock(&m_coreLock);
+    const ServerCore *core = m_core;
     if (!core)
         return {};
     QVariantList out;
@@ -153,7 +166,8 @@ QVariantMap methodStatistics(const MethodMetrics &m)
 
 QVariantMap ServerStatusSource::statistics() const
 {
-    const auto core = m_core.lock();
+    QReadLocker lock(&m_coreLock);
+    const ServerCore *core = m_core;
     if (!core)
         return {};
     const ServerCore &c = *core;
@@ -225,7 +239,8 @@ void ServerStatusSource::writeCallMetrics(MetricsWriter &out, const ServerCore &
 
 void ServerStatusSource::writeMetrics(MetricsWriter &out) const
 {
-    const auto core = m_core.lock();
+    QReadLocker lock(&m_coreLock);
+    const ServerCore *core = m_core;
     if (!core)
         return;
     const ServerCore &c = *core;

@@ -4,6 +4,7 @@
 #include <tomato/status/statussource_p.h>
 
 #include <QtCore/QMutex>
+#include <QtCore/QReadWriteLock>
 #include <memory>
 
 namespace Tomato {
@@ -11,9 +12,9 @@ namespace Tomato {
 class ServerCore;
 
 // An RpcServer as the status pages and the introspection service see it: its services and
-// counters (read from the shared ServerCore, weakly: a request may outlive the server by a
-// moment) and its life (addresses, registration, readiness), which the RpcServer writes on
-// its own thread and any thread reads. Thread-safe.
+// counters (read from its ServerCore until detach()) and its life (addresses, registration,
+// readiness), which the RpcServer writes on its own thread and any thread reads. Thread-safe.
+// A reader never holds the server's core: the core is destroyed where the server is.
 class ServerStatusSource final : public StatusSource
 {
 public:
@@ -30,7 +31,9 @@ public:
         bool registryConnected = false;
     };
 
-    explicit ServerStatusSource(const std::shared_ptr<ServerCore> &core);
+    explicit ServerStatusSource(ServerCore *core);
+    // The server goes: from now on this reports nothing. Returns once no reader reads.
+    void detach();
 
     Life life() const;
     template<typename F>
@@ -50,7 +53,9 @@ public:
 private:
     void writeCallMetrics(MetricsWriter &out, const ServerCore &core) const;
 
-    const std::weak_ptr<ServerCore> m_core;
+    mutable QReadWriteLock m_coreLock; // readers share it; detach() takes it alone
+    ServerCore *m_core;
+    const int m_serial;
     mutable QMutex m_mutex;
     Life m_life;
 };

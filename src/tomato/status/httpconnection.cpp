@@ -19,7 +19,9 @@ constexpr qsizetype MaxHeadBytes = 8 * 1024;
 // than a reset that could overtake the answer.
 constexpr int DiscardReads = 16;
 // Pipelined requests answered in one go before the I/O thread's other connections get a turn.
-constexpr int AnswersPerPass = 64;
+// Small: pages are built on the I/O thread, which also carries RPC connections, and a flood
+// of pipelined /metrics requests must not hold them up for more than a few page builds.
+constexpr int AnswersPerPass = 4;
 } // namespace
 
 // The state of one HTTP connection. Lives on the stream's I/O thread, like its HttpConnection;

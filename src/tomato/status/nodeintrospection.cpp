@@ -61,13 +61,14 @@ QString NodeIntrospection::readinessName(StatusSource::Readiness readiness)
     return QStringLiteral("starting");
 }
 
-// Ready when every server part is (a process without servers is ready once it runs; with
-// none left after a stop, draining for the server the pages belong to).
+// Ready when every server part is. A process that never had a server is ready once it runs;
+// one whose servers are gone is draining.
 StatusSource::Readiness NodeIntrospection::readiness() const
 {
     const auto parts = servers();
     if (parts.isEmpty())
-        return m_forOneServer ? StatusSource::Readiness::Draining : StatusSource::Readiness::Ready;
+        return m_forOneServer || StatusSources::hadServer() ? StatusSource::Readiness::Draining
+                                                            : StatusSource::Readiness::Ready;
     StatusSource::Readiness worst = StatusSource::Readiness::Ready;
     for (const auto &s : parts) {
         const auto r = s->readiness();
@@ -162,18 +163,19 @@ QByteArray NodeIntrospection::metricsText() const
     w.gauge("tomato_ready", "1 when the node is ready (listening, and registered when it has a registry), else 0.", {},
             readiness() == StatusSource::Readiness::Ready ? 1 : 0);
     // Several servers or clients in one page (the status port of a process that has more than
-    // one) keep their series apart by a label; one alone needs none.
-    const auto serverParts = servers();
-    for (const auto &s : serverParts) {
-        if (serverParts.size() > 1)
-            w.setCommonLabels({{"server", s->identity().value(QStringLiteral("address")).toString()}});
-        s->writeMetrics(w);
-    }
-    const auto clientParts = clients();
-    for (int i = 0; i < clientParts.size(); ++i) {
-        w.setCommonLabels(clientParts.size() > 1 ? MetricLabels{{"client", QString::number(i)}} : MetricLabels{});
-        clientParts.at(i)->writeMetrics(w);
-    }
+    // one) keep their series apart by a label, each part's serial in the process (stable while
+    // it lives); one alone needs none.
+    auto write = [&w](const QList<std::shared_ptr<StatusSource>> &parts, const char *label) {
+        for (const auto &part : parts) {
+            w.setCommonLabels(parts.size() > 1
+                                  ? MetricLabels{{label, part->identity().value(QLatin1String(label)).toString()}}
+                                  : MetricLabels{});
+            part->writeMetrics(w);
+        }
+        w.setCommonLabels({});
+    };
+    write(servers(), "server");
+    write(clients(), "client");
     return w.text();
 }
 

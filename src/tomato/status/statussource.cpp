@@ -14,6 +14,7 @@ struct Directory
 {
     QMutex mutex;
     std::vector<std::shared_ptr<StatusSource>> sources;
+    bool hadServer = false;
 };
 
 Directory &directory()
@@ -28,6 +29,14 @@ void StatusSources::add(const std::shared_ptr<StatusSource> &source)
     Directory &d = directory();
     QMutexLocker lock(&d.mutex);
     d.sources.push_back(source);
+    d.hadServer = d.hadServer || source->kind() == StatusSource::Kind::Server;
+}
+
+bool StatusSources::hadServer()
+{
+    Directory &d = directory();
+    QMutexLocker lock(&d.mutex);
+    return d.hadServer;
 }
 
 void StatusSources::remove(const StatusSource *source)

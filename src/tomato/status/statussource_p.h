@@ -58,6 +58,9 @@ public:
     static void add(const std::shared_ptr<StatusSource> &source);
     static void remove(const StatusSource *source);
     static QList<std::shared_ptr<StatusSource>> all();
+    // Whether a server part was ever added: a process whose servers are all gone is draining,
+    // not a client-only process that is ready.
+    static bool hadServer();
 };
 
 } // namespace Tomato

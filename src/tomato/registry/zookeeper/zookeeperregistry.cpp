@@ -184,6 +184,7 @@ public:
     {
         QByteArray data;
         QString uri; // how the log names it
+        bool created = false; // its node stands in the current session
     };
     // An override to write (data) or remove (none); `serial` tells a newer call apart.
     struct Write
@@ -321,6 +322,8 @@ public:
             }
             if (!sessionReady) {
                 sessionReady = true;
+                for (Registration &r : registrations)
+                    r.created = false; // a new session, or the last one's creates failed
                 for (auto it = registrations.cbegin(); it != registrations.cend(); ++it)
                     create(it.key());
             }
@@ -400,7 +403,10 @@ public:
             return; // unregistered meanwhile
         if (rc == ZOK) {
             qCInfo(lcZooKeeper).noquote() << "registered" << it->uri;
-            Q_EMIT q->registered();
+            registrations[path].created = true;
+            // registered() means all of them: a server's readiness must not follow a consumer's.
+            if (std::all_of(registrations.cbegin(), registrations.cend(), [](const Registration &r) { return r.created; }))
+                Q_EMIT q->registered();
         } else if (rc == ZNODEEXISTS) {
             // A node of ours from an expired session still stands: replace it.
             const QByteArray p = path.toUtf8();
