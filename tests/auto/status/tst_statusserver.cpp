@@ -19,6 +19,7 @@
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
+#include <QtCore/QRandomGenerator>
 #include <QtConcurrent/QtConcurrent>
 #include <QtNetwork/QTcpServer>
 #include <QtTest/QTest>
@@ -115,6 +116,7 @@ private Q_SLOTS:
     void metricsParseAsPrometheusTextAndMoveWithCalls();
     void readinessFollowsTheServersLife();
     void badAndSlowStatusClientsDisturbNoCall();
+    void mangledRequestsGetAnAnswerOrACloseAndNothingElse();
     void introspectionAnswersItsStubAndDynamicCalls();
     void withStatusOffAnHttpRequestIsACorruptStream();
 };
@@ -370,6 +372,47 @@ void tst_StatusServer::badAndSlowStatusClientsDisturbNoCall()
     QVERIFY(slow.waitForClose());
     QCOMPARE(node.server->stats().protocolErrors(), quint64(0));
     QCOMPARE(node.server->stats().callsFailed(), quint64(0));
+}
+
+// Requests mangled at random (a fixed seed: the same every run): bytes flipped, cut, repeated,
+// inserted. Each gets an HTTP answer or a closed connection within its deadline; the server
+// (under the sanitizers in CI) neither crashes nor stops answering calls.
+void tst_StatusServer::mangledRequestsGetAnAnswerOrACloseAndNothingElse()
+{
+    if (transport() != QLatin1String("tcp"))
+        QSKIP("the parser is the same on every transport: checked once, over tcp");
+    RpcConfig config;
+    config.setHost(QStringLiteral("127.0.0.1"));
+    config.setStatusRequestTimeoutMs(200);
+    Node node(config);
+    QVERIFY(node.server->start());
+    const QByteArray valid = "GET /tomato/status/invoker?service-id=a%20b HTTP/1.1\r\nHost: x\r\n"
+                             "Accept: */*\r\nConnection: keep-alive\r\n\r\n";
+    QRandomGenerator random(20261202);
+    for (int round = 0; round < 150; ++round) {
+        QByteArray bytes = valid.repeated(1 + random.bounded(3));
+        for (int edits = 1 + random.bounded(6); edits > 0 && bytes.size() > 2; --edits) {
+            const int at = 1 + random.bounded(int(bytes.size()) - 1); // the first byte stays a letter
+            switch (random.bounded(4)) {
+            case 0: bytes[at] = char(random.bounded(256)); break;
+            case 1: bytes.truncate(at); break;
+            case 2: bytes.insert(at, bytes.mid(random.bounded(at), random.bounded(40))); break;
+            default: bytes.insert(at, char(random.bounded(256))); break;
+            }
+        }
+        RawClient raw;
+        QVERIFY(raw.connectTo(node.address()));
+        raw.write(bytes);
+        QByteArray buffer;
+        const auto answer = readAnswer(raw.socket(), buffer, 3000);
+        QVERIFY2(answer || raw.waitForClose(3000), bytes.toPercentEncoding().constData());
+        if (answer)
+            QVERIFY2(answer->status >= 200 && answer->status < 600, answer->head.constData());
+    }
+    RpcClient client;
+    auto stub = client.createDirectStub<Test::TestService>(node.address());
+    QCOMPARE(stub->add(20, 22), 42);
+    QCOMPARE(node.server->stats().protocolErrors(), quint64(0));
 }
 
 void tst_StatusServer::introspectionAnswersItsStubAndDynamicCalls()
