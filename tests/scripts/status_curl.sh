@@ -53,3 +53,5 @@ expect "keep-alive" "200200" "$(curl -s -o /dev/null -o /dev/null -w '%{http_cod
 # RPC still works on the port after all that.
 "$client_bin" --server "127.0.0.1:$port" >"$dir/client2.log" 2>&1 || { cat "$dir/client2.log"; fail "RPC after the status requests"; }
 echo "ok - RPC calls after the status requests"
+curl -s "$base/tomato/status" | grep -q '"/metrics"' || fail "the index lists /metrics"
+echo "ok - index"

@@ -137,11 +137,6 @@ StubCore::StubCore(std::shared_ptr<Channel> channel, const QMetaObject &interfac
 {
     d->channel = std::move(channel);
     d->info = InterfaceInfo::fromMetaObject(interface); // throws on unsupported types
-    QList<QByteArray> idempotent;
-    if (const int i = interface.indexOfClassInfo("idempotent"); i >= 0) {
-        for (const QByteArray &name : QByteArray(interface.classInfo(i).value()).split(','))
-            idempotent.append(name.trimmed());
-    }
     for (const char *name : methods) {
         const MethodInfo *m = d->info.find(name);
         if (!m)
@@ -152,7 +147,7 @@ StubCore::StubCore(std::shared_ptr<Channel> channel, const QMetaObject &interfac
         d->methods.append(m);
         d->extensionPrefix.append(requestPrefix(d->info.serviceName, m->name));
         d->labels.append(d->info.serviceName + '.' + m->name);
-        d->idempotent.append(idempotent.contains(m->name));
+        d->idempotent.append(m->idempotent);
     }
     d->timeout = options.timeout().count() > 0 ? options.timeout() : d->channel->defaultTimeout();
     d->serialization = options.serialization().value_or(d->channel->defaultSerialization());

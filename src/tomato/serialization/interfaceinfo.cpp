@@ -70,7 +70,13 @@ InterfaceInfo InterfaceInfo::fromMetaObject(const QMetaObject &mo)
                                       "(without it, it has no meta-object of its own)"));
     InterfaceInfo info;
     info.serviceName = QByteArray(mo.className());
-    info.metaObject = &mo;
+    if (const int i = mo.indexOfClassInfo("microServiceId"); i >= 0)
+        info.microServiceId = QString::fromUtf8(mo.classInfo(i).value());
+    QList<QByteArray> idempotent; // "echo,get": the methods safe to run twice
+    if (const int i = mo.indexOfClassInfo("idempotent"); i >= 0) {
+        for (const QByteArray &name : QByteArray(mo.classInfo(i).value()).split(','))
+            idempotent.append(name.trimmed());
+    }
     QStringList problems;
     // From methodOffset(): only what the interface class itself declares.
     for (int i = mo.methodOffset(); i < mo.methodCount(); ++i) {
@@ -80,6 +86,8 @@ InterfaceInfo InterfaceInfo::fromMetaObject(const QMetaObject &mo)
             || (m.attributes() & QMetaMethod::Cloned))
             continue;
         MethodInfo mi = describe(m, info.serviceName, &problems);
+        mi.parameterNames = m.parameterNames();
+        mi.idempotent = idempotent.contains(mi.name);
         if (info.byName.contains(mi.name)) {
             problems << QStringLiteral("%1::%2: method name '%3' is overloaded; remote methods need unique names")
                             .arg(QString::fromLatin1(info.serviceName), QString::fromLatin1(mi.signature),

@@ -15,6 +15,8 @@ struct MethodInfo
     QByteArray signature;    // normalized, e.g. "echo(QString)"
     QMetaType returnType;    // invalid for void
     QList<QMetaType> parameterTypes;
+    QList<QByteArray> parameterNames; // as declared (empty where the declaration has none)
+    bool idempotent = false;          // the interface's Q_CLASSINFO("idempotent") names it
     bool returnsVoid() const { return !returnType.isValid(); }
 };
 
@@ -25,7 +27,7 @@ struct MethodInfo
 struct InterfaceInfo
 {
     QByteArray serviceName;   // the interface's qualified class name, e.g. "Sample::EchoService"
-    const QMetaObject *metaObject = nullptr; // the interface's (static: lives as long as the program)
+    QString microServiceId;   // its Q_CLASSINFO("microServiceId"), empty without one
     QList<MethodInfo> methods;
     QHash<QByteArray, int> byName; // method name -> position in methods
 

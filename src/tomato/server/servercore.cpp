@@ -194,6 +194,7 @@ std::shared_ptr<ServerCall> ServerCore::admit(Frame &&frame, const std::shared_p
     callsReceived.fetch_add(1, std::memory_order_relaxed);
     auto call = std::make_shared<ServerCall>();
     call->messageId = frame.messageId;
+    call->arrival = Clock::now(); // the latency's start, and what the caller's deadline counts from
     std::optional<Failure> refusal = check(frame, *connection, call.get());
     if (!refusal)
         refusal = enqueue(*connection); // last: only a call that would run takes a place
@@ -212,7 +213,6 @@ std::shared_ptr<ServerCall> ServerCore::admit(Frame &&frame, const std::shared_p
     call->body = std::move(frame.body);
     call->extension = std::move(frame.extension);
     call->connection = connection;
-    call->arrival = Clock::now();
     connection->owed.fetch_add(1);
     connection->load.fetch_add(1);
     return call; // enqueue() counted it in callsInFlight
@@ -240,7 +240,7 @@ std::optional<Failure> ServerCore::check(const Frame &frame, const ConnectionSta
     call->compression = header.compression;
     // Clamped (to a year): a huge budget must not overflow the clock arithmetic.
     if (header.timeoutMs > 0)
-        call->deadline = Clock::now() + std::chrono::milliseconds(qMin<qint64>(header.timeoutMs, 365LL * 24 * 3600 * 1000));
+        call->deadline = call->arrival + std::chrono::milliseconds(qMin<qint64>(header.timeoutMs, 365LL * 24 * 3600 * 1000));
     return std::nullopt;
 }
 

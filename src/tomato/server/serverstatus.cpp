@@ -3,8 +3,6 @@
 #include <tomato/server/servercore_p.h>
 #include <tomato/status/metrics_p.h>
 
-#include <QtCore/QMetaMethod>
-
 #include <algorithm>
 
 namespace Tomato {
@@ -85,27 +83,21 @@ QString typeName(QMetaType type)
     return type.isValid() ? QString::fromLatin1(type.name()) : QStringLiteral("void");
 }
 
-QVariantMap describeMethod(const MethodInfo &m, const QMetaObject *mo, const QStringList &idempotent)
+QVariantMap describeMethod(const MethodInfo &m, const QStringList &configuredIdempotent)
 {
     QVariantList arguments;
-    const QList<QByteArray> names = mo ? mo->method(m.index).parameterNames() : QList<QByteArray>();
     for (qsizetype i = 0; i < m.parameterTypes.size(); ++i) {
-        const QString name = i < names.size() && !names.at(i).isEmpty() ? QString::fromLatin1(names.at(i))
-                                                                         : QStringLiteral("arg%1").arg(i);
-        arguments.append(QVariantMap{{QStringLiteral("name"), name},
+        const QByteArray name = m.parameterNames.value(i);
+        arguments.append(QVariantMap{{QStringLiteral("name"), name.isEmpty() ? QStringLiteral("arg%1").arg(i)
+                                                                             : QString::fromLatin1(name)},
                                      {QStringLiteral("type"), typeName(m.parameterTypes.at(i))}});
     }
     return QVariantMap{{QStringLiteral("name"), QString::fromLatin1(m.name)},
                        {QStringLiteral("signature"), QString::fromLatin1(m.signature)},
                        {QStringLiteral("returnType"), typeName(m.returnType)},
                        {QStringLiteral("arguments"), arguments},
-                       {QStringLiteral("idempotent"), idempotent.contains(QString::fromLatin1(m.name))}};
-}
-
-QString classInfo(const QMetaObject *mo, const char *name)
-{
-    const int i = mo ? mo->indexOfClassInfo(name) : -1;
-    return i < 0 ? QString() : QString::fromUtf8(mo->classInfo(i).value());
+                       {QStringLiteral("idempotent"),
+                        m.idempotent || configuredIdempotent.contains(QString::fromLatin1(m.name))}};
 }
 } // namespace
 
@@ -118,16 +110,12 @@ QVariantList ServerStatusSource::services() const
     QVariantList out;
     const auto configuredIdempotent = core->config.idempotentMethods();
     for (const auto &service : core->allServices()) {
-        const QMetaObject *mo = service->info.metaObject;
-        const QString microServiceId = classInfo(mo, "microServiceId");
-        QStringList idempotent = classInfo(mo, "idempotent").split(QLatin1Char(','), Qt::SkipEmptyParts);
-        for (QString &name : idempotent)
-            name = name.trimmed();
-        idempotent += configuredIdempotent.value(microServiceId);
+        const QString &microServiceId = service->info.microServiceId;
+        const QStringList idempotent = configuredIdempotent.value(microServiceId);
         QVariantList methods;
         QStringList signatures;
         for (const MethodInfo &m : service->info.methods) {
-            methods.append(describeMethod(m, mo, idempotent));
+            methods.append(describeMethod(m, idempotent));
             signatures << QString::fromLatin1(service->info.serviceName + "::" + m.signature);
         }
         out.append(QVariantMap{{QStringLiteral("service"), QString::fromLatin1(service->info.serviceName)},

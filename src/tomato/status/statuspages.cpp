@@ -5,7 +5,9 @@
 #include <QtCore/QUrl>
 #include <QtCore/QUrlQuery>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 namespace Tomato {
@@ -203,10 +205,52 @@ HttpReply text(const QByteArray &body, int status = 200)
     return r;
 }
 
-const char *const pages[] = {
-    "/tomato/status/invoker?service-id=<micro-service-id>", "/tomato/status/services", "/tomato/status/node",
-    "/tomato/status/statistics", "/tomato/status/ready", "/tomato/status/live", "/metrics",
+} // namespace
+
+namespace {
+// One page: its path, how it is listed on the index, and how it is made.
+struct Page
+{
+    const char *path;
+    const char *listed;
+    HttpReply (*render)(NodeIntrospection &node, const QUrl &url);
 };
+
+HttpReply readiness(NodeIntrospection &node, const QUrl &)
+{
+    const auto r = node.readiness();
+    return text(NodeIntrospection::readinessName(r).toUtf8() + '\n', r == StatusSource::Readiness::Ready ? 200 : 503);
+}
+
+HttpReply metrics(NodeIntrospection &node, const QUrl &)
+{
+    HttpReply r;
+    r.contentType = MetricsWriter::contentType();
+    r.body = node.metricsText();
+    return r;
+}
+
+const Page pages[] = {
+    {"/tomato/status/invoker", "/tomato/status/invoker?service-id=<micro-service-id>",
+     [](NodeIntrospection &node, const QUrl &url) {
+         return json(node.invokers(QUrlQuery(url).queryItemValue(QStringLiteral("service-id"), QUrl::FullyDecoded)));
+     }},
+    {"/tomato/status/services", nullptr, [](NodeIntrospection &node, const QUrl &) { return json(node.services()); }},
+    {"/tomato/status/node", nullptr, [](NodeIntrospection &node, const QUrl &) { return json(node.node()); }},
+    {"/tomato/status/statistics", nullptr, [](NodeIntrospection &node, const QUrl &) { return json(node.statistics()); }},
+    {"/tomato/status/ready", nullptr, &readiness},
+    {"/tomato/status/live", nullptr, [](NodeIntrospection &, const QUrl &) { return text("live\n"); }},
+    {"/metrics", nullptr, &metrics},
+};
+
+// The index: /tomato/status (with or without the slash) and /.
+HttpReply index()
+{
+    QVariantList list;
+    for (const Page &page : pages)
+        list.append(QString::fromLatin1(page.listed ? page.listed : page.path));
+    return json(QVariantMap{{QStringLiteral("pages"), list}});
+}
 } // namespace
 
 HttpReply StatusPages::handle(QByteArrayView method, QByteArrayView target) const
@@ -215,44 +259,18 @@ HttpReply StatusPages::handle(QByteArrayView method, QByteArrayView target) cons
     if (!url.isValid() || !url.isRelative() || !target.startsWith('/'))
         return HttpReply::error(400, QStringLiteral("malformed request target"));
     const QString path = url.path();
-    const bool known = path == QLatin1String("/tomato/status/invoker") || path == QLatin1String("/tomato/status/services")
-        || path == QLatin1String("/tomato/status/node") || path == QLatin1String("/tomato/status/statistics")
-        || path == QLatin1String("/tomato/status/ready") || path == QLatin1String("/tomato/status/live")
-        || path == QLatin1String("/metrics") || path == QLatin1String("/tomato/status")
-        || path == QLatin1String("/tomato/status/") || path == QLatin1String("/");
-    if (!known)
+    const Page *page = std::find_if(std::begin(pages), std::end(pages),
+                                    [&](const Page &p) { return path == QLatin1String(p.path); });
+    const bool isIndex = path == QLatin1String("/tomato/status") || path == QLatin1String("/tomato/status/")
+        || path == QLatin1String("/");
+    if (page == std::end(pages) && !isIndex)
         return HttpReply::error(404, QStringLiteral("no page at %1 (see /tomato/status)").arg(path));
     if (method != "GET" && method != "HEAD") {
         HttpReply r = HttpReply::error(405, QStringLiteral("the status pages are read-only: GET or HEAD"));
         r.headers.append(std::pair<QByteArray, QByteArray>("Allow", "GET, HEAD"));
         return r;
     }
-    if (path == QLatin1String("/tomato/status/invoker")) {
-        const QUrlQuery query(url);
-        return json(m_node->invokers(query.queryItemValue(QStringLiteral("service-id"), QUrl::FullyDecoded)));
-    }
-    if (path == QLatin1String("/tomato/status/services"))
-        return json(m_node->services());
-    if (path == QLatin1String("/tomato/status/node"))
-        return json(m_node->node());
-    if (path == QLatin1String("/tomato/status/statistics"))
-        return json(m_node->statistics());
-    if (path == QLatin1String("/tomato/status/live"))
-        return text("live\n");
-    if (path == QLatin1String("/tomato/status/ready")) {
-        const auto r = m_node->readiness();
-        return text(NodeIntrospection::readinessName(r).toUtf8() + '\n', r == StatusSource::Readiness::Ready ? 200 : 503);
-    }
-    if (path == QLatin1String("/metrics")) {
-        HttpReply r;
-        r.contentType = MetricsWriter::contentType();
-        r.body = m_node->metricsText();
-        return r;
-    }
-    QVariantList list;
-    for (const char *p : pages)
-        list.append(QString::fromLatin1(p));
-    return json(QVariantMap{{QStringLiteral("pages"), list}});
+    return isIndex ? index() : page->render(*m_node, url);
 }
 
 } // namespace Tomato
