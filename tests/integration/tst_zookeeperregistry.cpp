@@ -98,6 +98,20 @@ public:
         return std::make_pair(QByteArray(buffer, qMax(0, len)), stat.ephemeralOwner != 0);
     }
     bool remove(const QString &path) { return zoo_delete(m_zh, path.toUtf8().constData(), -1) == ZOK; }
+    // Removes a node and everything below it, as an operator's script might.
+    bool removeTree(const QString &path)
+    {
+        for (const QString &child : children(path)) {
+            if (!removeTree(path + QLatin1Char('/') + child))
+                return false;
+        }
+        return remove(path);
+    }
+    // A persistent node that only holders of this reader's credentials may use at all (not even read).
+    int createPrivate(const QString &path)
+    {
+        return zoo_create(m_zh, path.toUtf8().constData(), nullptr, -1, &ZOO_CREATOR_ALL_ACL, ZOO_PERSISTENT, nullptr, 0);
+    }
     int removeCode(const QString &path) { return zoo_delete(m_zh, path.toUtf8().constData(), -1); }
     int setCode(const QString &path, const QByteArray &data)
     {
@@ -236,6 +250,13 @@ private Q_SLOTS:
     void withCredentialsConsumerAndOverrideNodesGetOurAcl();
     void browseReadsTheWholeTreeOnce();
     void aBrowseWaitsForTheSessionAndStoppingFailsIt();
+    void aWatchedTreeSeesServicesAppearWithinASecond();
+    void aWatchedTreeFollowsConsumersAndProviders();
+    void aWatchedTreeSeesOverridesAndWritesReportTheirOutcome();
+    void aWatchedTreeReportsDeletedStagesAndServices();
+    void withoutTheCredentialsAWatchedTreeIsReadOnly();
+    void aWatchedTreeOutlivesAZooKeeperRestart_data();
+    void aWatchedTreeOutlivesAZooKeeperRestart();
 
 private:
     std::unique_ptr<ZooKeeperServer> m_zk;
@@ -1043,6 +1064,311 @@ void tst_ZooKeeperRegistry::aBrowseWaitsForTheSessionAndStoppingFailsIt()
     } catch (const RpcError &e) {
         QCOMPARE(e.code(), RpcError::Cancelled);
     }
+}
+
+
+namespace {
+
+// The entries a watcher reported by treeEntryChanged(), as describe() lines, in order.
+QStringList reported(const QSignalSpy &changed)
+{
+    QList<RegistryServiceEntry> entries;
+    for (const QList<QVariant> &arguments : changed)
+        entries << arguments.at(0).value<RegistryServiceEntry>();
+    return describe(entries);
+}
+
+// Every report differs from the one before it for the same service and stage.
+bool reportsOnlyChanges(const QSignalSpy &changed)
+{
+    QHash<QString, QString> last;
+    for (const QList<QVariant> &arguments : changed) {
+        const auto entry = arguments.at(0).value<RegistryServiceEntry>();
+        const QString line = describe(QList<RegistryServiceEntry>{entry}).first()
+            + (entry.writable ? QLatin1String("") : QLatin1String(" read-only"));
+        QString &before = last[entry.microServiceId + QLatin1Char('\n') + entry.stage];
+        if (line == before)
+            return false;
+        before = line;
+    }
+    return true;
+}
+
+InstanceInfo otherInstance(quint16 port, const QString &stage)
+{
+    InstanceInfo i = instance(port, stage);
+    i.setMicroServiceId(QStringLiteral("other-service"));
+    return i;
+}
+
+} // namespace
+
+void tst_ZooKeeperRegistry::aWatchedTreeSeesServicesAppearWithinASecond()
+{
+    ZooKeeperRegistry dashboard(m_zk->hosts(), options());
+    QSignalSpy changed(&dashboard, &ZooKeeperRegistry::treeEntryChanged);
+    QSignalSpy loaded(&dashboard, &ZooKeeperRegistry::treeLoaded);
+    dashboard.watchTree(); // before start(): read once the session is up
+    QVERIFY(!dashboard.isTreeLoaded());
+    dashboard.start();
+    // An empty ZooKeeper, no /tomato: loaded, and empty.
+    QVERIFY(loaded.wait(10000));
+    QVERIFY(dashboard.isTreeLoaded());
+    QVERIFY(dashboard.tree().isEmpty());
+
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
+    QSignalSpy registered(&provider, &ZooKeeperRegistry::registered);
+    provider.registerInstance(instance(1001));
+    provider.start();
+    QVERIFY(registered.wait(10000));
+    const QString first = QStringLiteral("demo/rpc service dev: main@127.0.0.1:1001 |  | ");
+    QElapsedTimer seen;
+    seen.start();
+    QTRY_VERIFY_WITH_TIMEOUT(reported(changed).contains(first), 1000);
+    QVERIFY(seen.elapsed() < 1000);
+
+    // Another service in another stage, while connected.
+    const QString second = QStringLiteral("other-service prod: main@127.0.0.1:2002 |  | ");
+    registered.clear();
+    provider.registerInstance(otherInstance(2002, QStringLiteral("prod")));
+    QVERIFY(registered.wait(10000));
+    seen.restart();
+    QTRY_VERIFY_WITH_TIMEOUT(reported(changed).contains(second), 1000);
+    QVERIFY(seen.elapsed() < 1000);
+
+    const QList<RegistryServiceEntry> tree = dashboard.tree();
+    QCOMPARE(describe(tree), QStringList({first, second}));
+    QCOMPARE(tree.at(0).providers.at(0), instance(1001)); // the registered value, whole
+    QVERIFY(tree.at(0).writable && tree.at(1).writable);  // open nodes, no credentials
+    QVERIFY(dashboard.isTreeLoaded());
+    QCOMPARE(loaded.size(), 1); // one session: loaded once
+    QVERIFY(reportsOnlyChanges(changed));
+}
+
+void tst_ZooKeeperRegistry::aWatchedTreeFollowsConsumersAndProviders()
+{
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
+    QSignalSpy registered(&provider, &ZooKeeperRegistry::registered);
+    provider.registerInstance(instance(1001));
+    provider.start();
+    QVERIFY(registered.wait(10000));
+
+    ZooKeeperRegistry dashboard(m_zk->hosts(), options());
+    QSignalSpy changed(&dashboard, &ZooKeeperRegistry::treeEntryChanged);
+    QSignalSpy removed(&dashboard, &ZooKeeperRegistry::treeEntryRemoved);
+    QSignalSpy loaded(&dashboard, &ZooKeeperRegistry::treeLoaded);
+    dashboard.start();
+    dashboard.watchTree();
+    QVERIFY(loaded.wait(10000));
+    // Loaded means read: the entry is there whole, reported once (not piece by piece).
+    const QStringList withProvider{QStringLiteral("demo/rpc service dev: main@127.0.0.1:1001 |  | ")};
+    QCOMPARE(describe(dashboard.tree()), withProvider);
+    QCOMPARE(reported(changed), withProvider);
+
+    ZooKeeperRegistry client(m_zk->hosts(), options());
+    client.start();
+    client.registerConsumer(consumer());
+    QTRY_COMPARE_WITH_TIMEOUT(describe(dashboard.tree()),
+                              QStringList{QStringLiteral("demo/rpc service dev: main@127.0.0.1:1001 | "
+                                                         "tomato-sample-client@10.0.0.7 | ")},
+                              10000);
+    QCOMPARE(changed.last().at(0).value<RegistryServiceEntry>().consumers, QList<ConsumerInfo>{consumer()});
+    client.unregisterConsumer(consumer());
+    QTRY_COMPARE_WITH_TIMEOUT(describe(dashboard.tree()), withProvider, 5000);
+    // The instance goes: no providers, and the stage is still there (its node is).
+    provider.unregisterInstance(instance(1001));
+    QTRY_COMPARE_WITH_TIMEOUT(describe(dashboard.tree()), QStringList{QStringLiteral("demo/rpc service dev:  |  | ")},
+                              5000);
+    QCOMPARE(removed.size(), 0);
+    QVERIFY(reportsOnlyChanges(changed));
+}
+
+void tst_ZooKeeperRegistry::aWatchedTreeSeesOverridesAndWritesReportTheirOutcome()
+{
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
+    provider.registerInstance(instance(1001));
+    provider.start();
+    ZooKeeperRegistry dashboard(m_zk->hosts(), options());
+    QSignalSpy written(&dashboard, &ZooKeeperRegistry::overrideWriteFinished);
+    dashboard.start();
+    dashboard.watchTree();
+    QTRY_COMPARE_WITH_TIMEOUT(dashboard.tree().size(), 1, 10000);
+    const auto overrides = [&dashboard] { return describe(dashboard.tree().value(0).overrides); };
+
+    // Written by the dashboard itself: reported written, and seen in its tree.
+    const QString address = QStringLiteral("127.0.0.1:1001");
+    dashboard.setOverride(kService, kStage, address, makeOverride(50, true));
+    QTRY_COMPARE_WITH_TIMEOUT(written.size(), 1, 10000);
+    QCOMPARE(written.first(), (QVariantList{kService, kStage, address, QString()}));
+    QTRY_COMPARE_WITH_TIMEOUT(overrides(), QStringLiteral("127.0.0.1:1001 weight=50 disabled"), 1000);
+
+    // Written elsewhere: a change of the node's data.
+    ZooKeeperRegistry operatorRegistry(m_zk->hosts(), options());
+    operatorRegistry.start();
+    operatorRegistry.setOverride(kService, kStage, address, makeOverride(200));
+    QTRY_COMPARE_WITH_TIMEOUT(overrides(), QStringLiteral("127.0.0.1:1001 weight=200"), 10000);
+    // A malformed node by hand is left out; a valid one next to it is not.
+    Reader reader(m_zk->hosts());
+    QCOMPARE(reader.put(ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:1002")), "weight=1"),
+             int(ZOK));
+    QCOMPARE(reader.put(ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:1003")),
+                        R"({"weight": 3})"),
+             int(ZOK));
+    QTRY_COMPARE_WITH_TIMEOUT(overrides(), QStringLiteral("127.0.0.1:1001 weight=200; 127.0.0.1:1003 weight=3"), 5000);
+
+    // Cleared by the dashboard: reported, and gone from the tree.
+    dashboard.clearOverride(kService, kStage, address);
+    QTRY_COMPARE_WITH_TIMEOUT(written.size(), 2, 10000);
+    QCOMPARE(written.last(), (QVariantList{kService, kStage, address, QString()}));
+    QTRY_COMPARE_WITH_TIMEOUT(overrides(), QStringLiteral("127.0.0.1:1003 weight=3"), 1000);
+    // The whole overrides path removed: none left.
+    QVERIFY(reader.removeTree(ZooKeeperRegistry::overridesPath(kService, kStage)));
+    QTRY_COMPARE_WITH_TIMEOUT(overrides(), QString(), 5000);
+    QCOMPARE(dashboard.tree().value(0).providers, QList<InstanceInfo>{instance(1001)});
+}
+
+void tst_ZooKeeperRegistry::aWatchedTreeReportsDeletedStagesAndServices()
+{
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
+    QSignalSpy registered(&provider, &ZooKeeperRegistry::registered);
+    provider.registerInstance(instance(1001));
+    provider.registerInstance(instance(1002, QStringLiteral("prod")));
+    provider.registerInstance(otherInstance(2001, QStringLiteral("dev")));
+    provider.registerInstance(otherInstance(2002, QStringLiteral("prod")));
+    provider.start();
+    QVERIFY(registered.wait(10000));
+    ZooKeeperRegistry dashboard(m_zk->hosts(), options());
+    QSignalSpy removed(&dashboard, &ZooKeeperRegistry::treeEntryRemoved);
+    QSignalSpy loaded(&dashboard, &ZooKeeperRegistry::treeLoaded);
+    dashboard.start();
+    dashboard.watchTree();
+    QVERIFY(loaded.wait(10000));
+    QCOMPARE(dashboard.tree().size(), 4);
+
+    // A stage deleted by hand, with everything below it.
+    Reader reader(m_zk->hosts());
+    QVERIFY(reader.removeTree(QStringLiteral("/tomato/demo%2Frpc%20service/prod")));
+    QTRY_COMPARE_WITH_TIMEOUT(removed.size(), 1, 5000);
+    QCOMPARE(removed.first(), (QVariantList{kService, QStringLiteral("prod")}));
+    // A whole service: each of its stages.
+    QVERIFY(reader.removeTree(QStringLiteral("/tomato/other-service")));
+    QTRY_COMPARE_WITH_TIMEOUT(removed.size(), 3, 5000);
+    QStringList gone; // in no particular order
+    for (const QList<QVariant> &arguments : removed.mid(1))
+        gone << arguments.at(0).toString() + QLatin1Char(' ') + arguments.at(1).toString();
+    gone.sort();
+    QCOMPARE(gone, QStringList({QStringLiteral("other-service dev"), QStringLiteral("other-service prod")}));
+    QCOMPARE(describe(dashboard.tree()), QStringList{QStringLiteral("demo/rpc service dev: main@127.0.0.1:1001 |  | ")});
+    // The whole tree: the last one.
+    QVERIFY(reader.removeTree(QStringLiteral("/tomato")));
+    QTRY_COMPARE_WITH_TIMEOUT(removed.size(), 4, 5000);
+    QVERIFY(dashboard.tree().isEmpty());
+    // And it comes back: /tomato is watched for.
+    ZooKeeperRegistry later(m_zk->hosts(), options());
+    later.registerInstance(instance(1003));
+    later.start();
+    QTRY_COMPARE_WITH_TIMEOUT(describe(dashboard.tree()),
+                              QStringList{QStringLiteral("demo/rpc service dev: main@127.0.0.1:1003 |  | ")}, 10000);
+}
+
+// The tree belongs to credentials: anyone may read it, only their holders write.
+void tst_ZooKeeperRegistry::withoutTheCredentialsAWatchedTreeIsReadOnly()
+{
+    const QString ownerUri = QStringLiteral("zookeeper://tomato:s3cret@") + m_zk->hosts();
+    ZooKeeperRegistry provider(ownerUri, options());
+    QSignalSpy registered(&provider, &ZooKeeperRegistry::registered);
+    provider.registerInstance(instance(1001));
+    provider.start();
+    QVERIFY(registered.wait(10000));
+    // A service no one else may even read.
+    Reader holderReader(m_zk->hosts(), "tomato:s3cret");
+    QCOMPARE(holderReader.createPrivate(QStringLiteral("/tomato/secret")), int(ZOK));
+
+    ZooKeeperRegistry anyone(m_zk->hosts(), options());
+    QVERIFY(!anyone.hasCredentials());
+    QSignalSpy loaded(&anyone, &ZooKeeperRegistry::treeLoaded);
+    QSignalSpy failed(&anyone, &ZooKeeperRegistry::treeReadFailed);
+    QSignalSpy written(&anyone, &ZooKeeperRegistry::overrideWriteFinished);
+    anyone.start();
+    anyone.watchTree();
+    QVERIFY(loaded.wait(10000));
+    const QStringList expected{QStringLiteral("demo/rpc service dev: main@127.0.0.1:1001 |  | ")};
+    QCOMPARE(describe(anyone.tree()), expected);
+    QVERIFY(!anyone.tree().at(0).writable);
+    QCOMPARE(failed.size(), 1);
+    QCOMPARE(failed.first().at(0).toString(), QStringLiteral("/tomato/secret"));
+    QVERIFY2(failed.first().at(1).toString().contains(QLatin1String("ZNOAUTH")), qPrintable(failed.first().at(1).toString()));
+    // Its write is refused, and says why.
+    anyone.setOverride(kService, kStage, QStringLiteral("127.0.0.1:1001"), makeOverride(5));
+    QTRY_COMPARE_WITH_TIMEOUT(written.size(), 1, 10000);
+    const QString error = written.first().at(3).toString();
+    QVERIFY2(error.contains(QLatin1String("not authorised")) && error.contains(QLatin1String("ZNOAUTH")), qPrintable(error));
+
+    // Other credentials are no better; the same ones may write.
+    ZooKeeperRegistry stranger(QStringLiteral("zookeeper://tomato:wrong@") + m_zk->hosts(), options());
+    ZooKeeperRegistry holder(ownerUri, options());
+    QVERIFY(holder.hasCredentials());
+    QSignalSpy holderWritten(&holder, &ZooKeeperRegistry::overrideWriteFinished);
+    for (ZooKeeperRegistry *r : {&stranger, &holder}) {
+        r->start();
+        r->watchTree();
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(stranger.isTreeLoaded() && holder.isTreeLoaded(), 10000);
+    QCOMPARE(describe(holder.tree()), expected);
+    QVERIFY(holder.tree().at(0).writable);
+    QVERIFY(!stranger.tree().at(0).writable);
+    holder.setOverride(kService, kStage, QStringLiteral("127.0.0.1:1001"), makeOverride(5));
+    QTRY_COMPARE_WITH_TIMEOUT(holderWritten.size(), 1, 10000);
+    QCOMPARE(holderWritten.first().at(3).toString(), QString());
+    // The reader without credentials sees the protected override.
+    QTRY_COMPARE_WITH_TIMEOUT(describe(anyone.tree().at(0).overrides), QStringLiteral("127.0.0.1:1001 weight=5"), 5000);
+}
+
+void tst_ZooKeeperRegistry::aWatchedTreeOutlivesAZooKeeperRestart_data()
+{
+    QTest::addColumn<bool>("wipe");
+    QTest::newRow("restarted") << false;
+    QTest::newRow("restarted with no memory: a new session") << true;
+}
+
+void tst_ZooKeeperRegistry::aWatchedTreeOutlivesAZooKeeperRestart()
+{
+    QFETCH(bool, wipe);
+    ZooKeeperRegistry provider(m_zk->hosts(), options());
+    QSignalSpy registered(&provider, &ZooKeeperRegistry::registered);
+    provider.registerInstance(instance(1001));
+    provider.start();
+    QVERIFY(registered.wait(10000));
+    ZooKeeperRegistry dashboard(m_zk->hosts(), options());
+    QSignalSpy loaded(&dashboard, &ZooKeeperRegistry::treeLoaded);
+    QSignalSpy removed(&dashboard, &ZooKeeperRegistry::treeEntryRemoved);
+    dashboard.start();
+    dashboard.watchTree();
+    QVERIFY(loaded.wait(10000));
+    const QStringList before = describe(dashboard.tree());
+    QCOMPARE(before, QStringList{QStringLiteral("demo/rpc service dev: main@127.0.0.1:1001 |  | ")});
+
+    // Disconnected: everything stays.
+    m_zk->stop();
+    QTRY_VERIFY_WITH_TIMEOUT(!dashboard.isConnected(), 10000);
+    QCOMPARE(describe(dashboard.tree()), before);
+    QVERIFY(dashboard.isTreeLoaded());
+    QCOMPARE(removed.size(), 0);
+
+    if (wipe)
+        m_zk->wipe();
+    QVERIFY2(m_zk->start(), qPrintable(m_zk->log()));
+    QTRY_VERIFY_WITH_TIMEOUT(dashboard.isConnected(), 20000);
+    // The watches were re-armed: a provider registered after the restart appears.
+    ZooKeeperRegistry later(m_zk->hosts(), options());
+    later.registerInstance(instance(1002));
+    later.start();
+    QTRY_COMPARE_WITH_TIMEOUT(describe(dashboard.tree()),
+                              QStringList{QStringLiteral("demo/rpc service dev: main@127.0.0.1:1001 main@127.0.0.1:1002 |  | ")},
+                              20000);
+    if (wipe) // a new session: read afresh, and said so
+        QTRY_VERIFY_WITH_TIMEOUT(loaded.size() >= 2, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(dashboard.isTreeLoaded(), 10000);
 }
 
 QTEST_GUILESS_MAIN(tst_ZooKeeperRegistry)

@@ -3,6 +3,7 @@
 #include <tomato/core/rpcconfig.h>
 #include <tomato/core/rpcerror.h>
 
+#include <QtCore/QCryptographicHash>
 #include <QtCore/QHash>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
@@ -18,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <tuple>
+#include <utility>
 
 namespace Tomato {
 
@@ -41,6 +43,14 @@ struct Bridge
     }
 };
 
+// One entry of a node's ACL, as ZooKeeper gave it.
+struct AclEntry
+{
+    int perms;
+    QString scheme;
+    QString id;
+};
+
 // One asynchronous request in flight; deleted by its completion (ZooKeeper completes every
 // request, with ZCLOSING when the handle closes).
 struct Request
@@ -50,6 +60,7 @@ struct Request
     QByteArray path;
     std::function<void(int rc, QStringList children)> done; // runs on the registry's thread
     std::function<void(int rc, QByteArray data)> gotData;    // for reads of a node's data
+    std::function<void(int rc, QList<AclEntry> acl)> gotAcl; // for reads of a node's ACL
 };
 
 void stringCompletion(int rc, const char *, const void *data)
@@ -89,6 +100,92 @@ void dataCompletion(int rc, const char *value, int valueLength, const Stat *, co
         return;
     const QByteArray bytes = rc == ZOK && value && valueLength > 0 ? QByteArray(value, valueLength) : QByteArray();
     r->bridge->post([rc, bytes, done = std::move(r->gotData)] { done(rc, bytes); });
+}
+
+void aclCompletion(int rc, ACL_vector *acl, Stat *, const void *data)
+{
+    std::unique_ptr<Request> r(static_cast<Request *>(const_cast<void *>(data)));
+    if (!r->gotAcl || rc == ZCLOSING)
+        return;
+    QList<AclEntry> entries;
+    for (int i = 0; rc == ZOK && acl && i < acl->count; ++i) {
+        entries.append(AclEntry{acl->data[i].perms, QString::fromUtf8(acl->data[i].id.scheme),
+                                QString::fromUtf8(acl->data[i].id.id)});
+    }
+    r->bridge->post([rc, entries, done = std::move(r->gotAcl)] { done(rc, entries); });
+}
+
+// ZooKeeper's reason for a failed request, for people: "not authorised (ZNOAUTH): not authenticated".
+QString describeError(int rc)
+{
+    static const struct
+    {
+        int rc;
+        const char *name;
+        const char *meaning;
+    } known[] = {{ZNOAUTH, "ZNOAUTH", "not authorised"},
+                 {ZAUTHFAILED, "ZAUTHFAILED", "authentication failed"},
+                 {ZNONODE, "ZNONODE", "no such node"},
+                 {ZNOTEMPTY, "ZNOTEMPTY", "the node has children"},
+                 {ZINVALIDACL, "ZINVALIDACL", "invalid ACL"},
+                 {ZBADARGUMENTS, "ZBADARGUMENTS", "bad arguments"}};
+    for (const auto &k : known) {
+        if (k.rc == rc)
+            return QStringLiteral("%1 (%2): %3").arg(QLatin1String(k.meaning), QLatin1String(k.name),
+                                                     QString::fromUtf8(zerror(rc)));
+    }
+    return QStringLiteral("%1 (ZooKeeper error %2)").arg(QString::fromUtf8(zerror(rc))).arg(rc);
+}
+
+// The instances and the consumers that a providers/ or consumers/ folder lists; names that
+// are neither are left out.
+QList<InstanceInfo> providersFrom(const QStringList &nodes)
+{
+    QList<InstanceInfo> out;
+    for (const QString &node : nodes) {
+        if (const auto instance = InstanceInfo::fromNodeName(node))
+            out.append(*instance);
+    }
+    return out;
+}
+
+QList<ConsumerInfo> consumersFrom(const QStringList &nodes)
+{
+    QList<ConsumerInfo> out;
+    for (const QString &node : nodes) {
+        if (const auto consumer = ConsumerInfo::fromNodeName(node))
+            out.append(*consumer);
+    }
+    return out;
+}
+
+// Valid overrides by override node name, as overrides by "host:port" (two names for one
+// address, encoded or not: the same one wins each time).
+InstanceOverrides overridesByAddress(const QHash<QString, InstanceOverride> &byNode)
+{
+    QStringList nodes = byNode.keys();
+    nodes.sort();
+    InstanceOverrides out;
+    for (const QString &node : nodes)
+        out.insert(QUrl::fromPercentEncoding(node.toLatin1()), byNode.value(node));
+    return out;
+}
+
+// Providers by address, consumers by host, pid and client: how entries are handed out.
+void sortEntry(RegistryServiceEntry &entry)
+{
+    std::sort(entry.providers.begin(), entry.providers.end(), [](const InstanceInfo &x, const InstanceInfo &y) {
+        return std::make_tuple(x.host(), x.port(), x.toUri()) < std::make_tuple(y.host(), y.port(), y.toUri());
+    });
+    std::sort(entry.consumers.begin(), entry.consumers.end(), [](const ConsumerInfo &x, const ConsumerInfo &y) {
+        return std::make_tuple(x.host, x.pid, x.client, x.toUri()) < std::make_tuple(y.host, y.pid, y.client, y.toUri());
+    });
+}
+
+bool sameEntry(const RegistryServiceEntry &x, const RegistryServiceEntry &y)
+{
+    return x.microServiceId == y.microServiceId && x.stage == y.stage && x.providers == y.providers
+        && x.consumers == y.consumers && x.overrides == y.overrides && x.writable == y.writable;
 }
 
 // Errors after which a write is worth sending again on a working connection.
@@ -148,6 +245,17 @@ ACL_vector *aclFor(const Options &options)
     return options.username.isEmpty() ? &ZOO_OPEN_ACL_UNSAFE : &protectedNodes;
 }
 
+// Who we are in ACLs when we have credentials, as ZooKeeper's DigestAuthenticationProvider
+// stores an id: user:base64(sha1("user:password")). Empty without credentials.
+QString digestId(const Options &options)
+{
+    if (options.username.isEmpty())
+        return QString();
+    const QByteArray credentials = (options.username + QLatin1Char(':') + options.password).toUtf8();
+    return options.username + QLatin1Char(':')
+        + QString::fromLatin1(QCryptographicHash::hash(credentials, QCryptographicHash::Sha1).toBase64());
+}
+
 void authCompletion(int rc, const void *)
 {
     if (rc != ZOK)
@@ -186,11 +294,15 @@ public:
         QString uri; // how the log names it
         bool created = false; // its node stands in the current session
     };
-    // An override to write (data) or remove (none); `serial` tells a newer call apart.
+    // An override to write (data) or remove (none); `serial` tells a newer call apart. The
+    // rest names it in overrideWriteFinished().
     struct Write
     {
         std::optional<QByteArray> data;
         quint64 serial = 0;
+        QString microServiceId;
+        QString stage;
+        QString address;
     };
     // One browse() in progress: what its current attempt has read, and how many of its reads
     // are still out. `attempt` tells the reads of the current attempt apart from those of one
@@ -203,6 +315,25 @@ public:
         quint64 attempt = 0;
     };
     using BrowseKey = std::pair<QString, QString>;
+    // One stage of the watched tree, by its node's path /tomato/{service}/{stage}.
+    struct TreeStage
+    {
+        quint64 serial = 0;         // tells it apart from an earlier stage at the same path
+        RegistryServiceEntry entry; // as read so far
+        std::optional<RegistryServiceEntry> shown;       // as last reported
+        QSet<QString> folders;                           // which of providers, consumers, overrides exist
+        QSet<QString> overrideNodes;                     // listed by the last read of overrides/
+        QHash<QString, InstanceOverride> overrideByNode; // the valid ones among them
+        bool aclKnown = false;                           // its ACL was read in this session
+        int pending = 0;                                 // its reads of this round still out
+    };
+    // A read of the watched tree in flight: its round, and its stage (serial 0: none).
+    struct TreeRead
+    {
+        quint64 round;
+        QString stage;
+        quint64 stageSerial;
+    };
 
     ZooKeeperRegistry *q;
     Options options;
@@ -220,6 +351,18 @@ public:
     quint64 nextWriteSerial = 0;
     std::map<quint64, std::unique_ptr<Browse>> browses; // by id
     quint64 nextBrowseId = 0;
+    // watchTree(). A round is the re-reading of every watched node on a connection; reads of
+    // an earlier round are ignored (the current one reads their nodes again).
+    bool treeWatched = false;
+    bool treeLoaded = false;
+    qint64 treeSession = 0;     // the session of the current round
+    quint64 treeRound = 0;
+    int treePending = 0;        // reads of this round still out
+    bool treeRoundLost = false; // one of them failed for a lost connection: the next round redoes it
+    std::map<QString, QSet<QString>> treeLists; // "/tomato" and each service's path: its children
+    std::map<QString, TreeStage> treeStages;     // by the stage node's path
+    quint64 nextTreeStageSerial = 0;
+    std::map<QString, std::unique_ptr<WatchContext>> treeWatchContexts; // by path, for as long as we live
     // Disconnected for longer than the session timeout: the ensemble has expired our
     // session, even if it cannot tell us so (an ensemble restarted with wiped data refuses
     // a client that has seen newer transactions, forever). Start a new session ourselves.
@@ -281,6 +424,19 @@ public:
         });
     }
 
+    // A node of the watched tree changed (children, data, created, deleted): read it again.
+    static void treeWatcher(zhandle_t *zh, int type, int, const char *, void *ctx)
+    {
+        if (type != ZOO_CHILD_EVENT && type != ZOO_DELETED_EVENT && type != ZOO_CREATED_EVENT
+            && type != ZOO_CHANGED_EVENT)
+            return;
+        auto *w = static_cast<WatchContext *>(ctx);
+        w->bridge->post([w, zh] {
+            if (zh == w->q->d->zh)
+                w->q->d->readTreePath(w->key);
+        });
+    }
+
     void open()
     {
         zh = zookeeper_init(options.hosts.toUtf8().constData(), &sessionWatcher,
@@ -303,6 +459,7 @@ public:
             zh = nullptr;
             zookeeper_close(old); // completes pending requests with ZCLOSING
         }
+        ++treeRound; // tree reads already answered but not yet handled are of no use now
         if (connected) {
             connected = false;
             Q_EMIT q->connectedChanged(false);
@@ -336,6 +493,7 @@ public:
                 write(path);
             for (const auto &[id, b] : browses)
                 startBrowse(id); // reads of a lost connection may have failed: begin afresh
+            rereadTree();
         } else if (state == ZOO_AUTH_FAILED_STATE) {
             qCCritical(lcZooKeeper).noquote() << "ZooKeeper refused the credentials of" << options.username
                                     << "; this session can read but not register";
@@ -352,12 +510,17 @@ public:
 
     Request *request(const QByteArray &path, std::function<void(int, QStringList)> done = {})
     {
-        return new Request{bridge, zh, path, std::move(done), {}};
+        return new Request{bridge, zh, path, std::move(done), {}, {}};
     }
 
     Request *dataRequest(const QByteArray &path, std::function<void(int, QByteArray)> gotData)
     {
-        return new Request{bridge, zh, path, {}, std::move(gotData)};
+        return new Request{bridge, zh, path, {}, std::move(gotData), {}};
+    }
+
+    Request *aclRequest(const QByteArray &path, std::function<void(int, QList<AclEntry>)> gotAcl)
+    {
+        return new Request{bridge, zh, path, {}, {}, std::move(gotAcl)};
     }
 
     // A request the client refuses outright (a handle in an unrecoverable state) never
@@ -371,13 +534,21 @@ public:
     }
 
     // Creates the persistent parents of `path`, in order (a client's requests are handled
-    // in order, so the next request sees them).
-    void createParents(const QByteArray &path)
+    // in order, so the next request sees them). `refused`, if given, hears of each parent
+    // that could not be made (other than by existing already), before the next request's answer.
+    void createParents(const QByteArray &path, const std::function<void(int rc)> &refused = {})
     {
         for (qsizetype i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) {
             const QByteArray parent = path.left(i);
+            std::function<void(int, QStringList)> done;
+            if (refused) {
+                done = [refused](int rc, const QStringList &) {
+                    if (rc != ZOK && rc != ZNODEEXISTS)
+                        refused(rc);
+                };
+            }
             zoo_acreate(zh, parent.constData(), nullptr, -1, aclFor(options), ZOO_PERSISTENT,
-                        &stringCompletion, request(parent));
+                        &stringCompletion, request(parent, std::move(done)));
         }
     }
 
@@ -611,20 +782,18 @@ public:
     // Emits overridesChanged() when the valid overrides, by host:port, differ from the last.
     void publishOverrides(Subscription &sub)
     {
-        QStringList nodes = sub.overrideByNode.keys();
-        nodes.sort(); // two names for one address (encoded or not): the same one wins each time
-        InstanceOverrides now;
-        for (const QString &node : nodes)
-            now.insert(QUrl::fromPercentEncoding(node.toLatin1()), sub.overrideByNode.value(node));
+        const InstanceOverrides now = overridesByAddress(sub.overrideByNode);
         if (now == sub.overrides)
             return;
         sub.overrides = now;
         Q_EMIT q->overridesChanged(sub.microServiceId, sub.stage, now);
     }
 
-    void queueWrite(const QString &path, std::optional<QByteArray> data)
+    void queueWrite(const QString &microServiceId, const QString &stage, const QString &address,
+                    std::optional<QByteArray> data)
     {
-        writes[path] = Write{std::move(data), ++nextWriteSerial};
+        const QString path = ZooKeeperRegistry::overridePath(microServiceId, stage, address);
+        writes[path] = Write{std::move(data), ++nextWriteSerial, microServiceId, stage, address};
         write(path);
     }
 
@@ -644,8 +813,12 @@ public:
             return;
         }
         const QByteArray data = *it->second.data;
-        createParents(p);
-        Request *r = request(p, [this, path, serial, p, data](int rc, const QStringList &) {
+        // A parent we may not make leaves the node's create with ZNONODE: tell the real reason.
+        auto parentRc = std::make_shared<int>(ZOK);
+        createParents(p, [parentRc](int rc) { *parentRc = rc; });
+        Request *r = request(p, [this, path, serial, p, data, parentRc](int rc, const QStringList &) {
+            if (rc == ZNONODE && *parentRc != ZOK)
+                rc = *parentRc;
             if (rc != ZNODEEXISTS || !zh || !connected) {
                 onWritten(path, serial, rc);
                 return;
@@ -665,15 +838,18 @@ public:
         const auto it = writes.find(path);
         if (it == writes.end() || it->second.serial != serial)
             return; // a newer call for the node follows
-        if (rc == ZOK) {
-            qCInfo(lcZooKeeper).noquote() << (it->second.data ? "wrote the override" : "removed the override") << path;
-            writes.erase(it);
-        } else if (isTransient(rc)) {
+        if (isTransient(rc)) {
             write(path); // now if connected, else on the next connection
-        } else {
-            qCWarning(lcZooKeeper).noquote() << "writing the override" << path << "failed:" << zerror(rc);
-            writes.erase(it);
+            return;
         }
+        if (rc == ZOK)
+            qCInfo(lcZooKeeper).noquote() << (it->second.data ? "wrote the override" : "removed the override") << path;
+        else
+            qCWarning(lcZooKeeper).noquote() << "writing the override" << path << "failed:" << zerror(rc);
+        const Write done = std::move(it->second);
+        writes.erase(it);
+        Q_EMIT q->overrideWriteFinished(done.microServiceId, done.stage, done.address,
+                                        rc == ZOK ? QString() : describeError(rc));
     }
 
     // ---- browse(): one read of the whole tree --------------------------------------------------
@@ -713,16 +889,10 @@ public:
         entry.stage = key.second;
         const QByteArray base = ("/tomato/" + service + QLatin1Char('/') + stage).toUtf8();
         browseChildren(id, base + "/providers", [key](Browse &b, const QStringList &nodes) {
-            for (const QString &node : nodes) {
-                if (const auto instance = InstanceInfo::fromNodeName(node))
-                    b.entries[key].providers.append(*instance);
-            }
+            b.entries[key].providers = providersFrom(nodes);
         });
         browseChildren(id, base + "/consumers", [key](Browse &b, const QStringList &nodes) {
-            for (const QString &node : nodes) {
-                if (const auto consumer = ConsumerInfo::fromNodeName(node))
-                    b.entries[key].consumers.append(*consumer);
-            }
+            b.entries[key].consumers = consumersFrom(nodes);
         });
         browseChildren(id, base + "/overrides", [this, id, key, base](Browse &, const QStringList &nodes) {
             for (const QString &node : nodes) {
@@ -786,12 +956,7 @@ public:
         browses.erase(id);
         QList<RegistryServiceEntry> out;
         for (auto &[key, entry] : b->entries) {
-            std::sort(entry.providers.begin(), entry.providers.end(), [](const InstanceInfo &x, const InstanceInfo &y) {
-                return std::make_tuple(x.host(), x.port(), x.toUri()) < std::make_tuple(y.host(), y.port(), y.toUri());
-            });
-            std::sort(entry.consumers.begin(), entry.consumers.end(), [](const ConsumerInfo &x, const ConsumerInfo &y) {
-                return std::make_tuple(x.host, x.pid, x.client, x.toUri()) < std::make_tuple(y.host, y.pid, y.client, y.toUri());
-            });
+            sortEntry(entry);
             out.append(std::move(entry));
         }
         b->promise.addResult(std::move(out));
@@ -810,6 +975,369 @@ public:
     {
         while (!browses.empty())
             failBrowse(browses.begin()->first, RpcError(RpcError::Cancelled, why));
+    }
+
+    // ---- watchTree(): the whole tree, kept up to date by watches -------------------------------
+    //
+    // Paths: /tomato (depth 1), a service (2), a stage (3), one of its folders (4), an override
+    // node (5); segments percent-encoded as in ZooKeeper, never holding '/'.
+
+    static int depth(const QString &path) { return int(path.count(QLatin1Char('/'))); }
+    static QString stageOf(const QString &path) { return path.section(QLatin1Char('/'), 0, 3); }
+    static QString nameOf(const QString &path) { return path.section(QLatin1Char('/'), -1); }
+    static QString parentOf(const QString &path) { return path.section(QLatin1Char('/'), 0, -2); }
+
+    WatchContext *treeWatch(const QString &path)
+    {
+        auto &watch = treeWatchContexts[path];
+        if (!watch)
+            watch.reset(new WatchContext{bridge, path, {}, q});
+        return watch.get();
+    }
+
+    // Whether `path` is a node of the tree as we know it (a read of anything else, or of a
+    // node dropped meanwhile, is of no use).
+    bool inTree(const QString &path) const
+    {
+        const int level = depth(path);
+        if (level <= 2)
+            return level == 1 || treeLists.count(path);
+        const auto it = treeStages.find(stageOf(path));
+        if (it == treeStages.end())
+            return false;
+        const QString name = nameOf(path);
+        if (level == 4)
+            return it->second.folders.contains(name);
+        return level == 3
+            || (path.section(QLatin1Char('/'), 4, 4) == QLatin1String("overrides") && it->second.overrideNodes.contains(name));
+    }
+
+    // A connection: every watched node is read again (reads that failed while disconnected
+    // set no watch; a new session has none, and may see other ACLs). Only differences are reported.
+    void rereadTree()
+    {
+        if (!treeWatched || !zh || !connected)
+            return;
+        ++treeRound;
+        treePending = 0;
+        treeRoundLost = false;
+        const qint64 session = zoo_client_id(zh)->client_id;
+        const bool newSession = session != treeSession;
+        treeSession = session;
+        treeLoaded = treeLoaded && !newSession;
+        QStringList paths{QStringLiteral("/tomato")}, acls;
+        for (const auto &[path, children] : treeLists) {
+            if (depth(path) == 2)
+                paths << path;
+        }
+        for (auto &[path, stage] : treeStages) {
+            stage.pending = 0;
+            stage.aclKnown = stage.aclKnown && !newSession;
+            if (!stage.aclKnown)
+                acls << path;
+            paths << path;
+            for (const QString &folder : std::as_const(stage.folders))
+                paths << path + QLatin1Char('/') + folder;
+            for (const QString &node : std::as_const(stage.overrideNodes))
+                paths << path + QLatin1String("/overrides/") + node;
+        }
+        for (const QString &path : std::as_const(paths))
+            readTreePath(path);
+        for (const QString &path : std::as_const(acls))
+            readTreeAcl(path);
+    }
+
+    // Reads a node of the watched tree (again), setting a watch: lists its children, or for
+    // an override node reads its data. Nothing while disconnected: the next round reads it.
+    void readTreePath(const QString &path)
+    {
+        if (!treeWatched || !zh || !connected || !inTree(path))
+            return;
+        const QByteArray p = path.toUtf8();
+        const TreeRead t = beginTreeRead(path);
+        if (depth(path) == 5) {
+            Request *r = dataRequest(p, [this, t, path](int rc, const QByteArray &data) {
+                if (endTreeRead(t, rc) && inTree(path) && treeReadUsable(path, rc))
+                    onTreeOverride(path, data);
+                afterTreeRead(t);
+            });
+            sendTreeRead(zoo_awget(zh, p.constData(), &treeWatcher, treeWatch(path), &dataCompletion, r), r, t);
+            return;
+        }
+        Request *r = request(p, [this, t, path](int rc, const QStringList &children) {
+            if (endTreeRead(t, rc) && inTree(path) && treeReadUsable(path, rc))
+                onTreeChildren(path, children);
+            afterTreeRead(t);
+        });
+        sendTreeRead(zoo_awget_children2(zh, p.constData(), &treeWatcher, treeWatch(path), &childrenCompletion, r),
+                     r, t);
+    }
+
+    // No /tomato yet: watch for it to appear (a failed read sets no watch).
+    void watchTreeRoot()
+    {
+        if (!zh || !connected)
+            return;
+        const QString root = QStringLiteral("/tomato");
+        const TreeRead t = beginTreeRead(root);
+        Request *r = request(root.toUtf8(), [this, t, root](int rc, const QStringList &) {
+            if (endTreeRead(t, rc) && rc == ZOK)
+                readTreePath(root); // created between the two requests
+            afterTreeRead(t);
+        });
+        sendTreeRead(zoo_awexists(zh, "/tomato", &treeWatcher, treeWatch(root), &statCompletion, r), r, t);
+    }
+
+    // Whether we may write a stage's overrides, from its node's ACL: read once a session (an
+    // ACL read sets no watch). Unreadable, or no node: assume so, a write will tell.
+    void readTreeAcl(const QString &stagePath)
+    {
+        if (!zh || !connected)
+            return;
+        const QByteArray p = stagePath.toUtf8();
+        const TreeRead t = beginTreeRead(stagePath);
+        Request *r = aclRequest(p, [this, t, stagePath](int rc, const QList<AclEntry> &acl) {
+            if (endTreeRead(t, rc) && !isTransient(rc)) {
+                TreeStage &stage = treeStages.at(stagePath);
+                stage.aclKnown = true;
+                stage.entry.writable = rc != ZOK || mayWrite(acl);
+            }
+            afterTreeRead(t);
+        });
+        sendTreeRead(zoo_aget_acl(zh, p.constData(), &aclCompletion, r), r, t);
+    }
+
+    // WRITE or CREATE for anyone, or for our own digest credentials.
+    bool mayWrite(const QList<AclEntry> &acl) const
+    {
+        const QString us = digestId(options);
+        return std::any_of(acl.cbegin(), acl.cend(), [&us](const AclEntry &e) {
+            const bool anyone = e.scheme == QLatin1String("world") && e.id == QLatin1String("anyone");
+            const bool ourselves = !us.isEmpty() && e.scheme == QLatin1String("digest") && e.id == us;
+            return (e.perms & (ZOO_PERM_WRITE | ZOO_PERM_CREATE)) && (anyone || ourselves);
+        });
+    }
+
+    // Counts a read of the current round, for its stage too.
+    TreeRead beginTreeRead(const QString &path)
+    {
+        ++treePending;
+        TreeRead t{treeRound, depth(path) >= 3 ? stageOf(path) : QString(), 0};
+        if (const auto it = treeStages.find(t.stage); it != treeStages.end()) {
+            ++it->second.pending;
+            t.stageSerial = it->second.serial;
+        }
+        return t;
+    }
+
+    // A request the client refused outright never completes: count it as lost.
+    void sendTreeRead(int rc, Request *r, const TreeRead &t)
+    {
+        sent(rc, r);
+        if (rc != ZOK) {
+            endTreeRead(t, ZINVALIDSTATE);
+            afterTreeRead(t);
+        }
+    }
+
+    // A read is back: counts it, and tells whether its result is still of use (not of an
+    // earlier round, nor of a stage that has gone since).
+    bool endTreeRead(const TreeRead &t, int rc)
+    {
+        if (t.round != treeRound)
+            return false;
+        --treePending;
+        treeRoundLost = treeRoundLost || isTransient(rc);
+        if (t.stageSerial == 0)
+            return true;
+        const auto it = treeStages.find(t.stage);
+        if (it == treeStages.end() || it->second.serial != t.stageSerial)
+            return false;
+        --it->second.pending;
+        return true;
+    }
+
+    // After a read's result is in: its stage is reported once all its reads are back, and
+    // the tree is loaded once every read of the round is, none lost.
+    void afterTreeRead(const TreeRead &t)
+    {
+        if (t.round != treeRound)
+            return;
+        if (t.stageSerial != 0)
+            publishTreeStage(t.stage);
+        if (treePending == 0 && connected && !treeRoundLost && !treeLoaded) {
+            treeLoaded = true;
+            Q_EMIT q->treeLoaded();
+        }
+    }
+
+    // Sorts out a read's outcome: true when it has a result to use. A node gone is dropped
+    // from the tree; a refused read is reported and changes nothing; a lost one waits for
+    // the next round.
+    bool treeReadUsable(const QString &path, int rc)
+    {
+        if (rc == ZOK)
+            return true;
+        if (rc == ZNONODE) {
+            onTreeNodeGone(path);
+        } else if (!isTransient(rc)) {
+            const QString error = describeError(rc);
+            qCWarning(lcZooKeeper).noquote() << "reading" << path << "failed:" << error << "; keeping what we had";
+            Q_EMIT q->treeReadFailed(path, error);
+        }
+        return false;
+    }
+
+    // A read found no node: it is forgotten, so that its parent's next listing that shows it
+    // again (re-created meanwhile) reads it, and sets its watch, afresh.
+    void onTreeNodeGone(const QString &path)
+    {
+        const int level = depth(path);
+        if (level == 1) {
+            updateTreeList(path, {});
+            watchTreeRoot();
+        } else if (level <= 3) {
+            removeTreeNode(path);
+        } else if (level == 4) {
+            dropFolder(path);
+        } else {
+            onTreeOverride(path, QByteArray()); // no data: no override
+            treeStages.at(stageOf(path)).overrideNodes.remove(nameOf(path));
+        }
+    }
+
+    void onTreeChildren(const QString &path, const QStringList &children)
+    {
+        const int level = depth(path);
+        if (level <= 2)
+            updateTreeList(path, children);
+        else if (level == 3)
+            updateFolders(path, children);
+        else
+            updateFolder(path, children);
+    }
+
+    // The children of /tomato or of a service, as just listed: new ones are read, gone ones dropped.
+    void updateTreeList(const QString &path, const QStringList &children)
+    {
+        const QSet<QString> now(children.cbegin(), children.cend());
+        const QSet<QString> before = std::exchange(treeLists[path], now);
+        for (const QString &name : before - now)
+            removeTreeNode(path + QLatin1Char('/') + name);
+        for (const QString &name : now - before)
+            addTreeNode(path + QLatin1Char('/') + name);
+    }
+
+    void addTreeNode(const QString &path)
+    {
+        if (depth(path) == 2) {
+            treeLists[path];
+        } else {
+            TreeStage &stage = treeStages[path];
+            stage.serial = ++nextTreeStageSerial;
+            stage.entry.microServiceId = decoded(path.section(QLatin1Char('/'), 2, 2));
+            stage.entry.stage = decoded(nameOf(path));
+            readTreeAcl(path);
+        }
+        readTreePath(path);
+    }
+
+    // A service or a stage is gone: forgets it and everything below, reporting each stage
+    // that was reported.
+    void removeTreeNode(const QString &path)
+    {
+        if (const auto parent = treeLists.find(parentOf(path)); parent != treeLists.end())
+            parent->second.remove(nameOf(path));
+        if (depth(path) == 2) {
+            const auto it = treeLists.find(path);
+            if (it == treeLists.end())
+                return;
+            const QSet<QString> stages = std::move(it->second);
+            treeLists.erase(it);
+            for (const QString &stage : stages)
+                removeTreeNode(path + QLatin1Char('/') + stage);
+            return;
+        }
+        const auto it = treeStages.find(path);
+        if (it == treeStages.end())
+            return;
+        const std::optional<RegistryServiceEntry> shown = std::move(it->second.shown);
+        treeStages.erase(it);
+        if (shown)
+            Q_EMIT q->treeEntryRemoved(shown->microServiceId, shown->stage);
+    }
+
+    // The children of a stage node: the folders that appeared are read, those gone emptied.
+    void updateFolders(const QString &stagePath, const QStringList &children)
+    {
+        static const QStringList folders = {QStringLiteral("providers"), QStringLiteral("consumers"),
+                                            QStringLiteral("overrides")};
+        TreeStage &stage = treeStages.at(stagePath);
+        for (const QString &folder : folders) {
+            const bool listed = children.contains(folder);
+            if (listed == stage.folders.contains(folder))
+                continue;
+            const QString path = stagePath + QLatin1Char('/') + folder;
+            if (listed) {
+                stage.folders.insert(folder);
+                readTreePath(path);
+            } else {
+                dropFolder(path);
+            }
+        }
+    }
+
+    void dropFolder(const QString &folderPath)
+    {
+        updateFolder(folderPath, {});
+        treeStages.at(stageOf(folderPath)).folders.remove(nameOf(folderPath));
+    }
+
+    // The children of a stage's folder, as just listed (none: it has gone). New override
+    // nodes are read; those already known have their own watches.
+    void updateFolder(const QString &folderPath, const QStringList &children)
+    {
+        TreeStage &stage = treeStages.at(stageOf(folderPath));
+        const QString folder = nameOf(folderPath);
+        if (folder == QLatin1String("providers")) {
+            stage.entry.providers = providersFrom(children);
+        } else if (folder == QLatin1String("consumers")) {
+            stage.entry.consumers = consumersFrom(children);
+        } else {
+            const QSet<QString> now(children.cbegin(), children.cend());
+            const QSet<QString> added = now - std::exchange(stage.overrideNodes, now);
+            for (auto node = stage.overrideByNode.begin(); node != stage.overrideByNode.end();)
+                node = now.contains(node.key()) ? std::next(node) : stage.overrideByNode.erase(node);
+            stage.entry.overrides = overridesByAddress(stage.overrideByNode);
+            for (const QString &node : added)
+                readTreePath(folderPath + QLatin1Char('/') + node);
+        }
+        sortEntry(stage.entry);
+    }
+
+    // An override node's data: a malformed override is left out, as browse() does.
+    void onTreeOverride(const QString &path, const QByteArray &data)
+    {
+        TreeStage &stage = treeStages.at(stageOf(path));
+        if (const auto value = InstanceOverride::fromJson(data, nullptr))
+            stage.overrideByNode.insert(nameOf(path), *value);
+        else
+            stage.overrideByNode.remove(nameOf(path));
+        stage.entry.overrides = overridesByAddress(stage.overrideByNode);
+    }
+
+    // Reports a stage whose reads are all back, when it differs from what was last reported.
+    void publishTreeStage(const QString &stagePath)
+    {
+        const auto it = treeStages.find(stagePath);
+        if (it == treeStages.end() || it->second.pending > 0)
+            return;
+        TreeStage &stage = it->second;
+        if (stage.shown && sameEntry(*stage.shown, stage.entry))
+            return;
+        stage.shown = stage.entry;
+        const RegistryServiceEntry entry = stage.entry; // a slot may change the tree
+        Q_EMIT q->treeEntryChanged(entry);
     }
 };
 
@@ -891,12 +1419,12 @@ InstanceOverrides ZooKeeperRegistry::overrides(const QString &microServiceId, co
 void ZooKeeperRegistry::setOverride(const QString &microServiceId, const QString &stage, const QString &address,
                                     const InstanceOverride &value)
 {
-    d->queueWrite(overridePath(microServiceId, stage, address), value.toJson());
+    d->queueWrite(microServiceId, stage, address, value.toJson());
 }
 
 void ZooKeeperRegistry::clearOverride(const QString &microServiceId, const QString &stage, const QString &address)
 {
-    d->queueWrite(overridePath(microServiceId, stage, address), std::nullopt);
+    d->queueWrite(microServiceId, stage, address, std::nullopt);
 }
 
 QFuture<QList<RegistryServiceEntry>> ZooKeeperRegistry::browse()
@@ -908,6 +1436,37 @@ QFuture<QList<RegistryServiceEntry>> ZooKeeperRegistry::browse()
     QFuture<QList<RegistryServiceEntry>> future = b->promise.future();
     d->startBrowse(id);
     return future;
+}
+
+bool ZooKeeperRegistry::hasCredentials() const
+{
+    return !d->options.username.isEmpty();
+}
+
+void ZooKeeperRegistry::watchTree()
+{
+    if (d->treeWatched)
+        return;
+    d->treeWatched = true;
+    d->rereadTree(); // now if connected, else on the next connection
+}
+
+QList<RegistryServiceEntry> ZooKeeperRegistry::tree() const
+{
+    QList<RegistryServiceEntry> out;
+    for (const auto &[path, stage] : d->treeStages) {
+        if (stage.shown)
+            out.append(*stage.shown);
+    }
+    std::sort(out.begin(), out.end(), [](const RegistryServiceEntry &x, const RegistryServiceEntry &y) {
+        return std::tie(x.microServiceId, x.stage) < std::tie(y.microServiceId, y.stage);
+    });
+    return out;
+}
+
+bool ZooKeeperRegistry::isTreeLoaded() const
+{
+    return d->treeLoaded;
 }
 
 void ZooKeeperRegistry::subscribe(const QString &microServiceId, const QString &stage)

@@ -9,7 +9,8 @@
 
 namespace Tomato {
 
-// One micro-service in one stage, as ZooKeeperRegistry::browse() read it. A plain value.
+// One micro-service in one stage, as ZooKeeperRegistry::browse() read it or watchTree()
+// keeps it. A plain value.
 struct TOMATO_ZOOKEEPER_EXPORT RegistryServiceEntry
 {
     QString microServiceId;
@@ -17,6 +18,10 @@ struct TOMATO_ZOOKEEPER_EXPORT RegistryServiceEntry
     QList<InstanceInfo> providers; // by address
     QList<ConsumerInfo> consumers; // by host, pid and client
     InstanceOverrides overrides;   // the valid ones, by host:port (malformed nodes are left out)
+    // Whether the reading session may write overrides there, from the stage node's ACL
+    // (watchTree() only; browse() leaves it true). True when the ACL could not be read: a
+    // write will tell.
+    bool writable = true;
 };
 
 // The ZooKeeper registry backend (docs/REGISTRY.md), on the ZooKeeper C client.
@@ -37,6 +42,11 @@ struct TOMATO_ZOOKEEPER_EXPORT RegistryServiceEntry
 // (deleting a stale one of ours first), and re-reads and re-watches every subscription; an
 // empty list from a healthy read while instances are known is ignored (and logged) when
 // empty protection is on; an unreachable ensemble at start is retried until it answers.
+//
+// Dashboards: watchTree() keeps the whole tree, pushed by ZooKeeper watches (one per node
+// read, re-armed by re-reading only the node that fired), and reports each (service, stage)
+// that appears, changes or goes; like subscriptions it keeps everything while disconnected
+// and re-reads (emitting only differences) on every connection.
 //
 // Access: with credentials (zookeeper://user:password@host:port) the session authenticates
 // with ZooKeeper's digest scheme, and every node it creates gets an ACL that lets only
@@ -72,9 +82,12 @@ public:
     // sent once the session is connected, sent again after a lost connection, and only the
     // latest call for an address counts; a refused write (no permission) is logged and
     // dropped. Subscribers, this registry included, see the result as overridesChanged().
+    // overrideWriteFinished() tells each call's outcome.
     void setOverride(const QString &microServiceId, const QString &stage, const QString &address,
                      const InstanceOverride &value);
     void clearOverride(const QString &microServiceId, const QString &stage, const QString &address);
+    // The URI carried user:password (the session authenticates, and our nodes are protected).
+    bool hasCredentials() const;
 
     // For operators' tools (`tomato list`): reads the whole tree under /tomato once, watching
     // nothing: every micro-service and stage, sorted by id and stage, with its providers,
@@ -85,6 +98,24 @@ public:
     // stop() and the destructor fail the browses still running with RpcError(Cancelled).
     QFuture<QList<RegistryServiceEntry>> browse();
 
+    // For dashboards: watches the whole tree under /tomato (every micro-service and stage as
+    // they come and go, each stage's providers, consumers and overrides, and whether we may
+    // write its overrides), so that tree() and the tree signals follow ZooKeeper within its
+    // watch latency, without polling. Each node is listed with a watch, each override node's
+    // data read with one, and when a watch fires only that node is read again; a missing
+    // /tomato is watched until it appears. A stage's entry is first reported once its reads
+    // are all back, then on every real change. Reads go out once the session is connected
+    // (start() before or after); every connection re-reads every watched node (a failed read
+    // sets no watch, a new session has none) and reports only differences. While
+    // disconnected everything known stays; a refused read (no permission) is reported by
+    // treeReadFailed() and keeps the last known data. Calling it again does nothing; stop()
+    // pauses it, keeping the tree, and start() resumes it.
+    void watchTree();
+    // The last known tree, sorted by id and stage like browse() (empty before the first read):
+    // the entries as last reported by treeEntryChanged().
+    QList<RegistryServiceEntry> tree() const;
+    bool isTreeLoaded() const; // every node known at the time has been read once
+
     // Node paths: a service's providers, consumers and overrides in a stage, and one
     // instance, consumer or override ("host:port") node.
     static QString providersPath(const QString &microServiceId, const QString &stage);
@@ -94,9 +125,28 @@ public:
     static QString overridesPath(const QString &microServiceId, const QString &stage);
     static QString overridePath(const QString &microServiceId, const QString &stage, const QString &address);
 
+Q_SIGNALS:
+    // A (service, stage) appeared, or its providers, consumers, overrides or writability changed.
+    // Providers and consumers are sorted as browse() sorts them.
+    void treeEntryChanged(const Tomato::RegistryServiceEntry &entry);
+    // The stage node, or its service's node, is gone.
+    void treeEntryRemoved(const QString &microServiceId, const QString &stage);
+    // Every node listed so far has been read once (after watchTree(), and after each new session's re-read).
+    void treeLoaded();
+    // A read of the tree failed for a reason other than a lost connection (e.g. ZNOAUTH: an ACL that
+    // does not let us read): path and ZooKeeper's reason; the last known data stays.
+    void treeReadFailed(const QString &path, const QString &error);
+    // setOverride()/clearOverride() finished: error empty when written, else the reason
+    // (e.g. "not authorised (ZNOAUTH): ..."). Emitted once per call that reached ZooKeeper's answer
+    // (a call superseded by a later one for the same address may report only the latest).
+    void overrideWriteFinished(const QString &microServiceId, const QString &stage,
+                               const QString &address, const QString &error);
+
 private:
     friend class ZooKeeperRegistryPrivate;
     std::unique_ptr<class ZooKeeperRegistryPrivate> d;
 };
 
 } // namespace Tomato
+
+Q_DECLARE_METATYPE(Tomato::RegistryServiceEntry)
