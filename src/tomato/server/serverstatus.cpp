@@ -128,6 +128,15 @@ QVariantList ServerStatusSource::services() const
 }
 
 namespace {
+// The upper bounds of latencyBuckets' buckets but the last (+Inf), in milliseconds.
+QVariantList latencyBoundsMs()
+{
+    QVariantList bounds;
+    for (const double seconds : MethodMetrics::bucketBounds)
+        bounds.append(seconds * 1000.0);
+    return bounds;
+}
+
 QVariantMap methodStatistics(const MethodMetrics &m)
 {
     QVariantMap byCode;
@@ -142,13 +151,18 @@ QVariantMap methodStatistics(const MethodMetrics &m)
             errors += n;
     }
     quint64 timed = 0;
-    for (const auto &b : m.buckets)
-        timed += b.load(std::memory_order_relaxed);
+    QVariantList buckets; // not cumulative, as latencyBoundsMs says
+    for (const auto &b : m.buckets) {
+        const quint64 n = b.load(std::memory_order_relaxed);
+        timed += n;
+        buckets.append(n);
+    }
     const double meanMs = timed ? double(m.sumNs.load(std::memory_order_relaxed)) / double(timed) / 1e6 : 0.0;
     return QVariantMap{{QStringLiteral("calls"), calls},
                        {QStringLiteral("errors"), errors},
                        {QStringLiteral("byCode"), byCode},
-                       {QStringLiteral("meanMs"), meanMs}};
+                       {QStringLiteral("meanMs"), meanMs},
+                       {QStringLiteral("latencyBuckets"), buckets}};
 }
 } // namespace
 
@@ -186,6 +200,7 @@ QVariantMap ServerStatusSource::statistics() const
         {QStringLiteral("bytesSent"), c.bytesSent.load()},
         {QStringLiteral("unknownCalls"), methodStatistics(c.unknownMetrics)},
         {QStringLiteral("methods"), methods},
+        {QStringLiteral("latencyBoundsMs"), latencyBoundsMs()},
     };
 }
 

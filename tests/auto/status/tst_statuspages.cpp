@@ -26,6 +26,7 @@ private Q_SLOTS:
     void theServicesPageDescribesEveryMethod();
     void theInvokerPageHasTomatoRpcsShapeWithStatistics();
     void metricsParseAsPrometheusTextAndMoveWithCalls();
+    void theStatisticsPageCountsEachMethodWithItsLatencyBuckets();
     void readinessFollowsTheServersLife();
     void mangledRequestsGetAnAnswerOrACloseAndNothingElse();
 };
@@ -187,6 +188,44 @@ void tst_StatusPages::metricsParseAsPrometheusTextAndMoveWithCalls()
     // invoker, so no client series; the families that are there all have help.
     for (auto it = after.types.cbegin(); it != after.types.cend(); ++it)
         QVERIFY2(!after.help.value(it.key()).isEmpty(), qPrintable(it.key()));
+}
+
+// The page a dashboard polls: per method its calls by code and the latency histogram (not
+// cumulative) whose deltas give a p99 over any interval.
+void tst_StatusPages::theStatisticsPageCountsEachMethodWithItsLatencyBuckets()
+{
+    Node node;
+    QVERIFY(node.server->start());
+    RpcClient client;
+    auto stub = client.createDirectStub<Test::TestService>(node.address());
+    for (int i = 0; i < 5; ++i)
+        QCOMPARE(stub->add(i, 1), i + 1);
+    QCOMPARE(stub->echo(QStringLiteral("x")), QStringLiteral("x"));
+    const auto page = get(node.address(), "/tomato/status/statistics");
+    QVERIFY(page);
+    QCOMPARE(page->status, 200);
+    const QJsonObject stats = json(*page).object();
+    const QJsonArray bounds = stats.value(QStringLiteral("latencyBoundsMs")).toArray();
+    QCOMPARE(bounds.size(), 16);
+    QCOMPARE(bounds.first().toDouble(), 0.1);
+    QCOMPARE(bounds.last().toDouble(), 10000.0);
+    for (qsizetype i = 1; i < bounds.size(); ++i)
+        QVERIFY(bounds[i].toDouble() > bounds[i - 1].toDouble());
+    QHash<QString, QJsonObject> methods;
+    for (const QJsonValue &m : stats.value(QStringLiteral("methods")).toArray())
+        methods.insert(m[QLatin1String("method")].toString(), m.toObject());
+    for (const auto &[method, calls] : {std::pair{QStringLiteral("add"), 5}, std::pair{QStringLiteral("echo"), 1},
+                                        std::pair{QStringLiteral("touch"), 0}}) {
+        const QJsonObject m = methods.value(method);
+        QCOMPARE(m.value(QStringLiteral("calls")).toInt(), calls);
+        QCOMPARE(m.value(QStringLiteral("byCode")).toObject().value(QStringLiteral("Ok")).toInt(), calls);
+        const QJsonArray buckets = m.value(QStringLiteral("latencyBuckets")).toArray();
+        QCOMPARE(buckets.size(), bounds.size() + 1); // the last one is +Inf
+        int counted = 0;
+        for (const QJsonValue &b : buckets)
+            counted += b.toInt();
+        QCOMPARE(counted, calls);
+    }
 }
 
 void tst_StatusPages::readinessFollowsTheServersLife()
