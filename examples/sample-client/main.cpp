@@ -9,6 +9,11 @@
 // and group, each over the transport it registered), or calls 127.0.0.1:4567 when there is
 // none. TLS needs tls-ca (and, for mutual TLS, tls-cert and tls-key).
 // Exits 0 when every call succeeded, 1 otherwise.
+//
+// --every MS keeps calling (echo, sum, and now and then divide by zero: an application error)
+// every MS milliseconds until stopped, printing a line per hundred rounds: the demo's steady
+// trickle of calls. Through the registry it calls the micro-service named by micro-service-id
+// when that is set, else demo-rpc-service.
 #include "demoservice_stub.h"
 #include "echoservice_stub.h"
 
@@ -22,6 +27,7 @@
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QStringList>
+#include <atomic>
 #include <cstdio>
 
 namespace {
@@ -29,6 +35,28 @@ void print(const QString &line)
 {
     std::printf("%s\n", qPrintable(line));
     std::fflush(stdout);
+}
+// One round every `ms` until the process is stopped; failures are counted, not fatal (an
+// overloaded or stopped instance is part of the demo).
+int keepCalling(Sample::EchoServiceStub &echo, Sample::DemoServiceStub &demo, int ms)
+{
+    quint64 rounds = 0;
+    std::atomic<quint64> failures{0}; // counted on whichever thread a call ends
+    QTimer timer;
+    QObject::connect(&timer, &QTimer::timeout, &timer, [&] {
+        ++rounds;
+        auto failed = [&failures](QFuture<void> f) {
+            f.onFailed([&failures](const Tomato::RpcError &) { ++failures; });
+        };
+        failed(echo.echoAsync(QStringLiteral("tick %1").arg(rounds)).then([](const QString &) {}));
+        failed(demo.sumAsync({1, 2, 3, int(rounds % 100)}).then([](int) {}));
+        if (rounds % 25 == 0)
+            failed(demo.divideAsync(1, 0).then([](int) {}));
+        if (rounds % 100 == 0)
+            print(QStringLiteral("%1 rounds, %2 failed calls").arg(rounds).arg(failures.load()));
+    });
+    timer.start(qMax(1, ms));
+    return QCoreApplication::exec();
 }
 } // namespace
 
@@ -47,6 +75,11 @@ int main(int argc, char **argv)
                        "127.0.0.1:4567."),
         QStringLiteral("address"));
     parser.addOption(serverOption);
+    const QCommandLineOption everyOption(
+        QStringLiteral("every"),
+        QStringLiteral("Keep calling every MS milliseconds until stopped (SIGINT/SIGTERM), instead of once."),
+        QStringLiteral("ms"));
+    parser.addOption(everyOption);
     const Tomato::RpcConfig config = Tomato::RpcConfig::fromCommandLine(app, parser);
     if (!parser.positionalArguments().isEmpty()) {
         std::fprintf(stderr, "tomato-sample-client: unexpected argument '%s' (see --help)\n",
@@ -70,8 +103,10 @@ int main(int argc, char **argv)
                 return 2;
             }
             client.setRegistry(registry.get());
-            echo = client.stub<Sample::EchoService>();
-            demo = client.stub<Sample::DemoService>();
+            const QString id = config.isSetByUser(QStringLiteral("micro-service-id")) ? config.microServiceId()
+                                                                                       : QStringLiteral("demo-rpc-service");
+            echo = std::make_unique<Sample::EchoServiceStub>(client.clusterChannel(id));
+            demo = std::make_unique<Sample::DemoServiceStub>(client.clusterChannel(id));
             // Wait (at most 10 s) until the registry has named an instance.
             QEventLoop loop;
             QTimer::singleShot(10000, &loop, &QEventLoop::quit);
@@ -80,11 +115,10 @@ int main(int argc, char **argv)
                                  if (!addresses.isEmpty())
                                      loop.quit();
                              });
-            if (client.instances(QStringLiteral("demo-rpc-service")).isEmpty())
+            if (client.instances(id).isEmpty())
                 loop.exec();
             print(QStringLiteral("registry:        %1 -> %2")
-                      .arg(echo->stubCore().channel().describe(),
-                           client.instances(QStringLiteral("demo-rpc-service")).join(QLatin1Char(' '))));
+                      .arg(echo->stubCore().channel().describe(), client.instances(id).join(QLatin1Char(' '))));
         } else {
             if (server.isEmpty())
                 server = QStringLiteral("127.0.0.1:4567");
@@ -97,6 +131,8 @@ int main(int argc, char **argv)
             }
         }
 
+        if (parser.isSet(everyOption))
+            return keepCalling(*echo, *demo, parser.value(everyOption).toInt());
         print(QStringLiteral("echo (blocking): %1").arg(echo->echo(QStringLiteral("hello, tomato"))));
         QFuture<QString> future = echo->echoAsync(QStringLiteral("hello again, asynchronously"));
         print(QStringLiteral("echo (future):   %1").arg(future.result()));
