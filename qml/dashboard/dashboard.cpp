@@ -1,0 +1,365 @@
+#include "dashboard.h"
+
+#include "clusterview.h"
+#include "consumermodel.h"
+#include "healthpoller.h"
+#include "instancedetails.h"
+#include "invokermodel.h"
+#include "servicelistmodel.h"
+
+#include <tomato/client/dynamicstub.h>
+#include <tomato/client/rpcclient.h>
+#include <tomato/core/endpoint.h>
+#include <tomato/core/rpcerror.h>
+
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QSet>
+#include <QtCore/QUrl>
+
+namespace Tomato {
+
+namespace {
+constexpr int UnreachableAfterMs = 3000; // no session by then: say so
+constexpr int RetrySeconds = 5;          // a fresh session this often while unreachable
+constexpr int CallTimeoutMs = 10000;
+
+// "user:secret@host:port" -> "host:port", scheme and credentials left out.
+QString withoutCredentials(const QString &uri)
+{
+    QString rest = uri;
+    if (const qsizetype scheme = rest.indexOf(QLatin1String("://")); scheme >= 0)
+        rest = rest.mid(scheme + 3);
+    if (const qsizetype at = rest.lastIndexOf(QLatin1Char('@')); at >= 0)
+        rest = rest.mid(at + 1);
+    return rest;
+}
+} // namespace
+
+Dashboard::Dashboard(const RpcConfig &config, const Options &options, QObject *parent)
+    : QObject(parent), m_config(config), m_options(options)
+{
+    m_config.set(QStringLiteral("empty-protection"), QStringLiteral("false")); // show what is there
+    m_cluster = new ClusterView(this);
+    m_poller = new HealthPoller(config, options.pollIntervalMs, options.maxPollsPerSecond, this);
+    m_serviceList = new ServiceListModel(m_cluster, m_poller, this);
+    m_serviceFilter = new ServiceFilterModel(this);
+    m_serviceFilter->setSourceModel(m_serviceList);
+    m_invokers = new InvokerModel(m_cluster, m_poller, this);
+    m_invokers->setWarmupSeconds(config.warmupSeconds());
+    m_consumers = new ConsumerModel(m_cluster, m_poller, this);
+    m_instance = new InstanceDetails(m_cluster, m_poller, options.pollIntervalMs, this);
+    connect(m_cluster, &ClusterView::serviceAdded, this, &Dashboard::serviceCountChanged);
+    connect(m_cluster, &ClusterView::serviceRemoved, this, &Dashboard::serviceCountChanged);
+    connect(&m_clock, &QTimer::timeout, this, &Dashboard::tick);
+    m_clock.setInterval(1000);
+    m_registry = std::make_unique<ZooKeeperRegistry>(m_config.nameServiceUri(), m_config); // throws on a bad URI
+}
+
+Dashboard::~Dashboard() = default;
+
+void Dashboard::start()
+{
+    openRegistry();
+    m_clock.start();
+}
+
+// A new session (at start, and when a retry is due): the tree it reads replaces what the
+// last one knew once it is loaded.
+void Dashboard::openRegistry()
+{
+    if (m_registry->isConnected() || m_registryOpenedAt.isValid())
+        m_registry = std::make_unique<ZooKeeperRegistry>(m_config.nameServiceUri(), m_config);
+    ZooKeeperRegistry *r = m_registry.get();
+    connect(r, &ZooKeeperRegistry::treeEntryChanged, this, &Dashboard::onEntryChanged);
+    connect(r, &ZooKeeperRegistry::treeEntryRemoved, this, &Dashboard::onEntryRemoved);
+    connect(r, &ZooKeeperRegistry::treeLoaded, this, &Dashboard::onTreeLoaded);
+    connect(r, &Registry::connectedChanged, this, &Dashboard::onConnectedChanged);
+    connect(r, &ZooKeeperRegistry::treeReadFailed, this, [this](const QString &path, const QString &error) {
+        setRegistryState(QStringLiteral("refused"),
+                         QStringLiteral("ZooKeeper refused to let the dashboard read %1: %2").arg(path, error));
+    });
+    connect(r, &ZooKeeperRegistry::overrideWriteFinished, this, &Dashboard::onOverrideWritten);
+    r->start();
+    r->watchTree();
+    m_registryOpenedAt.start();
+    m_retryInSeconds = 0;
+    Q_EMIT retryInSecondsChanged();
+}
+
+QString Dashboard::registryAddress() const
+{
+    return withoutCredentials(m_config.nameServiceUri());
+}
+
+int Dashboard::serviceCount() const
+{
+    return int(m_cluster->serviceIds().size());
+}
+
+void Dashboard::onEntryChanged(const RegistryServiceEntry &entry)
+{
+    m_cluster->setEntry(entry);
+    pollTargetsChanged();
+    if (entry.microServiceId == m_currentService)
+        Q_EMIT writeRefusalChanged();
+}
+
+void Dashboard::onEntryRemoved(const QString &microServiceId, const QString &stage)
+{
+    m_cluster->removeEntry(microServiceId, stage);
+    pollTargetsChanged();
+}
+
+// The new session's tree is complete: what it does not hold has gone while we were away.
+void Dashboard::onTreeLoaded()
+{
+    QSet<QPair<QString, QString>> present;
+    for (const RegistryServiceEntry &e : m_registry->tree())
+        present.insert({e.microServiceId, e.stage});
+    for (const QString &id : m_cluster->serviceIds()) {
+        for (const RegistryServiceEntry &e : m_cluster->entries(id)) {
+            if (!present.contains({id, e.stage}))
+                onEntryRemoved(id, e.stage);
+        }
+    }
+    if (!m_loaded) {
+        m_loaded = m_everLoaded = true;
+        Q_EMIT loadedChanged();
+    }
+    if (m_registryState == QLatin1String("refused"))
+        return;
+    setRegistryState(QStringLiteral("connected"), QString());
+}
+
+void Dashboard::onConnectedChanged(bool connected)
+{
+    if (connected) {
+        if (m_registryState != QLatin1String("refused"))
+            setRegistryState(QStringLiteral("connected"), QString());
+        m_retryInSeconds = 0;
+        Q_EMIT retryInSecondsChanged();
+    } else {
+        m_retryInSeconds = RetrySeconds;
+        Q_EMIT retryInSecondsChanged();
+        setRegistryState(QStringLiteral("unreachable"), unreachableMessage());
+    }
+}
+
+QString Dashboard::unreachableMessage() const
+{
+    return m_everLoaded
+        ? QStringLiteral("ZooKeeper at %1 does not answer; showing the tree as last seen").arg(registryAddress())
+        : QStringLiteral("ZooKeeper at %1 does not answer").arg(registryAddress());
+}
+
+void Dashboard::setRegistryState(const QString &state, const QString &message)
+{
+    if (state == m_registryState && message == m_registryMessage)
+        return;
+    m_registryState = state;
+    m_registryMessage = message;
+    Q_EMIT registryStateChanged();
+    Q_EMIT writeRefusalChanged();
+}
+
+// Once a second: the retry countdown, and uptime and warm-up in the views.
+void Dashboard::tick()
+{
+    m_invokers->tick();
+    if (m_registry->isConnected())
+        return;
+    if (m_registryState == QLatin1String("connecting") && m_registryOpenedAt.elapsed() >= UnreachableAfterMs) {
+        m_retryInSeconds = RetrySeconds;
+        setRegistryState(QStringLiteral("unreachable"), unreachableMessage());
+    } else if (m_registryState == QLatin1String("unreachable") && --m_retryInSeconds <= 0) {
+        openRegistry();
+        m_retryInSeconds = RetrySeconds;
+    }
+    Q_EMIT retryInSecondsChanged();
+}
+
+void Dashboard::retryNow()
+{
+    openRegistry();
+    if (m_registryState == QLatin1String("unreachable"))
+        m_retryInSeconds = RetrySeconds;
+    Q_EMIT retryInSecondsChanged();
+}
+
+void Dashboard::pollTargetsChanged()
+{
+    m_poller->setInstances(m_cluster->allAddresses());
+    m_poller->setPreferred(m_invokers->addresses());
+    m_poller->setConsumers(m_currentService, m_consumers->statusAddresses());
+}
+
+void Dashboard::setCurrentService(const QString &id)
+{
+    if (id == m_currentService)
+        return;
+    m_currentService = id;
+    m_invokers->setMicroServiceId(id);
+    m_consumers->setMicroServiceId(id);
+    pollTargetsChanged();
+    Q_EMIT currentServiceChanged();
+    Q_EMIT writeRefusalChanged();
+}
+
+void Dashboard::setCurrentInstance(const QString &address)
+{
+    if (address == m_currentInstance)
+        return;
+    m_currentInstance = address;
+    m_instance->setAddress(address);
+    m_poller->setDetailed(address);
+    Q_EMIT currentInstanceChanged();
+}
+
+QString Dashboard::writeRefusal() const
+{
+    if (m_options.readOnly)
+        return QStringLiteral("the dashboard was started with --read-only");
+    if (!m_registry->isConnected())
+        return QStringLiteral("not connected to ZooKeeper at %1").arg(registryAddress());
+    for (const RegistryServiceEntry &e : m_cluster->entries(m_currentService)) {
+        if (!e.writable) {
+            return m_registry->hasCredentials()
+                ? QStringLiteral("the credentials given do not own %1 in ZooKeeper").arg(m_currentService)
+                : QStringLiteral("ZooKeeper lets only the owners of %1 change it: start the dashboard with "
+                                 "zookeeper://user:password@%2")
+                      .arg(m_currentService, registryAddress());
+        }
+    }
+    return m_refusal;
+}
+
+QString Dashboard::callRefusal() const
+{
+    return m_options.readOnly ? QStringLiteral("the dashboard was started with --read-only") : QString();
+}
+
+void Dashboard::setWeight(const QString &stage, const QString &address, int weight)
+{
+    const RegistryServiceEntry *e = m_cluster->entry(m_currentService, stage);
+    InstanceOverride value = e ? e->overrides.value(address) : InstanceOverride{};
+    value.weight = weight;
+    writeOverride(stage, address, value, QStringLiteral("weight %1").arg(weight));
+}
+
+void Dashboard::setDisabled(const QString &stage, const QString &address, bool disabled)
+{
+    const RegistryServiceEntry *e = m_cluster->entry(m_currentService, stage);
+    InstanceOverride value = e ? e->overrides.value(address) : InstanceOverride{};
+    value.disabled = disabled;
+    writeOverride(stage, address, value, disabled ? QStringLiteral("disabled") : QStringLiteral("enabled"));
+}
+
+void Dashboard::clearOverride(const QString &stage, const QString &address)
+{
+    writeOverride(stage, address, std::nullopt, QStringLiteral("override cleared"));
+}
+
+void Dashboard::writeOverride(const QString &stage, const QString &address,
+                              const std::optional<InstanceOverride> &value, const QString &what)
+{
+    const QString refusal = writeRefusal();
+    if (!refusal.isEmpty()) {
+        Q_EMIT actionFinished(false, refusal);
+        return;
+    }
+    m_pendingWrites.insert(m_currentService + QLatin1Char('\n') + stage + QLatin1Char('\n') + address, what);
+    if (value)
+        m_registry->setOverride(m_currentService, stage, address, *value);
+    else
+        m_registry->clearOverride(m_currentService, stage, address);
+}
+
+void Dashboard::onOverrideWritten(const QString &microServiceId, const QString &stage, const QString &address,
+                                  const QString &error)
+{
+    const QString what = m_pendingWrites.take(microServiceId + QLatin1Char('\n') + stage + QLatin1Char('\n') + address);
+    if (error.isEmpty()) {
+        m_refusal.clear();
+        Q_EMIT actionFinished(true, QStringLiteral("%1 in %2: %3").arg(address, stage, what));
+    } else {
+        if (error.contains(QLatin1String("ZNOAUTH")) || error.contains(QLatin1String("not auth"), Qt::CaseInsensitive))
+            m_refusal = QStringLiteral("ZooKeeper refused the last change: %1").arg(error);
+        Q_EMIT actionFinished(false, QStringLiteral("%1 in %2 (%3): %4").arg(address, stage, what, error));
+    }
+    Q_EMIT writeRefusalChanged();
+}
+
+void Dashboard::tryCall(const QString &address, const QString &interfaceName, const QString &method,
+                        const QString &argumentsJson)
+{
+    if (const QString refusal = callRefusal(); !refusal.isEmpty()) {
+        Q_EMIT callFinished(false, refusal);
+        return;
+    }
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(argumentsJson.trimmed().isEmpty() ? QByteArray("[]")
+                                                                                        : argumentsJson.toUtf8(),
+                                                      &parseError);
+    if (parseError.error != QJsonParseError::NoError || !doc.isArray()) {
+        Q_EMIT callFinished(false, parseError.error != QJsonParseError::NoError
+                                       ? QStringLiteral("the arguments are not JSON: %1").arg(parseError.errorString())
+                                       : QStringLiteral("the arguments must be a JSON array, one element per argument"));
+        return;
+    }
+    if (!m_client)
+        m_client = std::make_unique<RpcClient>(m_config);
+    const QString transport = m_cluster->allAddresses().value(address, QStringLiteral("tcp"));
+    const Endpoint endpoint = Endpoint::fromString(transport + QStringLiteral("://") + address);
+    auto stub = std::make_shared<DynamicStub>(m_client->directChannel(endpoint), interfaceName);
+    stub->callJson(method, doc.array(), CallOptions().setTimeout(std::chrono::milliseconds(CallTimeoutMs)))
+        .then(this,
+              [this, stub](const QJsonValue &result) {
+                  const QString text = result.isUndefined() ? QStringLiteral("(void)")
+                                       : result.isArray()   ? QString::fromUtf8(QJsonDocument(result.toArray()).toJson())
+                                       : result.isObject()  ? QString::fromUtf8(QJsonDocument(result.toObject()).toJson())
+                                                            : QString::fromUtf8(QJsonDocument(QJsonArray{result}).toJson(
+                                                                                   QJsonDocument::Compact))
+                                                                  .mid(1)
+                                                                  .chopped(1);
+                  Q_EMIT callFinished(true, text.trimmed());
+              })
+        .onFailed(this, [this, stub](const RpcError &e) { Q_EMIT callFinished(false, e.toString()); })
+        .onFailed(this, [this, stub] { Q_EMIT callFinished(false, QStringLiteral("the call failed")); });
+}
+
+bool Dashboard::isViewReady(const QString &view, QString *why) const
+{
+    auto no = [why](const QString &reason) {
+        if (why)
+            *why = reason;
+        return false;
+    };
+    if (!m_loaded)
+        return no(m_registryMessage.isEmpty() ? QStringLiteral("the registry at %1 has not been read").arg(registryAddress())
+                                              : m_registryMessage);
+    if (view == QLatin1String("services"))
+        return true;
+    if (view.startsWith(QLatin1String("service:"))) {
+        const QString id = view.mid(8);
+        if (!m_cluster->hasService(id))
+            return no(QStringLiteral("no micro-service %1 in the registry").arg(id));
+        if (m_currentService != id)
+            return no(QStringLiteral("%1 is not the service on screen").arg(id));
+        if (!m_poller->allSampled(m_invokers->addresses()))
+            return no(QStringLiteral("the instances of %1 have not all answered twice or failed yet").arg(id));
+        return true;
+    }
+    if (view.startsWith(QLatin1String("instance:"))) {
+        if (!m_instance->isKnown())
+            return no(QStringLiteral("no instance at %1 in the registry").arg(view.mid(9)));
+        if (!m_instance->isLoaded() || (m_instance->state() != QLatin1String("not-answering")
+                                        && (m_instance->services().isEmpty() || m_instance->callsHistory().size() < m_options.readySamples)))
+            return no(QStringLiteral("%1 has not answered enough status requests yet").arg(view.mid(9)));
+        return true;
+    }
+    return no(QStringLiteral("unknown view %1 (services, service:<id>, instance:<host:port>)").arg(view));
+}
+
+} // namespace Tomato

@@ -1,0 +1,168 @@
+#pragma once
+#include "consumermodel.h"
+#include "instancedetails.h"
+#include "invokermodel.h"
+#include "servicelistmodel.h"
+
+#include <tomato/core/rpcconfig.h>
+#include <tomato/registry/zookeeper/zookeeperregistry.h>
+
+#include <QtCore/QObject>
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
+#include <QtCore/QTimer>
+#include <QtQml/qqmlregistration.h>
+#include <memory>
+
+namespace Tomato {
+
+class ClusterView;
+class HealthPoller;
+class RpcClient;
+
+// What tomato-dashboard shows and does (docs/DASHBOARD.md): the registry's tree watched live
+// (ZooKeeperRegistry::watchTree()), the models the views bind to, the health of instances
+// polled in the background, and the operator's actions (overrides, a call by name).
+//
+// The QML side sees it as the root's `dashboard` property; every model, property and method
+// below is what the views bind to.
+//
+// Threads: the GUI thread, all of it (the registry posts to it; HTTP replies arrive on it).
+class Dashboard : public QObject
+{
+    Q_OBJECT
+    QML_ELEMENT
+    QML_UNCREATABLE("made by tomato-dashboard")
+    // The ensemble as the user gave it, without credentials ("127.0.0.1:2181").
+    Q_PROPERTY(QString registryAddress READ registryAddress CONSTANT)
+    // "connecting", "connected", "unreachable" (the last known tree is kept and marked stale),
+    // "refused" (ZooKeeper refused a read or a write for want of permission).
+    Q_PROPERTY(QString registryState READ registryState NOTIFY registryStateChanged)
+    // One sentence on what is wrong, empty while all is well.
+    Q_PROPERTY(QString registryMessage READ registryMessage NOTIFY registryStateChanged)
+    Q_PROPERTY(bool stale READ isStale NOTIFY registryStateChanged)
+    Q_PROPERTY(int retryInSeconds READ retryInSeconds NOTIFY retryInSecondsChanged)
+    // The whole tree has been read once.
+    Q_PROPERTY(bool loaded READ isLoaded NOTIFY loadedChanged)
+    Q_PROPERTY(ServiceFilterModel *services READ services CONSTANT)
+    Q_PROPERTY(int serviceCount READ serviceCount NOTIFY serviceCountChanged)
+    // The micro-service the service view shows ("" for none).
+    Q_PROPERTY(QString currentService READ currentService WRITE setCurrentService NOTIFY currentServiceChanged)
+    Q_PROPERTY(InvokerModel *invokers READ invokers CONSTANT)
+    Q_PROPERTY(ConsumerModel *consumers READ consumers CONSTANT)
+    // The instance ("host:port") the instance view shows, and what is known of it.
+    Q_PROPERTY(QString currentInstance READ currentInstance WRITE setCurrentInstance NOTIFY currentInstanceChanged)
+    Q_PROPERTY(InstanceDetails *instance READ instance CONSTANT)
+    // Why the actions on the current service are disabled; empty when they are allowed.
+    Q_PROPERTY(QString writeRefusal READ writeRefusal NOTIFY writeRefusalChanged)
+    // Why "Try a call" is disabled (--read-only); empty when calls are allowed.
+    Q_PROPERTY(QString callRefusal READ callRefusal CONSTANT)
+    Q_PROPERTY(bool darkMode READ isDarkMode CONSTANT)
+    Q_PROPERTY(int pollIntervalMs READ pollIntervalMs CONSTANT)
+
+public:
+    struct Options
+    {
+        bool readOnly = false;
+        bool darkMode = false;
+        int pollIntervalMs = 2000;  // per instance
+        int maxPollsPerSecond = 20; // status requests of the whole dashboard
+        int readySamples = 2;       // an instance view is ready with this many samples
+    };
+    // `config`: name-service-uri (ZooKeeper; credentials in it), tls-* for the status pages of
+    // tls:// instances and for calls. Throws RpcError(BadArguments) for a malformed URI.
+    Dashboard(const RpcConfig &config, const Options &options, QObject *parent = nullptr);
+    ~Dashboard() override;
+
+    // Starts watching (once the QML is loaded, so that the views see every row arrive).
+    void start();
+
+    QString registryAddress() const;
+    QString registryState() const { return m_registryState; }
+    QString registryMessage() const { return m_registryMessage; }
+    bool isStale() const { return m_registryState == QLatin1String("unreachable") && m_everLoaded; }
+    int retryInSeconds() const { return m_retryInSeconds; }
+    bool isLoaded() const { return m_loaded; }
+    ServiceFilterModel *services() const { return m_serviceFilter; }
+    int serviceCount() const;
+    QString currentService() const { return m_currentService; }
+    void setCurrentService(const QString &id);
+    InvokerModel *invokers() const { return m_invokers; }
+    ConsumerModel *consumers() const { return m_consumers; }
+    QString currentInstance() const { return m_currentInstance; }
+    void setCurrentInstance(const QString &address);
+    InstanceDetails *instance() const { return m_instance; }
+    QString writeRefusal() const;
+    QString callRefusal() const;
+    bool isDarkMode() const { return m_options.darkMode; }
+    int pollIntervalMs() const { return m_options.pollIntervalMs; }
+
+    // Actions on an instance of the current service, in `stage` (each writes the override
+    // node /tomato/{service}/{stage}/overrides/{address}; actionFinished() tells how it went).
+    Q_INVOKABLE void setWeight(const QString &stage, const QString &address, int weight);
+    Q_INVOKABLE void setDisabled(const QString &stage, const QString &address, bool disabled);
+    Q_INVOKABLE void clearOverride(const QString &stage, const QString &address);
+    // Calls `method` of `interfaceName` on the instance at `address` with a JSON array of
+    // arguments (text as typed), through the dynamic-call API; callFinished() has the answer.
+    Q_INVOKABLE void tryCall(const QString &address, const QString &interfaceName, const QString &method,
+                             const QString &argumentsJson);
+    // Drops the current ZooKeeper session and connects again now.
+    Q_INVOKABLE void retryNow();
+
+    // For --screenshot and tests: the data `view` shows is loaded ("services",
+    // "service:<id>", "instance:<host:port>"); `why` says what is still missing.
+    bool isViewReady(const QString &view, QString *why = nullptr) const;
+    ZooKeeperRegistry *registry() const { return m_registry.get(); }
+    HealthPoller *poller() const { return m_poller; }
+
+Q_SIGNALS:
+    void registryStateChanged();
+    void retryInSecondsChanged();
+    void loadedChanged();
+    void serviceCountChanged();
+    void currentServiceChanged();
+    void currentInstanceChanged();
+    void writeRefusalChanged();
+    void actionFinished(bool ok, const QString &message);
+    void callFinished(bool ok, const QString &result);
+
+private:
+    void openRegistry();
+    void onEntryChanged(const RegistryServiceEntry &entry);
+    void onEntryRemoved(const QString &microServiceId, const QString &stage);
+    void onTreeLoaded();
+    void onConnectedChanged(bool connected);
+    void onOverrideWritten(const QString &microServiceId, const QString &stage, const QString &address,
+                           const QString &error);
+    QString unreachableMessage() const;
+    void setRegistryState(const QString &state, const QString &message);
+    void tick();
+    void writeOverride(const QString &stage, const QString &address, const std::optional<InstanceOverride> &value,
+                       const QString &what);
+    void pollTargetsChanged();
+
+    RpcConfig m_config;
+    Options m_options;
+    std::unique_ptr<ZooKeeperRegistry> m_registry;
+    ClusterView *m_cluster = nullptr;
+    HealthPoller *m_poller = nullptr;
+    ServiceListModel *m_serviceList = nullptr;
+    ServiceFilterModel *m_serviceFilter = nullptr;
+    InvokerModel *m_invokers = nullptr;
+    ConsumerModel *m_consumers = nullptr;
+    InstanceDetails *m_instance = nullptr;
+    std::unique_ptr<RpcClient> m_client; // for tryCall, made on first use
+    QString m_currentService;
+    QString m_currentInstance;
+    QString m_registryState = QStringLiteral("connecting");
+    QString m_registryMessage;
+    QString m_refusal; // the last permission refusal, until a write succeeds
+    bool m_loaded = false;
+    bool m_everLoaded = false;
+    int m_retryInSeconds = 0;
+    QTimer m_clock; // once a second: the retry countdown, uptimes, warm-up
+    QElapsedTimer m_registryOpenedAt;
+    QHash<QString, QString> m_pendingWrites; // service\nstage\naddress -> what the action did
+};
+
+} // namespace Tomato
