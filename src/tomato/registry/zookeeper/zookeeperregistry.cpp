@@ -4,18 +4,21 @@
 #include <tomato/core/rpcerror.h>
 
 #include <QtCore/QCryptographicHash>
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QHash>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
 #include <QtCore/QPromise>
 #include <QtCore/QSet>
+#include <QtCore/QThread>
 #include <QtCore/QTimer>
 #include <QtCore/QUrl>
 
 #include <zookeeper/zookeeper.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <tuple>
@@ -34,6 +37,7 @@ struct Bridge
 {
     QMutex mutex;
     QObject *receiver = nullptr;
+    std::atomic<int> requestsInFlight{0}; // Requests not completed yet, for close()
 
     void post(std::function<void()> f)
     {
@@ -61,6 +65,7 @@ struct Request
     std::function<void(int rc, QStringList children)> done; // runs on the registry's thread
     std::function<void(int rc, QByteArray data)> gotData;    // for reads of a node's data
     std::function<void(int rc, QList<AclEntry> acl)> gotAcl; // for reads of a node's ACL
+    ~Request() { --bridge->requestsInFlight; }              // counted up by its maker
 };
 
 void stringCompletion(int rc, const char *, const void *data)
@@ -455,6 +460,12 @@ public:
     void close()
     {
         if (zh) {
+            // Requests just sent (an unregistration, above all) are let finish first, for a
+            // second at most: the C client loses those still in flight when it closes
+            // (neither completed nor freed), and the node would stay until the session expires.
+            const QDeadlineTimer deadline(connected ? 1000 : 0);
+            while (bridge->requestsInFlight.load() > 0 && !deadline.hasExpired())
+                QThread::msleep(1);
             zhandle_t *old = zh;
             zh = nullptr;
             zookeeper_close(old); // completes pending requests with ZCLOSING
@@ -510,16 +521,19 @@ public:
 
     Request *request(const QByteArray &path, std::function<void(int, QStringList)> done = {})
     {
+        ++bridge->requestsInFlight;
         return new Request{bridge, zh, path, std::move(done), {}, {}};
     }
 
     Request *dataRequest(const QByteArray &path, std::function<void(int, QByteArray)> gotData)
     {
+        ++bridge->requestsInFlight;
         return new Request{bridge, zh, path, {}, std::move(gotData), {}};
     }
 
     Request *aclRequest(const QByteArray &path, std::function<void(int, QList<AclEntry>)> gotAcl)
     {
+        ++bridge->requestsInFlight;
         return new Request{bridge, zh, path, {}, {}, std::move(gotAcl)};
     }
 

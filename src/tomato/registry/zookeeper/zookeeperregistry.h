@@ -35,7 +35,9 @@ struct TOMATO_ZOOKEEPER_EXPORT RegistryServiceEntry
 //
 // Threads: the object lives on its creating thread (which must run an event loop). The
 // ZooKeeper client's own threads never touch Qt objects: every callback is posted to this
-// object's thread, and no call here blocks on ZooKeeper.
+// object's thread, and no call here blocks on ZooKeeper but stop() and the destructor: while
+// connected they wait (a second at most) for the requests just sent, an unregistration above
+// all, to be answered before closing the session.
 //
 // Trouble: while disconnected it keeps the last known instances (a failed read is never
 // "no providers"); on session expiry it opens a new session, re-creates its ephemeral nodes
