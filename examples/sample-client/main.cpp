@@ -29,6 +29,7 @@
 #include <QtCore/QStringList>
 #include <atomic>
 #include <cstdio>
+#include <memory>
 
 namespace {
 void print(const QString &line)
@@ -41,19 +42,20 @@ void print(const QString &line)
 int keepCalling(Sample::EchoServiceStub &echo, Sample::DemoServiceStub &demo, int ms)
 {
     quint64 rounds = 0;
-    std::atomic<quint64> failures{0}; // counted on whichever thread a call ends
+    // Counted on whichever thread a call ends, maybe after this function has returned.
+    const auto failures = std::make_shared<std::atomic<quint64>>(0);
     QTimer timer;
     QObject::connect(&timer, &QTimer::timeout, &timer, [&] {
         ++rounds;
-        auto failed = [&failures](QFuture<void> f) {
-            f.onFailed([&failures](const Tomato::RpcError &) { ++failures; });
+        auto failed = [failures](QFuture<void> f) {
+            f.onFailed([failures](const Tomato::RpcError &) { ++*failures; });
         };
         failed(echo.echoAsync(QStringLiteral("tick %1").arg(rounds)).then([](const QString &) {}));
         failed(demo.sumAsync({1, 2, 3, int(rounds % 100)}).then([](int) {}));
         if (rounds % 25 == 0)
             failed(demo.divideAsync(1, 0).then([](int) {}));
         if (rounds % 100 == 0)
-            print(QStringLiteral("%1 rounds, %2 failed calls").arg(rounds).arg(failures.load()));
+            print(QStringLiteral("%1 rounds, %2 failed calls").arg(rounds).arg(failures->load()));
     });
     timer.start(qMax(1, ms));
     return QCoreApplication::exec();

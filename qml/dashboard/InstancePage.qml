@@ -53,6 +53,9 @@ Page {
         required property int warmupPercent
         required property string interfaceHash
         required property bool hashMismatch
+        required property var model
+        // Why this instance's stage refuses actions ("" when allowed, or no such role).
+        readonly property string actionRefusal: model.actionRefusal ?? ""
     }
 
     // This instance's row of the invoker model (weight, override), null when not there.
@@ -67,7 +70,9 @@ Page {
     readonly property bool disabled: row ? row.disabled : instanceState === "disabled"
     readonly property int overrideWeight: row ? row.overrideWeight : -1
     readonly property int registeredWeight: row ? row.weight : (node.weight !== undefined ? node.weight : 100)
-    readonly property bool actionsAllowed: writeRefusal === "" && known && stage !== ""
+    // The page's refusal, else the one of the instance's stage (its row's actionRefusal).
+    readonly property string refusal: writeRefusal !== "" ? writeRefusal : (row ? row.actionRefusal : "")
+    readonly property bool actionsAllowed: refusal === "" && known && stage !== ""
 
     Instantiator {
         id: invokerRows
@@ -179,8 +184,8 @@ Page {
                 Label {
                     objectName: "writeRefusalLabel"
                     Layout.fillWidth: true
-                    visible: page.writeRefusal !== ""
-                    text: qsTr("Actions are disabled: %1").arg(page.writeRefusal)
+                    visible: page.refusal !== ""
+                    text: qsTr("Actions are disabled: %1").arg(page.refusal)
                     color: Theme.warningColor
                     wrapMode: Text.Wrap
                 }
@@ -636,7 +641,7 @@ Page {
     ActionDialog {
         id: dialog
         serviceId: page.serviceId
-        writeRefusal: page.writeRefusal
+        writeRefusal: page.refusal
         onSetWeightConfirmed: (stage, address, weight) => page.setWeightRequested(stage, address, weight)
         onSetDisabledConfirmed: (stage, address, disabled) => page.setDisabledRequested(stage, address, disabled)
         onClearOverrideConfirmed: (stage, address) => page.clearOverrideRequested(stage, address)

@@ -31,9 +31,12 @@ ItemDelegate {
     required property int inFlight
 
     readonly property string instanceState: model.state ?? "unknown"
-    // Why the actions are disabled; empty when they are allowed.
+    // Why the actions are disabled for every row (read-only, no ZooKeeper); empty when allowed.
     property string writeRefusal
-    readonly property bool actionsAllowed: writeRefusal === ""
+    // ... or for this row's stage alone (its nodes belong to other credentials): the
+    // actionRefusal role, when the model has it.
+    readonly property string refusal: writeRefusal !== "" ? writeRefusal : (model.actionRefusal ?? "")
+    readonly property bool actionsAllowed: refusal === ""
     property bool dimmed: false
 
     signal setWeightClicked()
@@ -178,7 +181,7 @@ ItemDelegate {
             ToolTip.visible: hovered
             ToolTip.delay: 300
             ToolTip.text: row.actionsAllowed ? qsTr("Set weight, disable, clear override")
-                                             : qsTr("Actions are disabled: %1").arg(row.writeRefusal)
+                                             : qsTr("Actions are disabled: %1").arg(row.refusal)
             onClicked: row.openActions()
 
             Menu {
@@ -211,7 +214,7 @@ ItemDelegate {
                     visible: !row.actionsAllowed
                     height: visible ? implicitHeight : 0
                     enabled: false
-                    text: row.writeRefusal
+                    text: row.refusal
                 }
             }
         }

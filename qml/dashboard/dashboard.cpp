@@ -18,6 +18,8 @@
 #include <QtCore/QSet>
 #include <QtCore/QUrl>
 
+#include <algorithm>
+
 namespace Tomato {
 
 namespace {
@@ -48,6 +50,7 @@ Dashboard::Dashboard(const RpcConfig &config, const Options &options, QObject *p
     m_serviceFilter->setSourceModel(m_serviceList);
     m_invokers = new InvokerModel(m_cluster, m_poller, this);
     m_invokers->setWarmupSeconds(config.warmupSeconds());
+    m_invokers->setRefusal([this](const QString &stage) { return writeRefusal(m_currentService, stage); });
     m_consumers = new ConsumerModel(m_cluster, m_poller, this);
     m_instance = new InstanceDetails(m_cluster, m_poller, options.pollIntervalMs, this);
     connect(m_cluster, &ClusterView::serviceAdded, this, &Dashboard::serviceCountChanged);
@@ -57,7 +60,11 @@ Dashboard::Dashboard(const RpcConfig &config, const Options &options, QObject *p
     m_registry = std::make_unique<ZooKeeperRegistry>(m_config.nameServiceUri(), m_config); // throws on a bad URI
 }
 
-Dashboard::~Dashboard() = default;
+Dashboard::~Dashboard()
+{
+    // Its destructor reports the session closing: not to a half-destroyed dashboard.
+    m_registry->disconnect(this);
+}
 
 void Dashboard::start()
 {
@@ -65,27 +72,40 @@ void Dashboard::start()
     m_clock.start();
 }
 
-// A new session (at start, and when a retry is due): the tree it reads replaces what the
-// last one knew once it is loaded.
+// A session of its own (at start, on "Retry now", and when the last one cannot come back):
+// the tree it reads replaces what the last one knew once it is loaded.
 void Dashboard::openRegistry()
 {
-    if (m_registry->isConnected() || m_registryOpenedAt.isValid())
+    if (m_sessionOpenedAt.isValid()) {
+        m_registry->disconnect(this); // the old session's end is not news
         m_registry = std::make_unique<ZooKeeperRegistry>(m_config.nameServiceUri(), m_config);
+        // Writes the old session had not heard back about may or may not have been made.
+        for (const PendingWrite &w : std::as_const(m_pendingWrites))
+            Q_EMIT actionFinished(false, QStringLiteral("%1: not confirmed, the ZooKeeper session was replaced before it "
+                                                        "answered (the view shows what was written)")
+                                             .arg(w.what));
+        m_pendingWrites.clear();
+    }
+    m_sessionConnected = false;
+    m_disconnectedAt.invalidate();
+    m_readRefusal.clear();
+    m_failedPaths.clear();
+    m_writeRefusals.clear();
     ZooKeeperRegistry *r = m_registry.get();
     connect(r, &ZooKeeperRegistry::treeEntryChanged, this, &Dashboard::onEntryChanged);
     connect(r, &ZooKeeperRegistry::treeEntryRemoved, this, &Dashboard::onEntryRemoved);
     connect(r, &ZooKeeperRegistry::treeLoaded, this, &Dashboard::onTreeLoaded);
     connect(r, &Registry::connectedChanged, this, &Dashboard::onConnectedChanged);
-    connect(r, &ZooKeeperRegistry::treeReadFailed, this, [this](const QString &path, const QString &error) {
-        setRegistryState(QStringLiteral("refused"),
-                         QStringLiteral("ZooKeeper refused to let the dashboard read %1: %2").arg(path, error));
-    });
+    connect(r, &ZooKeeperRegistry::treeReadFailed, this, &Dashboard::onTreeReadFailed);
     connect(r, &ZooKeeperRegistry::overrideWriteFinished, this, &Dashboard::onOverrideWritten);
     r->start();
     r->watchTree();
-    m_registryOpenedAt.start();
-    m_retryInSeconds = 0;
+    m_sessionOpenedAt.start();
+    if (m_registryState == QLatin1String("unreachable"))
+        m_retryInSeconds = RetrySeconds;
     Q_EMIT retryInSecondsChanged();
+    updateRegistryState();
+    refusalsMayHaveChanged();
 }
 
 QString Dashboard::registryAddress() const
@@ -98,12 +118,17 @@ int Dashboard::serviceCount() const
     return int(m_cluster->serviceIds().size());
 }
 
+bool Dashboard::isStale() const
+{
+    return m_loaded && (!m_registry->isConnected() || !m_registry->isTreeLoaded());
+}
+
 void Dashboard::onEntryChanged(const RegistryServiceEntry &entry)
 {
     m_cluster->setEntry(entry);
     pollTargetsChanged();
     if (entry.microServiceId == m_currentService)
-        Q_EMIT writeRefusalChanged();
+        refusalsMayHaveChanged(); // writability comes with the entry
 }
 
 void Dashboard::onEntryRemoved(const QString &microServiceId, const QString &stage)
@@ -112,7 +137,8 @@ void Dashboard::onEntryRemoved(const QString &microServiceId, const QString &sta
     pollTargetsChanged();
 }
 
-// The new session's tree is complete: what it does not hold has gone while we were away.
+// The session's tree is complete: what it does not hold went away while we were not looking,
+// unless ZooKeeper would not let us read it.
 void Dashboard::onTreeLoaded()
 {
     QSet<QPair<QString, QString>> present;
@@ -120,61 +146,95 @@ void Dashboard::onTreeLoaded()
         present.insert({e.microServiceId, e.stage});
     for (const QString &id : m_cluster->serviceIds()) {
         for (const RegistryServiceEntry &e : m_cluster->entries(id)) {
-            if (!present.contains({id, e.stage}))
+            if (!present.contains({id, e.stage}) && !readFailedUnder(id, e.stage))
                 onEntryRemoved(id, e.stage);
         }
     }
     if (!m_loaded) {
-        m_loaded = m_everLoaded = true;
+        m_loaded = true;
         Q_EMIT loadedChanged();
     }
-    if (m_registryState == QLatin1String("refused"))
-        return;
-    setRegistryState(QStringLiteral("connected"), QString());
+    updateRegistryState();
+}
+
+bool Dashboard::readFailedUnder(const QString &microServiceId, const QString &stage) const
+{
+    const QString providers = ZooKeeperRegistry::providersPath(microServiceId, stage);
+    const QString stagePath = providers.left(providers.lastIndexOf(QLatin1Char('/')));
+    return std::any_of(m_failedPaths.cbegin(), m_failedPaths.cend(), [&](const QString &path) {
+        return stagePath.startsWith(path) || path.startsWith(stagePath + QLatin1Char('/')) || path == stagePath;
+    });
 }
 
 void Dashboard::onConnectedChanged(bool connected)
 {
     if (connected) {
-        if (m_registryState != QLatin1String("refused"))
-            setRegistryState(QStringLiteral("connected"), QString());
+        m_sessionConnected = true;
+        m_disconnectedAt.invalidate();
         m_retryInSeconds = 0;
-        Q_EMIT retryInSecondsChanged();
     } else {
+        m_disconnectedAt.start();
         m_retryInSeconds = RetrySeconds;
-        Q_EMIT retryInSecondsChanged();
-        setRegistryState(QStringLiteral("unreachable"), unreachableMessage());
     }
+    Q_EMIT retryInSecondsChanged();
+    updateRegistryState();
+    refusalsMayHaveChanged();
 }
 
-QString Dashboard::unreachableMessage() const
+void Dashboard::onTreeReadFailed(const QString &path, const QString &error)
 {
-    return m_everLoaded
-        ? QStringLiteral("ZooKeeper at %1 does not answer; showing the tree as last seen").arg(registryAddress())
-        : QStringLiteral("ZooKeeper at %1 does not answer").arg(registryAddress());
+    if (!m_failedPaths.contains(path))
+        m_failedPaths.append(path);
+    m_readRefusal = QStringLiteral("ZooKeeper refused to let the dashboard read %1: %2").arg(path, error);
+    updateRegistryState();
 }
 
-void Dashboard::setRegistryState(const QString &state, const QString &message)
+// The state, its sentence and staleness, from what is known of the session.
+void Dashboard::updateRegistryState()
 {
-    if (state == m_registryState && message == m_registryMessage)
+    QString state, message;
+    if (m_registry->isConnected()) {
+        state = m_readRefusal.isEmpty() ? QStringLiteral("connected") : QStringLiteral("refused");
+        message = m_readRefusal;
+    } else if (!m_sessionConnected && !m_loaded && m_sessionOpenedAt.isValid()
+               && m_sessionOpenedAt.elapsed() < UnreachableAfterMs) {
+        state = QStringLiteral("connecting");
+    } else {
+        state = QStringLiteral("unreachable");
+        message = m_loaded
+            ? QStringLiteral("ZooKeeper at %1 does not answer; showing the tree as last seen").arg(registryAddress())
+            : QStringLiteral("ZooKeeper at %1 does not answer").arg(registryAddress());
+    }
+    const bool stale = isStale();
+    if (state == m_registryState && message == m_registryMessage && stale == m_stale)
         return;
     m_registryState = state;
     m_registryMessage = message;
+    m_stale = stale;
     Q_EMIT registryStateChanged();
+}
+
+void Dashboard::refusalsMayHaveChanged()
+{
+    m_invokers->refusalsChanged();
     Q_EMIT writeRefusalChanged();
 }
 
-// Once a second: the retry countdown, and uptime and warm-up in the views.
+// Once a second: the retry countdown, and uptime and warm-up in the views. A session that
+// was up and is away is left to come back by itself (the client keeps trying, and the
+// registry opens a new session once ZooKeeper must have expired it); one that never came up
+// is replaced when the countdown ends.
 void Dashboard::tick()
 {
     m_invokers->tick();
-    if (m_registry->isConnected())
+    updateRegistryState();
+    if (m_registry->isConnected() || m_registryState != QLatin1String("unreachable"))
         return;
-    if (m_registryState == QLatin1String("connecting") && m_registryOpenedAt.elapsed() >= UnreachableAfterMs) {
+    if (m_retryInSeconds <= 0)
         m_retryInSeconds = RetrySeconds;
-        setRegistryState(QStringLiteral("unreachable"), unreachableMessage());
-    } else if (m_registryState == QLatin1String("unreachable") && --m_retryInSeconds <= 0) {
-        openRegistry();
+    if (--m_retryInSeconds <= 0) {
+        if (!m_sessionConnected)
+            openRegistry();
         m_retryInSeconds = RetrySeconds;
     }
     Q_EMIT retryInSecondsChanged();
@@ -183,9 +243,6 @@ void Dashboard::tick()
 void Dashboard::retryNow()
 {
     openRegistry();
-    if (m_registryState == QLatin1String("unreachable"))
-        m_retryInSeconds = RetrySeconds;
-    Q_EMIT retryInSecondsChanged();
 }
 
 void Dashboard::pollTargetsChanged()
@@ -217,22 +274,45 @@ void Dashboard::setCurrentInstance(const QString &address)
     Q_EMIT currentInstanceChanged();
 }
 
-QString Dashboard::writeRefusal() const
+// What refuses every action, whatever the service.
+QString Dashboard::globalRefusal() const
 {
     if (m_options.readOnly)
         return QStringLiteral("the dashboard was started with --read-only");
     if (!m_registry->isConnected())
         return QStringLiteral("not connected to ZooKeeper at %1").arg(registryAddress());
+    return {};
+}
+
+// For the service on screen as a whole: set when no stage of it may be changed.
+QString Dashboard::writeRefusal() const
+{
+    if (QString refusal = globalRefusal(); !refusal.isEmpty())
+        return refusal;
+    QString first;
     for (const RegistryServiceEntry &e : m_cluster->entries(m_currentService)) {
-        if (!e.writable) {
-            return m_registry->hasCredentials()
-                ? QStringLiteral("the credentials given do not own %1 in ZooKeeper").arg(m_currentService)
-                : QStringLiteral("ZooKeeper lets only the owners of %1 change it: start the dashboard with "
-                                 "zookeeper://user:password@%2")
-                      .arg(m_currentService, registryAddress());
-        }
+        const QString refusal = writeRefusal(m_currentService, e.stage);
+        if (refusal.isEmpty())
+            return {};
+        if (first.isEmpty())
+            first = refusal;
     }
-    return m_refusal;
+    return first;
+}
+
+QString Dashboard::writeRefusal(const QString &microServiceId, const QString &stage) const
+{
+    if (QString refusal = globalRefusal(); !refusal.isEmpty())
+        return refusal;
+    const RegistryServiceEntry *entry = m_cluster->entry(microServiceId, stage);
+    if (entry && !entry->writable) {
+        return m_registry->hasCredentials()
+            ? QStringLiteral("the credentials given do not own %1 in %2 in ZooKeeper").arg(microServiceId, stage)
+            : QStringLiteral("ZooKeeper lets only the owners of %1 in %2 change it: start the dashboard with "
+                             "zookeeper://user:password@%3")
+                  .arg(microServiceId, stage, registryAddress());
+    }
+    return m_writeRefusals.value(microServiceId + QLatin1Char('\n') + stage);
 }
 
 QString Dashboard::callRefusal() const
@@ -240,18 +320,30 @@ QString Dashboard::callRefusal() const
     return m_options.readOnly ? QStringLiteral("the dashboard was started with --read-only") : QString();
 }
 
+// What the instance's override is, counting a write of ours still on its way.
+InstanceOverride Dashboard::currentOverride(const QString &stage, const QString &address) const
+{
+    const auto pending = m_pendingWrites.constFind(m_currentService + QLatin1Char('\n') + stage + QLatin1Char('\n') + address);
+    if (pending != m_pendingWrites.cend())
+        return pending->value.value_or(InstanceOverride{});
+    const RegistryServiceEntry *e = m_cluster->entry(m_currentService, stage);
+    return e ? e->overrides.value(address) : InstanceOverride{};
+}
+
 void Dashboard::setWeight(const QString &stage, const QString &address, int weight)
 {
-    const RegistryServiceEntry *e = m_cluster->entry(m_currentService, stage);
-    InstanceOverride value = e ? e->overrides.value(address) : InstanceOverride{};
+    if (weight < 1 || weight > 1000) {
+        Q_EMIT actionFinished(false, QStringLiteral("a weight is from 1 to 1000, not %1").arg(weight));
+        return;
+    }
+    InstanceOverride value = currentOverride(stage, address);
     value.weight = weight;
     writeOverride(stage, address, value, QStringLiteral("weight %1").arg(weight));
 }
 
 void Dashboard::setDisabled(const QString &stage, const QString &address, bool disabled)
 {
-    const RegistryServiceEntry *e = m_cluster->entry(m_currentService, stage);
-    InstanceOverride value = e ? e->overrides.value(address) : InstanceOverride{};
+    InstanceOverride value = currentOverride(stage, address);
     value.disabled = disabled;
     writeOverride(stage, address, value, disabled ? QStringLiteral("disabled") : QStringLiteral("enabled"));
 }
@@ -264,31 +356,35 @@ void Dashboard::clearOverride(const QString &stage, const QString &address)
 void Dashboard::writeOverride(const QString &stage, const QString &address,
                               const std::optional<InstanceOverride> &value, const QString &what)
 {
-    const QString refusal = writeRefusal();
-    if (!refusal.isEmpty()) {
+    if (const QString refusal = writeRefusal(m_currentService, stage); !refusal.isEmpty()) {
         Q_EMIT actionFinished(false, refusal);
         return;
     }
-    m_pendingWrites.insert(m_currentService + QLatin1Char('\n') + stage + QLatin1Char('\n') + address, what);
+    m_pendingWrites.insert(m_currentService + QLatin1Char('\n') + stage + QLatin1Char('\n') + address,
+                           PendingWrite{QStringLiteral("%1 in %2: %3").arg(address, stage, what), value});
     if (value)
         m_registry->setOverride(m_currentService, stage, address, *value);
     else
         m_registry->clearOverride(m_currentService, stage, address);
 }
 
+// A refusal for want of permission holds for that service and stage for the rest of the
+// session (the next write would be refused too); another session may hold other rights.
 void Dashboard::onOverrideWritten(const QString &microServiceId, const QString &stage, const QString &address,
                                   const QString &error)
 {
-    const QString what = m_pendingWrites.take(microServiceId + QLatin1Char('\n') + stage + QLatin1Char('\n') + address);
+    const PendingWrite w = m_pendingWrites.take(microServiceId + QLatin1Char('\n') + stage + QLatin1Char('\n') + address);
+    const QString what = w.what.isEmpty() ? QStringLiteral("%1 in %2").arg(address, stage) : w.what;
     if (error.isEmpty()) {
-        m_refusal.clear();
-        Q_EMIT actionFinished(true, QStringLiteral("%1 in %2: %3").arg(address, stage, what));
-    } else {
-        if (error.contains(QLatin1String("ZNOAUTH")) || error.contains(QLatin1String("not auth"), Qt::CaseInsensitive))
-            m_refusal = QStringLiteral("ZooKeeper refused the last change: %1").arg(error);
-        Q_EMIT actionFinished(false, QStringLiteral("%1 in %2 (%3): %4").arg(address, stage, what, error));
+        Q_EMIT actionFinished(true, what);
+        return;
     }
-    Q_EMIT writeRefusalChanged();
+    if (error.contains(QLatin1String("ZNOAUTH"))) {
+        m_writeRefusals.insert(microServiceId + QLatin1Char('\n') + stage,
+                               QStringLiteral("ZooKeeper refused a change to %1 in %2: %3").arg(microServiceId, stage, error));
+        refusalsMayHaveChanged();
+    }
+    Q_EMIT actionFinished(false, QStringLiteral("%1: %2").arg(what, error));
 }
 
 void Dashboard::tryCall(const QString &address, const QString &interfaceName, const QString &method,
@@ -337,7 +433,7 @@ bool Dashboard::isViewReady(const QString &view, QString *why) const
         return false;
     };
     if (!m_loaded)
-        return no(m_registryMessage.isEmpty() ? QStringLiteral("the registry at %1 has not been read").arg(registryAddress())
+        return no(m_registryMessage.isEmpty() ? QStringLiteral("the registry at %1 has not been read yet").arg(registryAddress())
                                               : m_registryMessage);
     if (view == QLatin1String("services"))
         return true;
@@ -349,9 +445,13 @@ bool Dashboard::isViewReady(const QString &view, QString *why) const
             return no(QStringLiteral("%1 is not the service on screen").arg(id));
         if (!m_poller->allSampled(m_invokers->addresses()))
             return no(QStringLiteral("the instances of %1 have not all answered twice or failed yet").arg(id));
+        if (!m_poller->allConsumersPolled(m_consumers->statusAddresses()))
+            return no(QStringLiteral("the clients of %1 have not all answered or failed yet").arg(id));
         return true;
     }
     if (view.startsWith(QLatin1String("instance:"))) {
+        if (m_currentInstance != view.mid(9))
+            return no(QStringLiteral("%1 is not the instance on screen").arg(view.mid(9)));
         if (!m_instance->isKnown())
             return no(QStringLiteral("no instance at %1 in the registry").arg(view.mid(9)));
         if (!m_instance->isLoaded() || (m_instance->state() != QLatin1String("not-answering")

@@ -53,7 +53,9 @@ class Dashboard : public QObject
     // The instance ("host:port") the instance view shows, and what is known of it.
     Q_PROPERTY(QString currentInstance READ currentInstance WRITE setCurrentInstance NOTIFY currentInstanceChanged)
     Q_PROPERTY(InstanceDetails *instance READ instance CONSTANT)
-    // Why the actions on the current service are disabled; empty when they are allowed.
+    // Why the actions on the current service are disabled (read-only, no ZooKeeper, or every
+    // stage of it refuses); empty when some are allowed: each instance's actionRefusal role
+    // then says for its own stage.
     Q_PROPERTY(QString writeRefusal READ writeRefusal NOTIFY writeRefusalChanged)
     // Why "Try a call" is disabled (--read-only); empty when calls are allowed.
     Q_PROPERTY(QString callRefusal READ callRefusal CONSTANT)
@@ -80,7 +82,9 @@ public:
     QString registryAddress() const;
     QString registryState() const { return m_registryState; }
     QString registryMessage() const { return m_registryMessage; }
-    bool isStale() const { return m_registryState == QLatin1String("unreachable") && m_everLoaded; }
+    // The views show a tree that may be out of date: the one last seen, while the session is
+    // away or its tree has not been read afresh.
+    bool isStale() const;
     int retryInSeconds() const { return m_retryInSeconds; }
     bool isLoaded() const { return m_loaded; }
     ServiceFilterModel *services() const { return m_serviceFilter; }
@@ -93,6 +97,8 @@ public:
     void setCurrentInstance(const QString &address);
     InstanceDetails *instance() const { return m_instance; }
     QString writeRefusal() const;
+    // Why the actions on instances of `microServiceId` in `stage` are refused; empty when allowed.
+    QString writeRefusal(const QString &microServiceId, const QString &stage) const;
     QString callRefusal() const;
     bool isDarkMode() const { return m_options.darkMode; }
     int pollIntervalMs() const { return m_options.pollIntervalMs; }
@@ -106,7 +112,7 @@ public:
     // arguments (text as typed), through the dynamic-call API; callFinished() has the answer.
     Q_INVOKABLE void tryCall(const QString &address, const QString &interfaceName, const QString &method,
                              const QString &argumentsJson);
-    // Drops the current ZooKeeper session and connects again now.
+    // Opens a new ZooKeeper session now (the tree it reads replaces the one shown).
     Q_INVOKABLE void retryNow();
 
     // For --screenshot and tests: the data `view` shows is loaded ("services",
@@ -127,23 +133,32 @@ Q_SIGNALS:
     void callFinished(bool ok, const QString &result);
 
 private:
+    // An override write sent and not answered yet.
+    struct PendingWrite
+    {
+        QString what;                         // for the message: "weight 50"
+        std::optional<InstanceOverride> value; // none: the override is removed
+    };
     void openRegistry();
     void onEntryChanged(const RegistryServiceEntry &entry);
     void onEntryRemoved(const QString &microServiceId, const QString &stage);
     void onTreeLoaded();
     void onConnectedChanged(bool connected);
+    void onTreeReadFailed(const QString &path, const QString &error);
     void onOverrideWritten(const QString &microServiceId, const QString &stage, const QString &address,
                            const QString &error);
-    QString unreachableMessage() const;
-    void setRegistryState(const QString &state, const QString &message);
+    QString globalRefusal() const;
+    bool readFailedUnder(const QString &microServiceId, const QString &stage) const;
+    void updateRegistryState();
+    void refusalsMayHaveChanged();
     void tick();
+    InstanceOverride currentOverride(const QString &stage, const QString &address) const;
     void writeOverride(const QString &stage, const QString &address, const std::optional<InstanceOverride> &value,
                        const QString &what);
     void pollTargetsChanged();
 
     RpcConfig m_config;
     Options m_options;
-    std::unique_ptr<ZooKeeperRegistry> m_registry;
     ClusterView *m_cluster = nullptr;
     HealthPoller *m_poller = nullptr;
     ServiceListModel *m_serviceList = nullptr;
@@ -156,13 +171,21 @@ private:
     QString m_currentInstance;
     QString m_registryState = QStringLiteral("connecting");
     QString m_registryMessage;
-    QString m_refusal; // the last permission refusal, until a write succeeds
+    bool m_stale = false; // as last announced
     bool m_loaded = false;
-    bool m_everLoaded = false;
     int m_retryInSeconds = 0;
     QTimer m_clock; // once a second: the retry countdown, uptimes, warm-up
-    QElapsedTimer m_registryOpenedAt;
-    QHash<QString, QString> m_pendingWrites; // service\nstage\naddress -> what the action did
+
+    // The current session (a new registry object each time one is opened), and what is known
+    // of it; after these members so that the registry goes first when the dashboard does.
+    std::unique_ptr<ZooKeeperRegistry> m_registry;
+    QElapsedTimer m_sessionOpenedAt;
+    QElapsedTimer m_disconnectedAt;    // valid while a session that was up is away
+    bool m_sessionConnected = false;   // it has been connected at least once
+    QString m_readRefusal;             // ZooKeeper refused a read of the tree: what and why
+    QStringList m_failedPaths;         // the paths of those reads
+    QHash<QString, QString> m_writeRefusals;      // service\nstage -> why ZooKeeper refused a write
+    QHash<QString, PendingWrite> m_pendingWrites; // service\nstage\naddress
 };
 
 } // namespace Tomato

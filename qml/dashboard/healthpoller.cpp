@@ -47,9 +47,9 @@ QList<double> bucketsOf(const QVariantMap &statistics)
     return sum;
 }
 
-// The 99th percentile of the calls answered between two samples, interpolated within its
-// bucket as Prometheus' histogram_quantile() does; -1 when none was answered.
-double p99Between(const QVariantMap &before, const QVariantMap &after)
+} // namespace
+
+double HealthPoller::p99Between(const QVariantMap &before, const QVariantMap &after)
 {
     const QVariantList bounds = after.value(QStringLiteral("latencyBoundsMs")).toList();
     const QList<double> a = bucketsOf(after), b = bucketsOf(before);
@@ -75,7 +75,6 @@ double p99Between(const QVariantMap &before, const QVariantMap &after)
     }
     return bounds.last().toDouble();
 }
-} // namespace
 
 HealthPoller::HealthPoller(const RpcConfig &config, int intervalMs, int maxPerSecond, QObject *parent)
     : QObject(parent), m_config(config), m_intervalMs(std::max(100, intervalMs)),
@@ -87,10 +86,16 @@ HealthPoller::HealthPoller(const RpcConfig &config, int intervalMs, int maxPerSe
     if (!config.tlsCert().isEmpty()) {
         const QList<QSslCertificate> chain = QSslCertificate::fromPath(config.tlsCert());
         if (!chain.isEmpty())
-            m_ssl.setLocalCertificate(chain.first());
-        QFile key(config.tlsKey());
-        if (key.open(QIODevice::ReadOnly))
-            m_ssl.setPrivateKey(QSslKey(&key, QSsl::Rsa));
+            m_ssl.setLocalCertificateChain(chain);
+        QFile file(config.tlsKey());
+        const QByteArray pem = file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+        for (const QSsl::KeyAlgorithm algorithm : {QSsl::Rsa, QSsl::Ec, QSsl::Dsa}) {
+            const QSslKey key(pem, algorithm);
+            if (!key.isNull()) {
+                m_ssl.setPrivateKey(key);
+                break;
+            }
+        }
     }
     if (!config.tlsVerifyPeer())
         m_ssl.setPeerVerifyMode(QSslSocket::VerifyNone);
@@ -175,15 +180,25 @@ bool HealthPoller::allSampled(const QStringList &addresses) const
     });
 }
 
+bool HealthPoller::allConsumersPolled(const QStringList &statusAddresses) const
+{
+    return std::all_of(statusAddresses.cbegin(), statusAddresses.cend(),
+                       [this](const QString &a) { return m_consumers.contains(a); });
+}
+
+// The due target on screen that has waited longest, else any; every fourth tick the one that
+// has waited longest whatever it is.
 HealthPoller::Target *HealthPoller::nextDue()
 {
     const qint64 now = m_steady.elapsed();
+    const bool anyTarget = ++m_ticks % 4 == 0;
     Target *best = nullptr;
     bool bestPreferred = false;
     for (Target &t : m_targets) {
         if (t.busy || t.dueAt > now)
             continue;
-        const bool preferred = t.key.startsWith(ConsumerPrefix) || m_preferred.contains(t.key) || t.key == m_detailed;
+        const bool preferred = !anyTarget
+            && (t.key.startsWith(ConsumerPrefix) || m_preferred.contains(t.key) || t.key == m_detailed);
         if (!best || (preferred && !bestPreferred) || (preferred == bestPreferred && t.dueAt < best->dueAt)) {
             best = &t;
             bestPreferred = preferred;
@@ -272,6 +287,53 @@ void HealthPoller::pollInstance(const QString &address)
     });
 }
 
+HealthSample HealthPoller::compare(const QVariantMap &before, qint64 beforeAt, const QVariantMap &after, qint64 afterAt)
+{
+    HealthSample s;
+    s.at = afterAt;
+    const double calls = sumOf(after, QStringLiteral("calls"));
+    const double callsBefore = sumOf(before, QStringLiteral("calls"));
+    if (before.isEmpty() || calls < callsBefore || afterAt <= beforeAt) {
+        s.gap = true;
+        return s;
+    }
+    const double dCalls = calls - callsBefore;
+    const double dErrors = sumOf(after, QStringLiteral("errors")) - sumOf(before, QStringLiteral("errors"));
+    s.callsPerSecond = dCalls * 1000.0 / double(afterAt - beforeAt);
+    s.errorRate = dCalls > 0 ? std::clamp(dErrors / dCalls, 0.0, 1.0) : 0.0;
+    s.p99Ms = p99Between(before, after);
+    s.inFlight = after.value(QStringLiteral("callsInFlight")).toLongLong();
+    return s;
+}
+
+QList<HealthError> HealthPoller::errorsBetween(const QVariantMap &before, const QVariantMap &after, qint64 at)
+{
+    auto nameOf = [](const QVariantMap &m) {
+        return m.value(QStringLiteral("service")).toString() + QStringLiteral("::") + m.value(QStringLiteral("method")).toString();
+    };
+    QHash<QString, QVariantMap> previous;
+    for (const QVariant &m : before.value(QStringLiteral("methods")).toList())
+        previous.insert(nameOf(m.toMap()), m.toMap().value(QStringLiteral("byCode")).toMap());
+    QList<HealthError> out;
+    for (const QVariant &m : after.value(QStringLiteral("methods")).toList()) {
+        const QString method = nameOf(m.toMap());
+        const QVariantMap byCode = m.toMap().value(QStringLiteral("byCode")).toMap();
+        for (auto it = byCode.cbegin(); it != byCode.cend(); ++it) {
+            const double n = it.value().toDouble() - previous.value(method).value(it.key()).toDouble();
+            if (it.key() != QLatin1String("Ok") && n > 0)
+                out.append(HealthError{at, method, it.key(), quint64(n)});
+        }
+    }
+    return out;
+}
+
+void HealthPoller::append(InstanceHealth &h, const HealthSample &s)
+{
+    h.history.push_back(s);
+    while (h.history.size() > HistoryLength)
+        h.history.pop_front();
+}
+
 void HealthPoller::sample(const QString &address, const QVariantMap &statistics)
 {
     if (!m_health.contains(address))
@@ -282,38 +344,12 @@ void HealthPoller::sample(const QString &address, const QVariantMap &statistics)
     const qint64 beforeAt = h.lastStatisticsAt;
     h.lastStatistics = statistics;
     h.lastStatisticsAt = now;
-    const double calls = sumOf(statistics, QStringLiteral("calls"));
-    if (before.isEmpty() || calls < sumOf(before, QStringLiteral("calls")) || now <= beforeAt)
-        return; // the first sample (or a restart): nothing to compare with yet
-    HealthSample s;
-    s.at = now;
-    const double dCalls = calls - sumOf(before, QStringLiteral("calls"));
-    const double dErrors = sumOf(statistics, QStringLiteral("errors")) - sumOf(before, QStringLiteral("errors"));
-    s.callsPerSecond = dCalls * 1000.0 / double(now - beforeAt);
-    s.errorRate = dCalls > 0 ? std::clamp(dErrors / dCalls, 0.0, 1.0) : 0.0;
-    s.p99Ms = p99Between(before, statistics);
-    s.inFlight = statistics.value(QStringLiteral("callsInFlight")).toLongLong();
-    h.history.push_back(s);
-    while (h.history.size() > HistoryLength)
-        h.history.pop_front();
-    // Errors by method and code since the last sample.
-    QHash<QString, QVariantMap> previous;
-    for (const QVariant &m : before.value(QStringLiteral("methods")).toList()) {
-        const QVariantMap map = m.toMap();
-        previous.insert(map.value(QStringLiteral("service")).toString() + QStringLiteral("::")
-                            + map.value(QStringLiteral("method")).toString(),
-                        map.value(QStringLiteral("byCode")).toMap());
-    }
-    for (const QVariant &m : statistics.value(QStringLiteral("methods")).toList()) {
-        const QVariantMap map = m.toMap();
-        const QString method = map.value(QStringLiteral("service")).toString() + QStringLiteral("::")
-                               + map.value(QStringLiteral("method")).toString();
-        const QVariantMap byCode = map.value(QStringLiteral("byCode")).toMap();
-        for (auto it = byCode.cbegin(); it != byCode.cend(); ++it) {
-            const double n = it.value().toDouble() - previous.value(method).value(it.key()).toDouble();
-            if (it.key() != QLatin1String("Ok") && n > 0)
-                h.errors.push_back(HealthError{now, method, it.key(), quint64(n)});
-        }
+    if (before.isEmpty() && h.history.empty())
+        return; // the very first answer: nothing to compare with, and nothing to break
+    append(h, compare(before, beforeAt, statistics, now));
+    if (!before.isEmpty()) {
+        for (const HealthError &e : errorsBetween(before, statistics, now))
+            h.errors.push_back(e);
     }
     while (h.errors.size() > MaxErrors)
         h.errors.pop_front();
@@ -331,6 +367,8 @@ void HealthPoller::finishInstance(const QString &address, const QString &error)
         h.state = QStringLiteral("not-answering");
         h.reason = error;
         h.lastStatistics.clear();
+        if (!h.history.empty()) // the charts show the outage as a break
+            append(h, HealthSample{QDateTime::currentMSecsSinceEpoch(), 0, 0, -1, 0, true});
     } else {
         const QString readiness = h.node.value(QStringLiteral("readiness")).toString();
         h.reason.clear();

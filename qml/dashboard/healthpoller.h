@@ -16,7 +16,9 @@ class QNetworkReply;
 
 namespace Tomato {
 
-// One sample of an instance's health, from two status pages read one after the other.
+// One sample of an instance's health: the differences between two answers of its statistics
+// page. A gap is a poll that got no comparable answer (not answering, or restarted): the
+// charts break their lines there.
 struct HealthSample
 {
     qint64 at = 0;              // ms since the epoch
@@ -24,6 +26,7 @@ struct HealthSample
     double errorRate = 0;       // 0..1 of the calls answered since the previous sample
     double p99Ms = -1;          // -1: no call since the previous sample
     qint64 inFlight = 0;
+    bool gap = false;
 };
 
 // A burst of errors seen between two samples.
@@ -48,7 +51,8 @@ struct InstanceHealth
     qint64 lastStatisticsAt = 0;
     std::deque<HealthSample> history;  // oldest first, at most HealthPoller::HistoryLength
     std::deque<HealthError> errors;    // newest last, at most 50
-    HealthSample latest() const { return history.empty() ? HealthSample{} : history.back(); }
+    // The last sample; a gap reads as no calls.
+    HealthSample latest() const { return history.empty() || history.back().gap ? HealthSample{} : history.back(); }
 };
 
 // Breaker states of a consumer's invokers of one service, from its invoker page.
@@ -60,10 +64,12 @@ struct ConsumerHealth
 };
 
 // Reads the status pages of every instance in the background (node and statistics each
-// round, the services page once per start, /metrics for the instance whose details are
+// poll, the services page once per start, /metrics for the instance whose details are
 // open), and consumers' invoker pages for the service on screen: each target at most once per
-// `intervalMs`, the whole poller at most `maxPerSecond` requests a second, the targets on
-// screen first. A request that takes over 2 s or fails makes the instance "not answering".
+// `intervalMs`, the whole poller at most `maxPerSecond` polls a second (a poll is two
+// requests, now and then four) and 8 at once, the targets on screen first but every fourth
+// poll for whichever target has waited longest, so that none starves. A request that takes
+// over 2 s or fails makes the instance "not answering".
 //
 // Threads: the GUI thread (QNetworkAccessManager's replies arrive there).
 class HealthPoller : public QObject
@@ -85,9 +91,21 @@ public:
     void setConsumers(const QString &microServiceId, const QStringList &statusAddresses);
 
     const InstanceHealth *health(const QString &address) const;
+
+    // The arithmetic of a sample (public for tests): calls/s, error rate, p99 and in flight
+    // between two answers of /tomato/status/statistics taken at `beforeAt` and `afterAt` (ms);
+    // a gap when the counters went back (a restart) or no time passed.
+    static HealthSample compare(const QVariantMap &before, qint64 beforeAt, const QVariantMap &after, qint64 afterAt);
+    // The 99th percentile of the calls answered between them, interpolated within its bucket
+    // as Prometheus' histogram_quantile() does; -1 when none was answered.
+    static double p99Between(const QVariantMap &before, const QVariantMap &after);
+    // The errors by method and code counted between them.
+    static QList<HealthError> errorsBetween(const QVariantMap &before, const QVariantMap &after, qint64 at);
     const ConsumerHealth *consumer(const QString &statusAddress) const;
     // Every instance has failed, or answered twice, so that its rates are known.
     bool allSampled(const QStringList &addresses) const;
+    // Every consumer status page has answered or failed at least once.
+    bool allConsumersPolled(const QStringList &statusAddresses) const;
 
 Q_SIGNALS:
     void healthChanged(const QString &address);
@@ -108,6 +126,7 @@ private:
              std::function<void(QNetworkReply *)> done);
     void finishInstance(const QString &address, const QString &error);
     void sample(const QString &address, const QVariantMap &statistics);
+    static void append(InstanceHealth &h, const HealthSample &s);
     QString transportOf(const QString &address) const;
 
     RpcConfig m_config;
@@ -125,6 +144,7 @@ private:
     QElapsedTimer m_steady;
     QTimer m_timer;
     int m_inFlight = 0;
+    quint64 m_ticks = 0;
 };
 
 } // namespace Tomato

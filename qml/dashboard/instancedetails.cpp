@@ -100,24 +100,24 @@ QString InstanceDetails::metricsText() const
     return h ? h->metricsText : QString();
 }
 
-QVariantList InstanceDetails::callsHistory() const
+QVariantList InstanceDetails::history(double HealthSample::*value) const
 {
     QVariantList out;
     if (const InstanceHealth *h = health()) {
         for (const HealthSample &s : h->history)
-            out.append(s.callsPerSecond);
+            out.append(s.gap ? -1.0 : s.*value); // a break in the line
     }
     return out;
 }
 
+QVariantList InstanceDetails::callsHistory() const
+{
+    return history(&HealthSample::callsPerSecond);
+}
+
 QVariantList InstanceDetails::p99History() const
 {
-    QVariantList out;
-    if (const InstanceHealth *h = health()) {
-        for (const HealthSample &s : h->history)
-            out.append(s.p99Ms);
-    }
-    return out;
+    return history(&HealthSample::p99Ms);
 }
 
 QVariantList InstanceDetails::recentErrors() const

@@ -8,14 +8,16 @@ namespace Tomato {
 class ClusterView;
 class HealthPoller;
 struct InstanceHealth;
+struct HealthSample;
 
 // The instance page's data (docs/DASHBOARD.md#instance): what the registry says of the
 // instance at `address` and what its status pages say, refreshed as the poller reads them.
 //
 // services: [{service, microServiceId, methods: [{name, signature, returnType, idempotent,
 //             arguments: [{name, type}]}]}] (the built-in introspection left out)
-// callsHistory / p99History: one number per sample, oldest first, `historyIntervalMs` apart
-//             (p99 -1 where no call was answered)
+// callsHistory / p99History: one number per sample, oldest first, about `historyIntervalMs`
+//             apart; -1 is a break in the line (p99: no call answered; both: the instance did
+//             not answer, or restarted)
 // recentErrors: [{time: "hh:mm:ss", method, code, count}], newest first
 //
 // Threads: the GUI thread.
@@ -81,6 +83,7 @@ private:
     };
     Where where() const;
     const InstanceHealth *health() const;
+    QVariantList history(double HealthSample::*value) const;
 
     ClusterView *m_cluster;
     HealthPoller *m_poller;

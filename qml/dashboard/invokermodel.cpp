@@ -101,7 +101,13 @@ void InvokerModel::syncStage(const QString &stage)
     }
     for (const Row &w : wanted) {
         const auto it = std::find_if(m_rows.begin(), m_rows.end(), [&](const Row &r) { return r.key() == w.key(); });
-        if (it != m_rows.end()) {
+        if (it != m_rows.end() && sortKey(it->info) != sortKey(w.info)) {
+            // It moved (another group): out of its place, then in at its new one.
+            const int row = int(it - m_rows.begin());
+            beginRemoveRows({}, row, row);
+            m_rows.erase(it);
+            endRemoveRows();
+        } else if (it != m_rows.end()) {
             if (it->info != w.info || it->override != w.override) {
                 *it = w;
                 const QModelIndex at = index(int(it - m_rows.begin()));
@@ -136,6 +142,12 @@ void InvokerModel::tick()
 {
     if (!m_rows.empty())
         Q_EMIT dataChanged(index(0), index(count() - 1), {UptimeSecondsRole, WarmupPercentRole, EffectiveWeightRole});
+}
+
+void InvokerModel::refusalsChanged()
+{
+    if (!m_rows.empty())
+        Q_EMIT dataChanged(index(0), index(count() - 1), {ActionRefusalRole});
 }
 
 QString InvokerModel::stateOf(bool disabled, const QString &polledState)
@@ -221,6 +233,7 @@ QVariant InvokerModel::value(const Row &row, int role) const
     case ErrorRateRole: return latest.errorRate;
     case P99MsRole: return health && !health->history.empty() ? latest.p99Ms : -1.0;
     case InFlightRole: return latest.inFlight;
+    case ActionRefusalRole: return m_refusal ? m_refusal(i.stage()) : QString();
     default: return {};
     }
 }
@@ -248,7 +261,8 @@ QHash<int, QByteArray> InvokerModel::roleNames() const
             {CallsPerSecondRole, "callsPerSecond"},
             {ErrorRateRole, "errorRate"},
             {P99MsRole, "p99Ms"},
-            {InFlightRole, "inFlight"}};
+            {InFlightRole, "inFlight"},
+            {ActionRefusalRole, "actionRefusal"}};
 }
 
 } // namespace Tomato

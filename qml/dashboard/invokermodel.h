@@ -6,6 +6,7 @@
 #include <tomato/registry/instanceinfo.h>
 #include <tomato/registry/registry.h>
 
+#include <functional>
 #include <optional>
 
 namespace Tomato {
@@ -24,7 +25,8 @@ class HealthPoller;
 // startedAt (ms since the epoch, 0 unknown), interfaceHash, hashMismatch (differs from most
 // instances of the service), state ("healthy", "starting", "draining", "overloaded",
 // "disabled", "not-answering", "unknown"), stateReason, callsPerSecond, errorRate (0..1),
-// p99Ms (-1: no calls), inFlight.
+// p99Ms (-1: no calls), inFlight, actionRefusal (why the operator's actions on it are refused,
+// "" when allowed).
 //
 // `sections`: one map per stage/group in row order: {section, stage, group, count,
 // healthy, firstInStage, stageCount}: what the section headings show.
@@ -43,11 +45,15 @@ public:
         StageRole = Qt::UserRole + 1, GroupRole, SectionRole, AddressRole, HostRole, PortRole, TransportRole,
         WeightRole, OverrideWeightRole, EffectiveWeightRole, DisabledRole, WarmupPercentRole, UptimeSecondsRole,
         StartedAtRole, InterfaceHashRole, HashMismatchRole, StateRole, StateReasonRole, CallsPerSecondRole,
-        ErrorRateRole, P99MsRole, InFlightRole
+        ErrorRateRole, P99MsRole, InFlightRole, ActionRefusalRole
     };
     InvokerModel(ClusterView *cluster, HealthPoller *poller, QObject *parent = nullptr);
     // Clients ramp a new instance's weight up over this time (warmup-seconds).
     void setWarmupSeconds(int seconds) { m_warmupSeconds = seconds; }
+    // Why actions on the instances of a stage are refused ("" when allowed): the actionRefusal
+    // role; refusalsChanged() when the answers may have changed.
+    void setRefusal(std::function<QString(const QString &stage)> refusal) { m_refusal = std::move(refusal); }
+    void refusalsChanged();
 
     QString microServiceId() const { return m_service; }
     void setMicroServiceId(const QString &id);
@@ -90,6 +96,7 @@ private:
     std::vector<Row> m_rows;
     QVariantList m_sections;
     int m_warmupSeconds = 30;
+    std::function<QString(const QString &stage)> m_refusal;
 };
 
 } // namespace Tomato

@@ -38,9 +38,8 @@ namespace {
 
 const QString Demo = QStringLiteral("demo-rpc-service");
 
-std::unique_ptr<Dashboard> makeDashboard(const QString &uri, bool readOnly = false)
+std::unique_ptr<Dashboard> makeDashboard(const QString &uri, bool readOnly = false, RpcConfig config = RpcConfig())
 {
-    RpcConfig config;
     config.setNameServiceUri(uri);
     Dashboard::Options options;
     options.pollIntervalMs = 300;
@@ -292,32 +291,50 @@ void tst_Dashboard::anOverrideWrittenByTheDashboardReachesAClient()
 
 void tst_Dashboard::withoutWriteCredentialsTheActionsAreRefusedWithTheReason()
 {
-    const QString owner = QStringLiteral("zookeeper://ops:secret@") + m_zk->hosts();
-    SampleServer server(owner, QStringLiteral("dev"), QStringLiteral("main"));
+    // prod is open (its server has no credentials and registered first); dev belongs to ops.
+    SampleServer prod(m_zk->hosts(), QStringLiteral("prod"), QStringLiteral("main"));
     auto dashboard = makeDashboard(m_zk->hosts());
     dashboard->setCurrentService(Demo);
-    QTRY_COMPARE_WITH_TIMEOUT(dashboard->invokers()->rowCount(), 1, 10000);
-    QTRY_VERIFY_WITH_TIMEOUT(dashboard->writeRefusal().contains(QLatin1String("zookeeper://user:password@")), 5000);
+    InvokerModel *invokers = dashboard->invokers();
+    QTRY_COMPARE_WITH_TIMEOUT(invokers->rowCount(), 1, 10000); // READY comes before the registration
+    const QString owner = QStringLiteral("zookeeper://ops:secret@") + m_zk->hosts();
+    SampleServer dev(owner, QStringLiteral("dev"), QStringLiteral("main"));
+    QTRY_COMPARE_WITH_TIMEOUT(invokers->rowCount(), 2, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(cell(invokers, 0, "actionRefusal").toString().contains(QLatin1String("zookeeper://user:password@")),
+                             5000);
+    QCOMPARE(cell(invokers, 0, "stage").toString(), QStringLiteral("dev"));
+    QCOMPARE(cell(invokers, 1, "actionRefusal").toString(), QString()); // prod may be changed
+    QCOMPARE(dashboard->writeRefusal(), QString());                     // so the service as a whole may
     QSignalSpy finished(dashboard.get(), &Dashboard::actionFinished);
-    dashboard->setWeight(QStringLiteral("dev"), addressOf(server), 5);
-    QCOMPARE(finished.count(), 1);
+    dashboard->setWeight(QStringLiteral("dev"), addressOf(dev), 5);
+    QCOMPARE(finished.count(), 1); // refused at once, without asking ZooKeeper
     QCOMPARE(finished.last().at(0).toBool(), false);
+    QVERIFY(finished.last().at(1).toString().contains(QLatin1String("owners")));
+    dashboard->setWeight(QStringLiteral("prod"), addressOf(prod), 9);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 5000);
+    QCOMPARE(finished.last().at(0).toBool(), true);
+    QTRY_COMPARE_WITH_TIMEOUT(cell(invokers, 1, "overrideWeight").toInt(), 9, 5000);
 
-    // With the owner's credentials the same action goes through.
+    // With the owner's credentials dev may be changed too.
     auto owned = makeDashboard(owner);
     owned->setCurrentService(Demo);
-    QTRY_COMPARE_WITH_TIMEOUT(owned->invokers()->rowCount(), 1, 10000);
-    QCOMPARE(owned->writeRefusal(), QString());
+    QTRY_COMPARE_WITH_TIMEOUT(owned->invokers()->rowCount(), 2, 10000);
+    QCOMPARE(cell(owned->invokers(), 0, "actionRefusal").toString(), QString());
     QCOMPARE(owned->registryAddress(), m_zk->hosts()); // credentials never shown
     QSignalSpy done(owned.get(), &Dashboard::actionFinished);
-    owned->setWeight(QStringLiteral("dev"), addressOf(server), 5);
+    owned->setWeight(QStringLiteral("dev"), addressOf(dev), 5);
     QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 5000);
     QCOMPARE(done.last().at(0).toBool(), true);
-    QTRY_COMPARE_WITH_TIMEOUT(cell(dashboard->invokers(), 0, "overrideWeight").toInt(), 5, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(cell(invokers, 0, "overrideWeight").toInt(), 5, 5000);
 
-    // --read-only says so.
+    // --read-only refuses everything, calls included, and says so.
     auto readOnly = makeDashboard(owner, true);
     QCOMPARE(readOnly->writeRefusal(), QStringLiteral("the dashboard was started with --read-only"));
+    QCOMPARE(readOnly->callRefusal(), QStringLiteral("the dashboard was started with --read-only"));
+    QSignalSpy answered(readOnly.get(), &Dashboard::callFinished);
+    readOnly->tryCall(addressOf(dev), QStringLiteral("Sample::EchoService"), QStringLiteral("echo"), QStringLiteral("[\"x\"]"));
+    QCOMPARE(answered.count(), 1);
+    QCOMPARE(answered.last().at(0).toBool(), false);
 }
 
 void tst_Dashboard::tryCallAnswersThroughTheDynamicCallApi()
@@ -356,12 +373,15 @@ void tst_Dashboard::tryCallAnswersThroughTheDynamicCallApi()
 
 void tst_Dashboard::anUnreachableZooKeeperIsSaidAndTheLastTreeKept()
 {
-    SampleServer server(m_zk->hosts(), QStringLiteral("dev"), QStringLiteral("main"),
-                        {QStringLiteral("--tomato-rpc.registry-session-timeout-ms=30000")});
-    auto dashboard = makeDashboard(m_zk->hosts());
+    auto staying = std::make_unique<SampleServer>(m_zk->hosts(), QStringLiteral("dev"), QStringLiteral("main"));
+    SampleServer dying(m_zk->hosts(), QStringLiteral("dev"), QStringLiteral("main"));
+    RpcConfig config;
+    config.set(QStringLiteral("registry-session-timeout-ms"), QStringLiteral("2000"));
+    auto dashboard = makeDashboard(m_zk->hosts(), false, config);
     dashboard->setCurrentService(Demo);
-    QTRY_COMPARE_WITH_TIMEOUT(dashboard->invokers()->rowCount(), 1, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(dashboard->invokers()->rowCount(), 2, 10000);
     QCOMPARE(dashboard->registryState(), QStringLiteral("connected"));
+    QVERIFY(!dashboard->isStale());
 
     m_zk->stop();
     QTRY_COMPARE_WITH_TIMEOUT(dashboard->registryState(), QStringLiteral("unreachable"), 10000);
@@ -370,16 +390,23 @@ void tst_Dashboard::anUnreachableZooKeeperIsSaidAndTheLastTreeKept()
     QVERIFY(dashboard->retryInSeconds() > 0);
     QSignalSpy countdown(dashboard.get(), &Dashboard::retryInSecondsChanged);
     QTRY_VERIFY_WITH_TIMEOUT(countdown.count() >= 2, 5000);
-    QCOMPARE(dashboard->invokers()->rowCount(), 1); // the last known tree
-    QVERIFY(!dashboard->writeRefusal().isEmpty());
+    QCOMPARE(dashboard->invokers()->rowCount(), 2); // the last known tree
+    QVERIFY(dashboard->writeRefusal().contains(QLatin1String("not connected")));
 
+    // While it is away, an instance dies, and ZooKeeper comes back with no memory: the new
+    // session's tree has the survivor (registered again) and not the dead one.
+    dying.killHard();
+    m_zk->wipe();
     QVERIFY2(m_zk->start(), qPrintable(m_zk->log()));
-    QTRY_COMPARE_WITH_TIMEOUT(dashboard->registryState(), QStringLiteral("connected"), 20000);
+    QTRY_COMPARE_WITH_TIMEOUT(column(dashboard->invokers(), "address"), QStringList{addressOf(*staying)}, 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(dashboard->registryState(), QStringLiteral("connected"), 10000);
+    QVERIFY(dashboard->registry()->isTreeLoaded());
     QVERIFY(!dashboard->isStale());
-    QTRY_COMPARE_WITH_TIMEOUT(dashboard->invokers()->rowCount(), 1, 10000);
+    QCOMPARE(dashboard->writeRefusal(), QString());
 
     // A dashboard started while ZooKeeper is away says so, and what it waits for.
     auto early = makeDashboard(QStringLiteral("127.0.0.1:%1").arg(ZooKeeperServer::freePort()));
+    QCOMPARE(early->registryState(), QStringLiteral("connecting"));
     QTRY_COMPARE_WITH_TIMEOUT(early->registryState(), QStringLiteral("unreachable"), 10000);
     QVERIFY(!early->isStale()); // nothing was ever shown
     QString why;

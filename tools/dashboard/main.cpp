@@ -25,10 +25,23 @@ namespace {
 
 enum Exit { Ok = 0, NotLoaded = 1, Usage = 2, Failed = 4 };
 
-[[noreturn]] void fail(int code, const QString &message)
+void say(const QString &message)
 {
     std::fprintf(stderr, "tomato-dashboard: %s\n", qPrintable(message));
+}
+
+// A mistake on the command line, found before anything runs.
+[[noreturn]] void fail(int code, const QString &message)
+{
+    say(message);
     std::exit(code);
+}
+
+// A failure once the dashboard runs: leave the event loop, so that everything is taken down.
+void quit(int code, const QString &message)
+{
+    say(message);
+    QGuiApplication::exit(code);
 }
 
 QPalette darkPalette()
@@ -98,8 +111,10 @@ void screenshotWhenReady(Tomato::Dashboard *dashboard, QQuickWindow *window, con
     QObject::connect(poll, &QTimer::timeout, window, [=] {
         QString why;
         if (!dashboard->isViewReady(view, &why)) {
-            if (deadline.hasExpired())
-                fail(NotLoaded, QStringLiteral("%1 could not be loaded within %2 ms: %3").arg(view).arg(timeoutMs).arg(why));
+            if (deadline.hasExpired()) {
+                poll->stop();
+                quit(NotLoaded, QStringLiteral("%1 could not be loaded within %2 ms: %3").arg(view).arg(timeoutMs).arg(why));
+            }
             return;
         }
         poll->stop();
@@ -107,7 +122,7 @@ void screenshotWhenReady(Tomato::Dashboard *dashboard, QQuickWindow *window, con
         QObject::connect(window, &QQuickWindow::frameSwapped, window, [=] {
             const QImage image = window->grabWindow();
             if (image.isNull() || !image.save(file))
-                fail(Failed, QStringLiteral("cannot write %1").arg(file));
+                return quit(Failed, QStringLiteral("cannot write %1").arg(file));
             std::printf("%s: %s (%dx%d)\n", qPrintable(view), qPrintable(QFileInfo(file).absoluteFilePath()),
                         image.width(), image.height());
             QGuiApplication::exit(Ok);
@@ -193,17 +208,16 @@ int main(int argc, char *argv[])
         QGuiApplication::setPalette(darkPalette());
     const QSize size = parseSize(parser.value(QStringLiteral("size")));
     const QString view = parser.value(QStringLiteral("view"));
+    if (!view.startsWith(QLatin1String("service:")) && !view.startsWith(QLatin1String("instance:"))
+        && view != QLatin1String("services"))
+        fail(Usage, QStringLiteral("--view must be services, service:<id> or instance:<host:port>, not %1").arg(view));
 
     std::unique_ptr<Tomato::Dashboard> dashboard;
     try {
         dashboard = std::make_unique<Tomato::Dashboard>(config, options);
     } catch (const Tomato::RpcError &e) {
-        fail(Usage, e.message());
+        fail(Usage, e.message()); // a malformed registry URI: nothing runs yet
     }
-    QString why;
-    if (!view.startsWith(QLatin1String("service:")) && !view.startsWith(QLatin1String("instance:"))
-        && view != QLatin1String("services"))
-        fail(Usage, QStringLiteral("--view must be services, service:<id> or instance:<host:port>, not %1").arg(view));
 
     QQmlApplicationEngine engine;
     engine.addImportPath(QStringLiteral("qrc:/qt/qml"));
@@ -211,8 +225,10 @@ int main(int argc, char *argv[])
                                  {QStringLiteral("initialView"), view}});
     engine.load(QUrl(QStringLiteral("qrc:/qt/qml/Tomato/Dashboard/Main.qml")));
     auto *window = engine.rootObjects().isEmpty() ? nullptr : qobject_cast<QQuickWindow *>(engine.rootObjects().first());
-    if (!window)
-        fail(Failed, QStringLiteral("the dashboard's QML did not load (see the messages above)"));
+    if (!window) {
+        say(QStringLiteral("the dashboard's QML did not load (see the messages above)"));
+        return Failed;
+    }
     window->resize(size);
     dashboard->start();
     if (parser.isSet(QStringLiteral("screenshot")))

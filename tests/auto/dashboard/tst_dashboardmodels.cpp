@@ -4,6 +4,7 @@
 // derived values (mixed deployments, warm-up, disabled) are right.
 #include <dashboard/clusterview.h>
 #include <dashboard/consumermodel.h>
+#include <dashboard/healthpoller.h>
 #include <dashboard/invokermodel.h>
 #include <dashboard/servicelistmodel.h>
 
@@ -55,6 +56,33 @@ QVariant cell(const QAbstractItemModel &model, int row, const QByteArray &role)
 
 const QString Demo = QStringLiteral("demo");
 
+// A statistics page (docs/STATUS.md#statistics) with one method per entry of `buckets`: its
+// latency buckets (17: the 16 bounds and +Inf), and `errors` of its calls Timeout.
+QVariantMap statistics(const QList<QList<int>> &buckets, const QList<int> &errors = {}, int inFlight = 0)
+{
+    QVariantList methods;
+    for (qsizetype m = 0; m < buckets.size(); ++m) {
+        QVariantList counts;
+        int calls = 0;
+        for (int i = 0; i < 17; ++i) {
+            counts.append(buckets[m].value(i));
+            calls += buckets[m].value(i);
+        }
+        const int failed = errors.value(m);
+        methods.append(QVariantMap{{QStringLiteral("service"), QStringLiteral("S")},
+                                   {QStringLiteral("method"), QStringLiteral("m%1").arg(m)},
+                                   {QStringLiteral("calls"), calls},
+                                   {QStringLiteral("errors"), failed},
+                                   {QStringLiteral("byCode"), QVariantMap{{QStringLiteral("Ok"), calls - failed},
+                                                                          {QStringLiteral("Timeout"), failed}}},
+                                   {QStringLiteral("latencyBuckets"), counts}});
+    }
+    return QVariantMap{{QStringLiteral("methods"), methods},
+                       {QStringLiteral("callsInFlight"), inFlight},
+                       {QStringLiteral("latencyBoundsMs"),
+                        QVariantList{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}}};
+}
+
 } // namespace
 
 class tst_DashboardModels : public QObject
@@ -67,6 +95,9 @@ private Q_SLOTS:
     void overridesWarmUpAndDisablingShapeTheWeightAndState();
     void servicesComeAndGoAndFilter();
     void consumersComeAndGo();
+    void healthIsTheDifferenceBetweenTwoAnswers_data();
+    void healthIsTheDifferenceBetweenTwoAnswers();
+    void errorsAreCountedByMethodAndCode();
 };
 
 void tst_DashboardModels::invokersAreSortedByStageGroupAndAddressAndChangeRowByRow()
@@ -290,6 +321,67 @@ void tst_DashboardModels::consumersComeAndGo()
     QCOMPARE(removed.count(), 1);
     QCOMPARE(removed.last().at(1).toInt(), 0);
     QCOMPARE(model.count(), 1);
+}
+
+void tst_DashboardModels::healthIsTheDifferenceBetweenTwoAnswers_data()
+{
+    QTest::addColumn<QVariantMap>("before");
+    QTest::addColumn<QVariantMap>("after");
+    QTest::addColumn<qint64>("elapsedMs");
+    QTest::addColumn<bool>("gap");
+    QTest::addColumn<double>("callsPerSecond");
+    QTest::addColumn<double>("errorRate");
+    QTest::addColumn<double>("p99Ms");
+    const QVariantMap none = statistics({{}});
+    // 100 calls between 0.5 and 1 ms: the 99th is 99 % of the way through that bucket.
+    QTest::newRow("one bucket") << none << statistics({{0, 0, 0, 100}}) << qint64(2000) << false << 50.0 << 0.0 << 0.995;
+    // Only the calls since the last answer count.
+    QTest::newRow("differences") << statistics({{0, 0, 0, 100}}) << statistics({{0, 0, 0, 100, 0, 10}})
+                                 << qint64(1000) << false << 10.0 << 0.0 << 2.5 + 2.5 * 0.99;
+    QTest::newRow("errors") << none << statistics({{0, 100}}, {10}) << qint64(1000) << false << 100.0 << 0.1 << 0.1 + 0.15 * 0.99;
+    // 99 fast calls and one slow: the 99th is the last fast one.
+    QTest::newRow("an outlier") << none << statistics({{99, 0, 0, 0, 0, 1}}) << qint64(1000) << false << 100.0 << 0.0 << 0.1;
+    // Past the last bound: the largest bound is all that can be said.
+    QTest::newRow("+Inf") << none << statistics({{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5}}) << qint64(1000) << false
+                          << 5.0 << 0.0 << 10000.0;
+    QTest::newRow("two methods add up") << none << statistics({{0, 0, 0, 50}, {0, 0, 0, 50}}) << qint64(1000) << false
+                                        << 100.0 << 0.0 << 0.995;
+    QTest::newRow("no calls") << statistics({{0, 5}}) << statistics({{0, 5}}) << qint64(1000) << false << 0.0 << 0.0 << -1.0;
+    // Counters that went back: the instance restarted; nothing to compare.
+    QTest::newRow("restarted") << statistics({{0, 50}}) << statistics({{0, 5}}) << qint64(1000) << true << 0.0 << 0.0 << -1.0;
+    QTest::newRow("first answer") << QVariantMap() << statistics({{0, 5}}) << qint64(1000) << true << 0.0 << 0.0 << -1.0;
+    QTest::newRow("no time passed") << none << statistics({{0, 5}}) << qint64(0) << true << 0.0 << 0.0 << -1.0;
+}
+
+void tst_DashboardModels::healthIsTheDifferenceBetweenTwoAnswers()
+{
+    QFETCH(QVariantMap, before);
+    QFETCH(QVariantMap, after);
+    QFETCH(qint64, elapsedMs);
+    QFETCH(bool, gap);
+    QFETCH(double, callsPerSecond);
+    QFETCH(double, errorRate);
+    QFETCH(double, p99Ms);
+    after.insert(QStringLiteral("callsInFlight"), 3);
+    const HealthSample s = HealthPoller::compare(before, 1000000, after, 1000000 + elapsedMs);
+    QCOMPARE(s.gap, gap);
+    QCOMPARE(s.at, 1000000 + elapsedMs);
+    QCOMPARE(s.callsPerSecond, callsPerSecond);
+    QCOMPARE(s.errorRate, errorRate);
+    QVERIFY2(qAbs(s.p99Ms - p99Ms) < 1e-9, qPrintable(QString::number(s.p99Ms)));
+    QCOMPARE(s.inFlight, gap ? 0 : 3);
+}
+
+void tst_DashboardModels::errorsAreCountedByMethodAndCode()
+{
+    const QList<HealthError> errors =
+        HealthPoller::errorsBetween(statistics({{0, 10}, {0, 10}}, {1, 0}), statistics({{0, 20}, {0, 12}}, {4, 0}), 42);
+    QCOMPARE(errors.size(), 1);
+    QCOMPARE(errors[0].method, QStringLiteral("S::m0"));
+    QCOMPARE(errors[0].code, QStringLiteral("Timeout"));
+    QCOMPARE(errors[0].count, quint64(3));
+    QCOMPARE(errors[0].at, qint64(42));
+    QVERIFY(HealthPoller::errorsBetween(statistics({{0, 10}}, {1}), statistics({{0, 10}}, {1}), 0).isEmpty());
 }
 
 QTEST_MAIN(tst_DashboardModels)
