@@ -60,7 +60,6 @@ class Dashboard : public QObject
     // Why "Try a call" is disabled (--read-only); empty when calls are allowed.
     Q_PROPERTY(QString callRefusal READ callRefusal CONSTANT)
     Q_PROPERTY(bool darkMode READ isDarkMode CONSTANT)
-    Q_PROPERTY(int pollIntervalMs READ pollIntervalMs CONSTANT)
 
 public:
     struct Options
@@ -101,7 +100,6 @@ public:
     QString writeRefusal(const QString &microServiceId, const QString &stage) const;
     QString callRefusal() const;
     bool isDarkMode() const { return m_options.darkMode; }
-    int pollIntervalMs() const { return m_options.pollIntervalMs; }
 
     // Actions on an instance of the current service, in `stage` (each writes the override
     // node /tomato/{service}/{stage}/overrides/{address}; actionFinished() tells how it went).
@@ -119,7 +117,6 @@ public:
     // "service:<id>", "instance:<host:port>"); `why` says what is still missing.
     bool isViewReady(const QString &view, QString *why = nullptr) const;
     ZooKeeperRegistry *registry() const { return m_registry.get(); }
-    HealthPoller *poller() const { return m_poller; }
 
 Q_SIGNALS:
     void registryStateChanged();

@@ -20,7 +20,6 @@ QtObject {
     property string writeRefusal
     property string callRefusal
     property bool darkMode: false
-    property int pollIntervalMs: 2000
 
     signal actionFinished(bool ok, string message)
     signal callFinished(bool ok, string result)
