@@ -37,13 +37,13 @@ bool ClusterView::hasService(const QString &microServiceId) const
     return m_services.find(microServiceId) != m_services.end();
 }
 
-QList<RegistryServiceEntry> ClusterView::entries(const QString &microServiceId) const
+QList<const RegistryServiceEntry *> ClusterView::entries(const QString &microServiceId) const
 {
-    QList<RegistryServiceEntry> out;
+    QList<const RegistryServiceEntry *> out;
     const auto service = m_services.find(microServiceId);
     if (service != m_services.end()) {
         for (const auto &[stage, entry] : service->second)
-            out.append(entry);
+            out.append(&entry);
     }
     return out;
 }
@@ -60,8 +60,8 @@ const RegistryServiceEntry *ClusterView::entry(const QString &microServiceId, co
 QString ClusterView::majorityHash(const QString &microServiceId) const
 {
     QHash<QString, int> votes;
-    for (const RegistryServiceEntry &e : entries(microServiceId)) {
-        for (const InstanceInfo &i : e.providers)
+    for (const RegistryServiceEntry *e : entries(microServiceId)) {
+        for (const InstanceInfo &i : e->providers)
             ++votes[i.interfaces()];
     }
     if (votes.size() < 2)

@@ -23,8 +23,8 @@ public:
 
     QStringList serviceIds() const; // sorted
     bool hasService(const QString &microServiceId) const;
-    // The entries of a service, by stage name.
-    QList<RegistryServiceEntry> entries(const QString &microServiceId) const;
+    // The entries of a service, by stage name; valid until the next setEntry()/removeEntry().
+    QList<const RegistryServiceEntry *> entries(const QString &microServiceId) const;
     const RegistryServiceEntry *entry(const QString &microServiceId, const QString &stage) const;
     // The interface hash most instances of the service announce ("" when they all agree or
     // there are none); instances with another hash are a mixed deployment.

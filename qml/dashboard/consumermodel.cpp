@@ -56,8 +56,8 @@ QStringList ConsumerModel::statusAddresses() const
 void ConsumerModel::sync()
 {
     QList<ConsumerInfo> wanted;
-    for (const RegistryServiceEntry &e : m_cluster->entries(m_service))
-        wanted.append(e.consumers);
+    for (const RegistryServiceEntry *e : m_cluster->entries(m_service))
+        wanted.append(e->consumers);
     std::sort(wanted.begin(), wanted.end(), before);
     const int oldCount = count();
     for (int row = count() - 1; row >= 0; --row) {

@@ -144,12 +144,15 @@ void Dashboard::onTreeLoaded()
     QSet<QPair<QString, QString>> present;
     for (const RegistryServiceEntry &e : m_registry->tree())
         present.insert({e.microServiceId, e.stage});
+    QList<QPair<QString, QString>> gone; // collected first: removing changes the cluster
     for (const QString &id : m_cluster->serviceIds()) {
-        for (const RegistryServiceEntry &e : m_cluster->entries(id)) {
-            if (!present.contains({id, e.stage}) && !readFailedUnder(id, e.stage))
-                onEntryRemoved(id, e.stage);
+        for (const RegistryServiceEntry *e : m_cluster->entries(id)) {
+            if (!present.contains({id, e->stage}) && !readFailedUnder(id, e->stage))
+                gone.append({id, e->stage});
         }
     }
+    for (const auto &[id, stage] : std::as_const(gone))
+        onEntryRemoved(id, stage);
     if (!m_loaded) {
         m_loaded = true;
         Q_EMIT loadedChanged();
@@ -290,8 +293,8 @@ QString Dashboard::writeRefusal() const
     if (QString refusal = globalRefusal(); !refusal.isEmpty())
         return refusal;
     QString first;
-    for (const RegistryServiceEntry &e : m_cluster->entries(m_currentService)) {
-        const QString refusal = writeRefusal(m_currentService, e.stage);
+    for (const RegistryServiceEntry *e : m_cluster->entries(m_currentService)) {
+        const QString refusal = writeRefusal(m_currentService, e->stage);
         if (refusal.isEmpty())
             return {};
         if (first.isEmpty())

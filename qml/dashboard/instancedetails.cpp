@@ -39,12 +39,12 @@ InstanceDetails::Where InstanceDetails::where() const
     if (m_address.isEmpty())
         return {};
     for (const QString &id : m_cluster->serviceIds()) {
-        for (const RegistryServiceEntry &e : m_cluster->entries(id)) {
-            for (const InstanceInfo &i : e.providers) {
+        for (const RegistryServiceEntry *e : m_cluster->entries(id)) {
+            for (const InstanceInfo &i : e->providers) {
                 if (i.address() != m_address)
                     continue;
-                const auto o = e.overrides.constFind(m_address);
-                return Where{id, e.stage, i.group(), i.transport(), o != e.overrides.cend() && o->disabled};
+                const auto o = e->overrides.constFind(m_address);
+                return Where{id, e->stage, i.group(), i.transport(), o != e->overrides.cend() && o->disabled};
             }
         }
     }

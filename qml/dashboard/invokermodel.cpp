@@ -40,8 +40,8 @@ void InvokerModel::setMicroServiceId(const QString &id)
     endResetModel();
     Q_EMIT microServiceIdChanged();
     m_majorityHash = m_cluster->majorityHash(id);
-    for (const RegistryServiceEntry &e : m_cluster->entries(id))
-        syncStage(e.stage);
+    for (const RegistryServiceEntry *e : m_cluster->entries(id))
+        syncStage(e->stage);
     updateSections();
 }
 

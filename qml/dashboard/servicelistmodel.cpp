@@ -57,8 +57,8 @@ void ServiceListModel::onEntryChanged(const QString &microServiceId)
 void ServiceListModel::onHealthChanged(const QString &address)
 {
     for (int row = 0; row < m_ids.size(); ++row) {
-        for (const RegistryServiceEntry &e : m_cluster->entries(m_ids[row])) {
-            if (std::any_of(e.providers.cbegin(), e.providers.cend(),
+        for (const RegistryServiceEntry *e : m_cluster->entries(m_ids[row])) {
+            if (std::any_of(e->providers.cbegin(), e->providers.cend(),
                             [&](const InstanceInfo &i) { return i.address() == address; })) {
                 Q_EMIT dataChanged(index(row), index(row), {UnhealthyRole});
                 break;
@@ -72,15 +72,15 @@ QVariant ServiceListModel::data(const QModelIndex &index, int role) const
     if (!checkIndex(index, CheckIndexOption::IndexIsValid))
         return {};
     const QString &id = m_ids[index.row()];
-    const QList<RegistryServiceEntry> entries = m_cluster->entries(id);
+    const QList<const RegistryServiceEntry *> entries = m_cluster->entries(id);
     switch (role) {
     case Qt::DisplayRole:
     case ServiceIdRole:
         return id;
     case StagesRole: {
         QStringList stages;
-        for (const RegistryServiceEntry &e : entries)
-            stages.append(e.stage);
+        for (const RegistryServiceEntry *e : entries)
+            stages.append(e->stage);
         return stages;
     }
     case MixedRole:
@@ -89,10 +89,10 @@ QVariant ServiceListModel::data(const QModelIndex &index, int role) const
         break;
     }
     int instances = 0, consumers = 0, bad = 0;
-    for (const RegistryServiceEntry &e : entries) {
-        instances += int(e.providers.size());
-        consumers += int(e.consumers.size());
-        for (const InstanceInfo &i : e.providers)
+    for (const RegistryServiceEntry *e : entries) {
+        instances += int(e->providers.size());
+        consumers += int(e->consumers.size());
+        for (const InstanceInfo &i : e->providers)
             bad += m_poller && unhealthy(m_poller, i.address()) ? 1 : 0;
     }
     switch (role) {
