@@ -28,6 +28,9 @@ public:
     // The address as bound: the port a "port 0" listener got.
     virtual Endpoint address() const = 0;
     virtual void close() = 0;
+    // How often accepting found the process out of descriptors (or memory) and refused a
+    // connection, since the listener was made: for the server's metrics. Any thread.
+    virtual quint64 exhaustions() const { return 0; }
 
 protected:
     void accepted(qintptr descriptor) { m_onAccept(descriptor); }
