@@ -9,6 +9,20 @@
 #include <csignal>
 #include <sys/types.h>
 
+// Waits for a started tomato-sample-server's READY line: the port it listens on at
+// 127.0.0.1, or 0 when none came within 15 s.
+inline quint16 waitForSampleServerReady(QProcess &process)
+{
+    QByteArray out;
+    QDeadlineTimer deadline(15000);
+    while (!out.contains('\n') && !deadline.hasExpired()) {
+        process.waitForReadyRead(100);
+        out += process.readAllStandardOutput();
+    }
+    const auto m = QRegularExpression(QStringLiteral("READY 127\\.0\\.0\\.1:(\\d+)")).match(QString::fromUtf8(out));
+    return m.hasMatch() ? quint16(m.captured(1).toUInt()) : 0;
+}
+
 // One tomato-sample-server process.
 class SampleServer
 {
@@ -29,15 +43,7 @@ public:
                                    ? QStringList{QStringLiteral("--tomato-rpc.registry-session-timeout-ms=2000")}
                                    : QStringList())
                             + more);
-        QByteArray out;
-        QDeadlineTimer deadline(15000);
-        while (!out.contains('\n') && !deadline.hasExpired()) {
-            m_process.waitForReadyRead(100);
-            out += m_process.readAllStandardOutput();
-        }
-        const auto m = QRegularExpression(QStringLiteral("READY 127\\.0\\.0\\.1:(\\d+)")).match(QString::fromUtf8(out));
-        if (m.hasMatch())
-            m_port = quint16(m.captured(1).toUInt());
+        m_port = waitForSampleServerReady(m_process);
     }
     ~SampleServer()
     {

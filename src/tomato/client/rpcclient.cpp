@@ -227,7 +227,8 @@ public:
         if (config.statusPort() <= 0)
             return;
         QString error;
-        statusPort = StatusPort::open(config.host(), quint16(config.statusPort()), config.statusRequestTimeoutMs(), &error);
+        statusPort = StatusPort::open(config.host(), quint16(config.statusPort()), config.statusRequestTimeoutMs(),
+                                      config.statusMaxConnections(), &error);
         if (!statusPort)
             qCWarning(lcClient).noquote() << "no status pages:" << error;
     }

@@ -53,6 +53,8 @@ enum class KeyId {
     LoadBalance, LoadBalanceByService, Cluster, ClusterByMethod, Retries, IdempotentMethods,
     CircuitMinCalls, CircuitHalfOpenCalls, WarmupSeconds, MaxQueuedCalls, MaxQueuedPerConnection,
     StatusEnabled, StatusPort, StatusRequestTimeoutMs,
+    MaxBufferedBytes, MaxBufferedWaitMs, FrameReadTimeoutMs, FirstByteTimeoutMs, MaxConnections,
+    MaxConnectionsPerHost, StatusMaxConnections,
     Count
 };
 
@@ -185,6 +187,20 @@ constexpr KeyInfo keyTable[] = {
      "A separate plain-HTTP port (on host) for the status pages, e.g. for a client-only process; 0 = none."},
     {KeyId::StatusRequestTimeoutMs, "status-request-timeout-ms", Type::Int, 100, IntMax, nullptr, "10000", true, nullptr,
      "An HTTP status request must arrive whole within this many milliseconds (and an idle keep-alive connection closes after it)."},
+    {KeyId::MaxBufferedBytes, "max-buffered-bytes", Type::Int, 1 << 20, qint64(1) << 40, nullptr, "268435456", true, nullptr,
+     "Memory, in bytes, all connections of a server share for requests not received whole yet, requests waiting or running, and answers not sent yet; a connection whose next frame does not fit stops reading until room frees up."},
+    {KeyId::MaxBufferedWaitMs, "max-buffered-wait-ms", Type::Int, 0, IntMax, nullptr, "2000", true, nullptr,
+     "Once a connection has waited this many milliseconds for room in max-buffered-bytes, the server closes the connections holding the largest unfinished frames; 0 = never."},
+    {KeyId::FrameReadTimeoutMs, "frame-read-timeout-ms", Type::Int, 0, IntMax, nullptr, "30000", true, nullptr,
+     "A frame must arrive whole within this many milliseconds of its first byte, or the server closes the connection; 0 = no limit."},
+    {KeyId::FirstByteTimeoutMs, "first-byte-timeout-ms", Type::Int, 0, IntMax, nullptr, "10000", true, nullptr,
+     "A new connection to a server must send its first byte within this many milliseconds, or it is closed; 0 = no limit."},
+    {KeyId::MaxConnections, "max-connections", Type::Int, 0, IntMax, nullptr, "0", true, nullptr,
+     "Connections a server holds at once; more are accepted and closed at once with an Error frame (an HTTP request: 503). 0 = derived from the descriptor limit."},
+    {KeyId::MaxConnectionsPerHost, "max-connections-per-host", Type::Int, 0, IntMax, nullptr, "0", true, nullptr,
+     "Connections a server holds at once from one remote address (Unix sockets are not counted); 0 = no limit but max-connections."},
+    {KeyId::StatusMaxConnections, "status-max-connections", Type::Int, 1, IntMax, nullptr, "64", true, nullptr,
+     "Connections the separate status-port holds at once; more are answered 503 and closed."},
 };
 
 constexpr int KeyCount = int(std::size(keyTable));
@@ -1173,7 +1189,8 @@ void setString(RpcConfig *config, KeyId id, const QString &s)
 }
 
 QString stringAt(const QVariantList &values, KeyId id) { return values.at(index(id)).toString(); }
-// Range-checked on the way in: every Int key but max-frame-bytes (qint64) fits an int.
+// Range-checked on the way in: every Int key but max-frame-bytes and max-buffered-bytes (qint64)
+// fits an int.
 int intAt(const QVariantList &values, KeyId id) { return int(values.at(index(id)).toLongLong()); }
 
 } // namespace
@@ -1334,6 +1351,20 @@ int RpcConfig::statusPort() const { return intAt(d->values, KeyId::StatusPort); 
 void RpcConfig::setStatusPort(int port) { setInt(this, KeyId::StatusPort, port); }
 int RpcConfig::statusRequestTimeoutMs() const { return intAt(d->values, KeyId::StatusRequestTimeoutMs); }
 void RpcConfig::setStatusRequestTimeoutMs(int ms) { setInt(this, KeyId::StatusRequestTimeoutMs, ms); }
+qint64 RpcConfig::maxBufferedBytes() const { return d->values.at(index(KeyId::MaxBufferedBytes)).toLongLong(); }
+void RpcConfig::setMaxBufferedBytes(qint64 bytes) { setInt(this, KeyId::MaxBufferedBytes, bytes); }
+int RpcConfig::maxBufferedWaitMs() const { return intAt(d->values, KeyId::MaxBufferedWaitMs); }
+void RpcConfig::setMaxBufferedWaitMs(int ms) { setInt(this, KeyId::MaxBufferedWaitMs, ms); }
+int RpcConfig::frameReadTimeoutMs() const { return intAt(d->values, KeyId::FrameReadTimeoutMs); }
+void RpcConfig::setFrameReadTimeoutMs(int ms) { setInt(this, KeyId::FrameReadTimeoutMs, ms); }
+int RpcConfig::firstByteTimeoutMs() const { return intAt(d->values, KeyId::FirstByteTimeoutMs); }
+void RpcConfig::setFirstByteTimeoutMs(int ms) { setInt(this, KeyId::FirstByteTimeoutMs, ms); }
+int RpcConfig::maxConnections() const { return intAt(d->values, KeyId::MaxConnections); }
+void RpcConfig::setMaxConnections(int connections) { setInt(this, KeyId::MaxConnections, connections); }
+int RpcConfig::maxConnectionsPerHost() const { return intAt(d->values, KeyId::MaxConnectionsPerHost); }
+void RpcConfig::setMaxConnectionsPerHost(int connections) { setInt(this, KeyId::MaxConnectionsPerHost, connections); }
+int RpcConfig::statusMaxConnections() const { return intAt(d->values, KeyId::StatusMaxConnections); }
+void RpcConfig::setStatusMaxConnections(int connections) { setInt(this, KeyId::StatusMaxConnections, connections); }
 int RpcConfig::reconnectBackoffMinMs() const { return intAt(d->values, KeyId::ReconnectBackoffMinMs); }
 void RpcConfig::setReconnectBackoffMinMs(int ms) { setInt(this, KeyId::ReconnectBackoffMinMs, ms); }
 int RpcConfig::reconnectBackoffMaxMs() const { return intAt(d->values, KeyId::ReconnectBackoffMaxMs); }

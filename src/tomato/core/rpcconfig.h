@@ -237,6 +237,21 @@ public:
     void setStatusPort(int port);
     int statusRequestTimeoutMs() const;
     void setStatusRequestTimeoutMs(int ms);
+    // A server's bounds against hostile or broken peers (docs/RELIABILITY.md).
+    qint64 maxBufferedBytes() const;
+    void setMaxBufferedBytes(qint64 bytes);
+    int maxBufferedWaitMs() const; // 0: never close connections to make room
+    void setMaxBufferedWaitMs(int ms);
+    int frameReadTimeoutMs() const; // 0: none
+    void setFrameReadTimeoutMs(int ms);
+    int firstByteTimeoutMs() const; // 0: none
+    void setFirstByteTimeoutMs(int ms);
+    int maxConnections() const; // 0: derived from the descriptor limit (RpcServer::maxConnections())
+    void setMaxConnections(int connections);
+    int maxConnectionsPerHost() const; // 0: no limit
+    void setMaxConnectionsPerHost(int connections);
+    int statusMaxConnections() const;
+    void setStatusMaxConnections(int connections);
 
     RpcConfig(const RpcConfig &other);
     RpcConfig &operator=(const RpcConfig &other);

@@ -72,6 +72,8 @@ QString RpcError::codeName(Code code)
     case UnsupportedCompression: return QStringLiteral("UnsupportedCompression");
     case BadRequest: return QStringLiteral("BadRequest");
     case PermissionDenied: return QStringLiteral("PermissionDenied");
+    case TooManyConnections: return QStringLiteral("TooManyConnections");
+    case ResourceExhausted: return QStringLiteral("ResourceExhausted");
     }
     return QStringLiteral("Code%1").arg(int(code));
 }
@@ -79,7 +81,7 @@ QString RpcError::codeName(Code code)
 bool RpcError::isKnownCode(quint16 code)
 {
     return code == Ok || (code >= Timeout && code <= ClientClosed)
-        || (code >= UnknownService && code <= PermissionDenied);
+        || (code >= UnknownService && code <= ResourceExhausted);
 }
 
 bool RpcError::isClientSide(Code code)
@@ -95,6 +97,7 @@ bool RpcError::isRetryable(Code code)
     case Overloaded:
     case ShuttingDown:
     case UnknownService: // this instance does not publish it; another may
+    case TooManyConnections: // refused before anything was read
         return true;
     default:
         return false;
@@ -109,6 +112,8 @@ bool RpcError::isInstanceFailure(Code code)
     case ConnectionLost:
     case Overloaded:
     case ShuttingDown:
+    case TooManyConnections:
+    case ResourceExhausted:
     case Internal:
     case DeadlineExceeded:
         return true;

@@ -45,6 +45,10 @@ public:
         UnsupportedCompression = 212,
         BadRequest = 213,       // a well-formed frame that makes no sense (unknown command, ...)
         PermissionDenied = 214, // the caller may not call this service (tls-allowed-clients)
+        // Error frames only: the server ended the connection at one of its limits.
+        TooManyConnections = 215, // refused at max-connections(-per-host); nothing sent on it was read
+        ResourceExhausted = 216,  // a frame too slow (frame-read-timeout-ms), no first byte in time,
+                                  // or its memory needed by others (max-buffered-bytes)
     };
 
     RpcError();

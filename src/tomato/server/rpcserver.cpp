@@ -7,7 +7,9 @@
 #include <tomato/status/httpconnection_p.h>
 #include <tomato/status/nodeintrospection_p.h>
 #include <tomato/status/statusport_p.h>
+#include <tomato/transport/connectionlimits_p.h>
 #include <tomato/transport/iothreadpool_p.h>
+#include <tomato/transport/socketstream_p.h>
 #include <tomato/transport/transport_p.h>
 
 #include <QtCore/QDateTime>
@@ -53,7 +55,9 @@ class ServerStatsData : public QSharedData
 public:
     quint64 callsReceived = 0, callsSucceeded = 0, callsFailed = 0, callsCancelled = 0, callsExpired = 0,
             callsOverloaded = 0, cancelRequests = 0, protocolErrors = 0, handshakeFailures = 0,
-            connectionsAccepted = 0;
+            connectionsAccepted = 0, connectionsRefused = 0, connectionsTimedOut = 0, connectionsEvicted = 0;
+    qint64 bufferedBytes = 0;
+    int maxConnections = 0;
     int connections = 0;
     int callsInFlight = 0;
 };
@@ -72,6 +76,11 @@ quint64 ServerStats::cancelRequests() const { return d->cancelRequests; }
 quint64 ServerStats::protocolErrors() const { return d->protocolErrors; }
 quint64 ServerStats::handshakeFailures() const { return d->handshakeFailures; }
 quint64 ServerStats::connectionsAccepted() const { return d->connectionsAccepted; }
+quint64 ServerStats::connectionsRefused() const { return d->connectionsRefused; }
+quint64 ServerStats::connectionsTimedOut() const { return d->connectionsTimedOut; }
+quint64 ServerStats::connectionsEvicted() const { return d->connectionsEvicted; }
+qint64 ServerStats::bufferedBytes() const { return d->bufferedBytes; }
+int ServerStats::maxConnections() const { return d->maxConnections; }
 int ServerStats::connections() const { return d->connections; }
 int ServerStats::callsInFlight() const { return d->callsInFlight; }
 
@@ -87,7 +96,8 @@ public:
           acceptContext(io.context(io.thread(0))),
           status(std::make_shared<ServerStatusSource>(core.get()))
     {
-        startIdleSweeps(config.serverIdleCheckMs());
+        startDeadlineSweeps(config);
+        startGuard(config);
         StatusSources::add(status);
     }
 
@@ -96,32 +106,68 @@ public:
         StatusSources::remove(status.get());
         status->detach();
         statusPort.reset(); // maybe the process's last holder: closed here, on the owner's thread
-        runOnThread(acceptContext, [this] { listeners.clear(); });
+        runOnThread(acceptContext, [this] {
+            listeners.clear();
+            qDeleteAll(acceptContext->findChildren<QTimer *>(Qt::FindDirectChildrenOnly));
+            delete std::exchange(refuser, nullptr);
+        });
         for (int i = 0; i < io.size(); ++i) {
             QObject *context = io.context(io.thread(i));
             runOnThread(context, [context] { qDeleteAll(context->findChildren<QTimer *>(Qt::FindDirectChildrenOnly)); });
         }
     }
 
-    // One idle sweep per I/O thread over its connections.
-    void startIdleSweeps(int idleMs)
+    // One sweep per I/O thread over its connections' deadlines (idle, first byte, frame),
+    // at a quarter of the shortest: a deadline is noticed within 25 % of its length.
+    void startDeadlineSweeps(const RpcConfig &cfg)
     {
-        if (idleMs <= 0)
+        ServerConnection::Deadlines deadlines;
+        deadlines.idle = std::chrono::milliseconds(cfg.serverIdleCheckMs());
+        deadlines.firstByte = std::chrono::milliseconds(cfg.firstByteTimeoutMs());
+        deadlines.frame = std::chrono::milliseconds(cfg.frameReadTimeoutMs());
+        qint64 shortest = 0;
+        for (const auto d : {deadlines.idle, deadlines.firstByte, deadlines.frame}) {
+            if (d.count() > 0)
+                shortest = shortest == 0 ? d.count() : qMin<qint64>(shortest, d.count());
+        }
+        if (shortest == 0)
             return;
+        const int interval = int(qBound(qint64(10), shortest / 4, qint64(5000)));
         for (int i = 0; i < io.size(); ++i) {
             QObject *context = io.context(io.thread(i));
-            runOnThread(context, [context, idleMs] {
+            runOnThread(context, [context, deadlines, interval] {
                 auto *timer = new QTimer(context);
-                timer->setInterval(qBound(10, idleMs / 4, 5000));
-                QObject::connect(timer, &QTimer::timeout, context, [context, idleMs] {
+                timer->setInterval(interval);
+                QObject::connect(timer, &QTimer::timeout, context, [context, deadlines] {
                     const auto now = std::chrono::steady_clock::now();
                     const auto connections = context->findChildren<ServerConnection *>(Qt::FindDirectChildrenOnly);
                     for (ServerConnection *c : connections)
-                        c->closeIfIdle(now, std::chrono::milliseconds(idleMs));
+                        c->checkDeadlines(now, deadlines);
                 });
                 timer->start();
             });
         }
+    }
+
+    // On the accept thread: the budget's eviction of the connections holding the most, once
+    // one has waited max-buffered-wait-ms for room, and the listeners' descriptor exhaustion
+    // counts copied for the status pages.
+    void startGuard(const RpcConfig &cfg)
+    {
+        const int waitMs = cfg.maxBufferedWaitMs();
+        runOnThread(acceptContext, [this, waitMs] {
+            refuser = new Refuser(acceptContext);
+            auto *timer = new QTimer(acceptContext);
+            timer->setInterval(waitMs > 0 ? qBound(10, waitMs / 4, 1000) : 1000);
+            QObject::connect(timer, &QTimer::timeout, acceptContext, [this] {
+                core->budget->evictIfStarved(std::chrono::steady_clock::now());
+                quint64 exhaustions = 0;
+                for (const auto &l : listeners)
+                    exhaustions += l->exhaustions();
+                core->acceptExhaustions.store(exhaustions, std::memory_order_relaxed);
+            });
+            timer->start();
+        });
     }
 
     // The addresses to listen on: `listen`, or transport://host:port.
@@ -151,7 +197,22 @@ public:
         const Transport *transport = transports->forEndpoint(address, &errorString);
         if (!transport)
             return false;
-        auto listener = transport->createListener([this, transport](qintptr descriptor) {
+        // Plain text cannot reach a TLS peer.
+        const Refusal refusal = address.scheme() == QLatin1String("tls") ? Refusal::Silent : Refusal::FrameOrHttp;
+        auto listener = transport->createListener([this, transport, refusal](qintptr descriptor) {
+            QString why;
+            ConnectionSlot slot = core->limits.admit(core->limits.maxPerHost() > 0 ? peerHost(descriptor) : QString(), &why);
+            if (!slot) {
+                quint64 suppressed = 0;
+                if (core->refusalWarning.shouldLog(&suppressed))
+                    qCWarning(lcTransport).noquote()
+                        << QStringLiteral("refused a connection from %1: %2%3")
+                               .arg(SocketStream::describePeer(int(descriptor), transport->scheme()), why,
+                                    suppressed ? QStringLiteral(" (and %1 more since the last such line)").arg(suppressed)
+                                               : QString());
+                refuser->refuse(descriptor, refusal, RpcError::TooManyConnections, why);
+                return;
+            }
             // The descriptor is closed if the I/O thread never gets to it (a server going away).
             auto owned = std::shared_ptr<qintptr>(new qintptr(descriptor), [](qintptr *fd) {
                 if (*fd >= 0)
@@ -159,9 +220,10 @@ public:
                 delete fd;
             });
             QObject *context = io.context(io.next());
-            QMetaObject::invokeMethod(context, [context, owned, transport, core = core, keep = transports] {
+            QMetaObject::invokeMethod(context, [context, owned, transport, core = core, keep = transports,
+                                                slot = std::move(slot)]() mutable {
                 const qintptr fd = std::exchange(*owned, -1);
-                new ServerConnection(transport->accept(fd, context), core, context);
+                new ServerConnection(transport->accept(fd, context), core, std::move(slot), context);
             }, Qt::QueuedConnection);
         });
         if (!listener->listen(address, &errorString))
@@ -218,6 +280,7 @@ public:
     IoThreadPool io;
     QObject *acceptContext;
     std::vector<std::unique_ptr<Listener>> listeners; // on the accept thread
+    Refuser *refuser = nullptr;                       // on the accept thread, a child of its context
     QList<Endpoint> bound;
     QString errorString;
     QPointer<Registry> registry;
@@ -332,7 +395,8 @@ bool RpcServerPrivate::openStatusPort()
     const int port = core->config.statusPort();
     if (port <= 0 || statusPort)
         return true;
-    statusPort = StatusPort::open(core->config.host(), quint16(port), core->config.statusRequestTimeoutMs(), &errorString);
+    statusPort = StatusPort::open(core->config.host(), quint16(port), core->config.statusRequestTimeoutMs(),
+                                  core->config.statusMaxConnections(), &errorString);
     if (!statusPort)
         return false;
     qCInfo(lcServer).noquote() << "status pages on" << QStringLiteral("http://%1:%2/tomato/status").arg(core->config.host()).arg(statusPort->port());
@@ -524,6 +588,11 @@ ServerStats RpcServer::stats() const
     o.protocolErrors = c.protocolErrors.load();
     o.handshakeFailures = c.handshakeFailures.load();
     o.connectionsAccepted = c.connectionsAccepted.load();
+    o.connectionsRefused = c.limits.refused();
+    o.connectionsTimedOut = c.frameTimeouts.load() + c.firstByteTimeouts.load();
+    o.connectionsEvicted = c.budget->evictions();
+    o.bufferedBytes = c.budget->used();
+    o.maxConnections = c.limits.maxConnections();
     o.connections = c.connections.load();
     o.callsInFlight = c.callsInFlight.load();
     return s;

@@ -65,6 +65,12 @@ public:
     quint64 protocolErrors() const;    // connections closed for bad frames, oversized frames refused
     quint64 handshakeFailures() const; // connections that never came up (TLS handshake failed or timed out, plain text on a TLS port)
     quint64 connectionsAccepted() const; // status requests (HTTP) included
+    // The server's bounds (docs/RELIABILITY.md):
+    quint64 connectionsRefused() const;  // at max-connections or max-connections-per-host
+    quint64 connectionsTimedOut() const; // at frame-read-timeout-ms or first-byte-timeout-ms
+    quint64 connectionsEvicted() const;  // closed to free memory for others (max-buffered-bytes)
+    qint64 bufferedBytes() const;        // held now against max-buffered-bytes
+    int maxConnections() const;          // max-connections in effect (derived when it is 0)
     int connections() const;           // RPC connections open now (not status requests)
     int callsInFlight() const;         // admitted, not yet answered or dropped: what max-queued-calls bounds
 

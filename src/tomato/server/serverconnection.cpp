@@ -12,9 +12,12 @@
 
 namespace Tomato {
 
-ServerConnection::ServerConnection(Stream *stream, std::shared_ptr<ServerCore> core, QObject *parent)
+ServerConnection::ServerConnection(Stream *stream, std::shared_ptr<ServerCore> core, ConnectionSlot slot,
+                                   QObject *parent)
     : QObject(parent),
       m_core(std::move(core)),
+      m_slot(std::move(slot)),
+      m_account(m_core->budget, this),
       m_stream(stream),
       m_parser(m_core->maxFrameBytes),
       m_state(std::make_shared<ConnectionState>()),
@@ -22,6 +25,7 @@ ServerConnection::ServerConnection(Stream *stream, std::shared_ptr<ServerCore> c
 {
     m_stream->setParent(this);
     m_state->outbox = std::make_shared<Outbox>(this, [this] { flush(); });
+    m_state->outbox->setAccount(&m_account);
     m_state->peer = m_stream->peer();
     m_core->connections.fetch_add(1);
     m_core->connectionsAccepted.fetch_add(1, std::memory_order_relaxed);
@@ -36,6 +40,7 @@ ServerConnection::ServerConnection(Stream *stream, std::shared_ptr<ServerCore> c
 
 ServerConnection::~ServerConnection()
 {
+    m_account.detach();
     m_writer.stop();
     m_state->outbox->close();
     // Calls not started yet have nobody to answer to: drop them; running ones see
@@ -57,6 +62,7 @@ ServerConnection::~ServerConnection()
 
 void ServerConnection::onReady()
 {
+    m_lastActivity = std::chrono::steady_clock::now(); // a TLS handshake does not eat into first-byte-timeout-ms
     m_state->peer = m_stream->peer();
     m_state->subject = m_stream->peerSubject();
     m_state->commonName = m_stream->peerCommonName();
@@ -86,9 +92,40 @@ void ServerConnection::onStreamClosed()
     peerFinished();
 }
 
-void ServerConnection::closeIfIdle(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit)
+void ServerConnection::checkDeadlines(std::chrono::steady_clock::time_point now, const Deadlines &deadlines)
 {
-    if (m_stream && now - m_lastActivity >= limit) {
+    if (!m_stream || m_closing || m_stopping || !m_stream->isReady())
+        return; // a TLS handshake has tls-handshake-timeout-ms of its own
+    using std::chrono::milliseconds;
+    const auto warn = [this](const QString &what) {
+        quint64 suppressed = 0;
+        if (m_core->deadlineWarning.shouldLog(&suppressed))
+            qCWarning(lcTransport).noquote() << what
+                                             << (suppressed ? QStringLiteral("(and %1 more since the last such line)").arg(suppressed)
+                                                            : QString());
+    };
+    if (m_waitingForRoom)
+        return; // its bytes wait in the kernel because of us: no deadline runs against it
+    if (deadlines.firstByte.count() > 0 && m_sniffing && now - m_lastActivity >= deadlines.firstByte) {
+        m_core->firstByteTimeouts.fetch_add(1, std::memory_order_relaxed);
+        const QString why = QStringLiteral("nothing arrived within first-byte-timeout-ms (%1 ms)").arg(deadlines.firstByte.count());
+        warn(QStringLiteral("closing the connection from %1: %2").arg(m_state->peer, why));
+        closeWithError(RpcError::ResourceExhausted, why);
+        return;
+    }
+    // A frame's deadline runs while this connection reads: not while it waits for room in the
+    // budget or for its own answers to drain (it resumes with a fresh deadline).
+    if (deadlines.frame.count() > 0 && m_frameStartedAt != std::chrono::steady_clock::time_point{} && !m_readPaused
+        && now - m_frameStartedAt >= deadlines.frame) {
+        m_core->frameTimeouts.fetch_add(1, std::memory_order_relaxed);
+        const QString why = QStringLiteral("a frame did not arrive whole within frame-read-timeout-ms (%1 ms): "
+                                           "%2 of its %3 bytes came")
+                                .arg(deadlines.frame.count()).arg(m_parser.bufferedBytes()).arg(m_parser.startedFrameBytes());
+        warn(QStringLiteral("closing the connection from %1: %2").arg(m_state->peer, why));
+        closeWithError(RpcError::ResourceExhausted, why);
+        return;
+    }
+    if (deadlines.idle.count() > 0 && now - m_lastActivity >= deadlines.idle) {
         qCInfo(lcTransport).noquote() << "closing idle connection from" << m_state->peer;
         m_stream->abort();
         deleteLater();
@@ -127,9 +164,11 @@ bool ServerConnection::processFrames()
         case FrameParser::NeedMore:
             return true;
         case FrameParser::Frame:
+            m_frameDone = true;
             handleFrame(m_parser.takeFrame());
             break;
         case FrameParser::TooLarge:
+            m_frameDone = true;
             m_core->protocolErrors.fetch_add(1, std::memory_order_relaxed);
             m_state->outbox->post(Message::errorResponse(m_parser.frame().messageId, m_parser.frame().serialization,
                                                          RpcError::FrameTooLarge, m_parser.errorString()));
@@ -146,17 +185,103 @@ void ServerConnection::onReadyRead()
 {
     if (m_closing || m_stopping || !m_stream->isReady())
         return;
-    if (!processFrames() || m_peerClosed) // frames already buffered come first
+    if (!processFrames()) // frames already buffered come first
         return;
-    m_lastActivity = std::chrono::steady_clock::now();
-    const bool open = m_stream->readInto(m_parser);
+    if (m_peerClosed && !m_stream->hasBufferedInput())
+        return;
+    const qint64 room = roomToRead();
+    if (room <= 0)
+        return; // onBudgetRoom() reads on
+    const auto now = std::chrono::steady_clock::now();
+    m_lastActivity = now;
+    const bool open = m_stream->readInto(m_parser, room);
     const quint64 total = m_parser.totalAppended();
     m_core->bytesReceived.fetch_add(total - std::exchange(m_received, total), std::memory_order_relaxed);
     if (m_sniffing && handOverIfHttp())
         return;
     processFrames();
-    if (!open)
+    settleBudget(now);
+    if (!open) {
         peerFinished();
+    } else if (m_stream->hasBufferedInput() && !m_readPaused && !m_closing) {
+        // The stream holds more than this read could take; it will not signal it again.
+        QMetaObject::invokeMethod(this, &ServerConnection::onReadyRead, Qt::QueuedConnection);
+    }
+}
+
+// Reserves room in the budget for the next read, all or nothing: the whole frame under way
+// (its size is known from its header); for a small one, or none, a read's worth beyond it.
+// A large frame is read to its end and no further (its buffer is let go of whole). Once the
+// budget's last eighth is in use, only what must be: the frame's rest, or a header to learn
+// the next frame's size. 0 when the budget has no room: the connection keeps only what it
+// holds and waits for onBudgetRoom(), its bytes staying in the kernel.
+qint64 ServerConnection::roomToRead()
+{
+    const qint64 held = m_parser.bufferedBytes();
+    const qint64 started = m_parser.startedFrameBytes();
+    const bool large = started > BufferBudget::SmallFrame;
+    const qint64 target = large || m_core->budget->underPressure()
+        ? std::max<qint64>({started, Frame::HeaderSize, held + 1})
+        : qMax(started, held + ReadChunk);
+    if (m_account.reserveFrame(target, large)) {
+        if (std::exchange(m_waitingForRoom, false)) { // it waited for us, not we for it
+            const auto now = std::chrono::steady_clock::now();
+            m_lastActivity = now;
+            if (m_frameStartedAt != std::chrono::steady_clock::time_point{})
+                m_frameStartedAt = now;
+        }
+        return target - held;
+    }
+    if (!m_waitingForRoom) {
+        m_waitingForRoom = true;
+        quint64 suppressed = 0;
+        if (m_core->budgetWarning.shouldLog(&suppressed))
+            qCWarning(lcTransport).noquote()
+                << QStringLiteral("max-buffered-bytes (%1) is used up (%2 bytes held): the connection from %3 waits "
+                                  "for room for %4 bytes%5")
+                       .arg(m_core->budget->limit()).arg(m_core->budget->used()).arg(m_state->peer)
+                       .arg(target - m_account.frameBytes())
+                       .arg(suppressed ? QStringLiteral(" (and %1 more waits since the last such line)").arg(suppressed)
+                                       : QString());
+    }
+    m_account.shrinkFrame(held); // a partial reservation would hold room nobody can use
+    m_account.waitForRoom(target - held, large);
+    return 0;
+}
+
+// After a read: the reservation shrinks to what the frame under way will take, if it covers
+// it, else to what the parser holds (the next read reserves that frame whole); and that
+// frame's deadline starts when it is a new one (an oversized one being skipped counts too).
+void ServerConnection::settleBudget(std::chrono::steady_clock::time_point now)
+{
+    const qint64 held = m_parser.bufferedBytes();
+    const qint64 started = m_parser.startedFrameBytes();
+    m_account.shrinkFrame(started <= m_account.frameBytes() ? qMax<qint64>(started, held) : held);
+    if (started == 0 && m_parser.skipping() == 0) {
+        m_frameStartedAt = {};
+    } else if (m_frameStartedAt == std::chrono::steady_clock::time_point{} || m_frameDone) {
+        m_frameStartedAt = now;
+    }
+    m_frameDone = false;
+}
+
+void ServerConnection::onBudgetRoom()
+{
+    if (m_waitingForRoom)
+        onReadyRead();
+}
+
+// The budget needs the memory this connection holds more than others' waiting calls do.
+void ServerConnection::onBudgetEvict(const QString &why)
+{
+    if (m_closing || m_stopping || !m_stream)
+        return;
+    quint64 suppressed = 0;
+    if (m_core->budgetWarning.shouldLog(&suppressed))
+        qCWarning(lcTransport).noquote() << QStringLiteral("closing the connection from %1: %2").arg(m_state->peer, why);
+    closeWithError(RpcError::ResourceExhausted, why);
+    m_parser = FrameParser(m_core->maxFrameBytes); // its memory goes back now, not at deletion
+    m_account.shrinkFrame(0);
 }
 
 // The first bytes of a connection tell a status request (HTTP) from frames: the connection is
@@ -178,8 +303,9 @@ bool ServerConnection::handOverIfHttp()
     m_closing = true;
     m_writer.stop();
     m_state->outbox->close();
+    m_account.detach();
     new HttpConnection(std::exchange(m_stream, nullptr), m_parser.takeBuffered(), m_core->statusPages,
-                       m_core->config.statusRequestTimeoutMs(), parent());
+                       m_core->config.statusRequestTimeoutMs(), parent(), std::move(m_slot));
     deleteLater();
     return true;
 }
@@ -193,7 +319,13 @@ void ServerConnection::protocolError(RpcError::Code code, const QString &message
         text += QStringLiteral(" (an HTTP request? status-enabled is false on this server)");
     qCWarning(lcTransport).noquote() << "closing the connection from" << m_state->peer << "after a protocol error:" << text;
     m_core->protocolErrors.fetch_add(1, std::memory_order_relaxed);
-    m_state->outbox->post(Message::errorFrame(code, text));
+    closeWithError(code, text);
+}
+
+// Sends an Error frame, then closes once it is written (or the drain timeout passes).
+void ServerConnection::closeWithError(RpcError::Code code, const QString &message)
+{
+    m_state->outbox->post(Message::errorFrame(code, message));
     flush();
     m_closing = true;
     m_writer.stop();
@@ -206,12 +338,23 @@ void ServerConnection::protocolError(RpcError::Code code, const QString &message
 void ServerConnection::handleFrame(Frame &&frame)
 {
     switch (frame.command) {
-    case Frame::Request:
+    case Frame::Request: {
+        const qint64 bytes = Frame::HeaderSize + frame.extension.size() + frame.body.size();
         if (auto call = m_core->admit(std::move(frame), m_state)) {
+            if (bytes > BufferBudget::SmallFrame) {
+                // A large request's memory stays counted until its call is done, moved from
+                // this connection's reservation (small ones are bounded by max-queued-calls and
+                // cost no atomic operation here).
+                call->budget = m_core->budget;
+                call->budgetBytes = bytes;
+                m_core->budget->force(bytes);
+                m_account.shrinkFrame(qMax<qint64>(0, m_account.frameBytes() - bytes));
+            }
             track(call);
             m_core->dispatch(std::move(call));
         }
         return;
+    }
     case Frame::KeepAliveRequest:
         m_state->outbox->post(Message::emptyFrame(Frame::KeepAliveResponse, frame.messageId, frame.serialization));
         return;
@@ -277,6 +420,8 @@ void ServerConnection::flush()
     }
     if (m_readPaused && !overloaded()) {
         m_readPaused = false;
+        if (m_frameStartedAt != std::chrono::steady_clock::time_point{})
+            m_frameStartedAt = std::chrono::steady_clock::now(); // it waited for us, not we for it
         QMetaObject::invokeMethod(this, &ServerConnection::onReadyRead, Qt::QueuedConnection);
     }
 }

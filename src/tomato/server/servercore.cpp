@@ -96,16 +96,35 @@ void MethodMetrics::record(RpcError::Code code, Clock::duration took)
 
 ServerCall::~ServerCall()
 {
+    if (budgetBytes > 0)
+        budget->give(budgetBytes);
     if (connection && connection->load.fetch_sub(1) == ResumeLoad + 1)
         connection->outbox->scheduleFlush(); // the connection may be waiting to read again
 }
 
+namespace {
+// A frame must fit the share of max-buffered-bytes large frames may use, or it could never be
+// received: past it, frames are refused as too large.
+qint64 receivableFrameBytes(const RpcConfig &cfg)
+{
+    const qint64 largeShare = cfg.maxBufferedBytes() - cfg.maxBufferedBytes() / 8;
+    if (cfg.maxFrameBytes() <= largeShare)
+        return cfg.maxFrameBytes();
+    qCWarning(lcServer).noquote() << QStringLiteral("max-frame-bytes (%1) is more than 7/8 of max-buffered-bytes (%2): "
+                                                    "frames over %3 bytes are refused")
+                                         .arg(cfg.maxFrameBytes()).arg(cfg.maxBufferedBytes()).arg(largeShare);
+    return largeShare;
+}
+} // namespace
+
 ServerCore::ServerCore(const RpcConfig &cfg)
     : config(cfg),
-      maxFrameBytes(cfg.maxFrameBytes()),
+      maxFrameBytes(receivableFrameBytes(cfg)),
       compressionThreshold(cfg.compressionThresholdBytes()),
       maxQueuedCalls(cfg.maxQueuedCalls()),
       maxQueuedPerConnection(cfg.maxQueuedPerConnection()),
+      budget(std::make_shared<BufferBudget>(cfg.maxBufferedBytes(), cfg.maxBufferedWaitMs())),
+      limits(cfg.maxConnections() > 0 ? cfg.maxConnections() : derivedMaxConnections(), cfg.maxConnectionsPerHost()),
       m_serverFull(QStringLiteral("server overloaded: %1 calls queued (max-queued-calls)").arg(maxQueuedCalls)),
       m_connectionFull(QStringLiteral("connection overloaded: %1 calls of this connection queued "
                                       "(max-queued-per-connection)").arg(maxQueuedPerConnection)),

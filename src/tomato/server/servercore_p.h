@@ -3,6 +3,8 @@
 #include <tomato/server/rpcserver.h>
 #include <tomato/serialization/interfaceinfo_p.h>
 #include <tomato/status/statuspages_p.h>
+#include <tomato/transport/bufferbudget_p.h>
+#include <tomato/transport/connectionlimits_p.h>
 #include <tomato/transport/outbox_p.h>
 #include <tomato/wire/frame_p.h>
 
@@ -96,6 +98,9 @@ struct ServerCall
     // The caller cancelled, or its connection went away, while the call was running.
     std::atomic<bool> cancelRequested{false};
     std::chrono::steady_clock::time_point arrival; // when admitted: the latency's start
+    // A large request's bytes count against max-buffered-bytes until the call is done.
+    std::shared_ptr<BufferBudget> budget;
+    qint64 budgetBytes = 0;
 
     static constexpr int MaxLoad = 256;   // calls one connection may have unanswered
     static constexpr int ResumeLoad = 128;
@@ -132,7 +137,7 @@ public:
     ~ServerCore();
 
     const RpcConfig config;
-    const qint64 maxFrameBytes;
+    const qint64 maxFrameBytes; // max-frame-bytes, at most 7/8 of max-buffered-bytes
     const int compressionThreshold;
     const int maxQueuedCalls;         // per server: callsInFlight
     const int maxQueuedPerConnection; // per connection: ConnectionState::load
@@ -174,6 +179,14 @@ public:
         handshakeFailures{0}, bytesReceived{0}, bytesSent{0};
     std::atomic<int> connections{0};
     std::atomic<int> callsInFlight{0};
+
+    // Bounds against hostile or broken peers (docs/RELIABILITY.md): the memory connections
+    // share (max-buffered-bytes), the connections held (max-connections, -per-host), and what
+    // each bound did.
+    const std::shared_ptr<BufferBudget> budget;
+    ConnectionLimits limits;
+    std::atomic<quint64> frameTimeouts{0}, firstByteTimeouts{0}, acceptExhaustions{0};
+    RateLimitedWarning refusalWarning, budgetWarning, deadlineWarning;
 
     QThreadPool businessPool;
     // Refusals of calls whose service or method is not known (service and method labels empty).

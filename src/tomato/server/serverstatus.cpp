@@ -193,6 +193,15 @@ QVariantMap ServerStatusSource::statistics() const
         {QStringLiteral("protocolErrors"), c.protocolErrors.load()},
         {QStringLiteral("handshakeFailures"), c.handshakeFailures.load()},
         {QStringLiteral("connectionsAccepted"), c.connectionsAccepted.load()},
+        {QStringLiteral("connectionsRefused"), c.limits.refused()},
+        {QStringLiteral("maxConnections"), c.limits.maxConnections()},
+        {QStringLiteral("frameTimeouts"), c.frameTimeouts.load()},
+        {QStringLiteral("firstByteTimeouts"), c.firstByteTimeouts.load()},
+        {QStringLiteral("bufferedBytes"), c.budget->used()},
+        {QStringLiteral("maxBufferedBytes"), c.budget->limit()},
+        {QStringLiteral("bufferWaits"), c.budget->waits()},
+        {QStringLiteral("bufferEvictions"), c.budget->evictions()},
+        {QStringLiteral("acceptExhaustions"), c.acceptExhaustions.load()},
         {QStringLiteral("connections"), c.connections.load()},
         {QStringLiteral("callsInFlight"), c.callsInFlight.load()},
         {QStringLiteral("callsQueued"), c.queuedCalls()},
@@ -265,6 +274,24 @@ void ServerStatusSource::writeMetrics(MetricsWriter &out) const
                 double(c.protocolErrors.load()));
     out.counter("tomato_server_handshake_failures_total", "Connections that never came up (TLS handshake failed).", {},
                 double(c.handshakeFailures.load()));
+    out.gauge("tomato_server_max_connections", "Connections the server holds at most (max-connections, or derived).", {},
+              c.limits.maxConnections());
+    out.counter("tomato_server_connections_refused_total",
+                "Connections refused at max-connections or max-connections-per-host.", {}, double(c.limits.refused()));
+    out.counter("tomato_server_connections_timed_out_total", "Connections closed at a read deadline, by which one.",
+                {{"deadline", QStringLiteral("first-byte")}}, double(c.firstByteTimeouts.load()));
+    out.counter("tomato_server_connections_timed_out_total", "Connections closed at a read deadline, by which one.",
+                {{"deadline", QStringLiteral("frame")}}, double(c.frameTimeouts.load()));
+    out.gauge("tomato_server_buffered_bytes", "Bytes held against max-buffered-bytes (unfinished and large requests, unsent answers).",
+              {}, double(c.budget->used()));
+    out.gauge("tomato_server_buffered_bytes_max", "max-buffered-bytes.", {}, double(c.budget->limit()));
+    out.counter("tomato_server_buffer_waits_total", "Times a connection stopped reading for want of room in max-buffered-bytes.",
+                {}, double(c.budget->waits()));
+    out.counter("tomato_server_buffer_evictions_total", "Connections closed to free memory for others (max-buffered-bytes).",
+                {}, double(c.budget->evictions()));
+    out.counter("tomato_server_accept_exhaustions_total",
+                "Times accepting found the process out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).", {},
+                double(c.acceptExhaustions.load()));
     out.gauge("tomato_server_overloaded", "1 while the application says the server is overloaded.", {},
               c.overloaded.load() ? 1 : 0);
     const Life l = life();

@@ -369,12 +369,12 @@ void HttpConnectionPrivate::watchWritable(bool on)
         m_writeNotifier->setEnabled(on);
     if (!on || m_writeNotifier || m_writableConnection)
         return;
-    const qintptr descriptor = m_stream->directWriteDescriptor();
-    if (descriptor < 0) {
+    const SharedDescriptor descriptor = m_stream->directWriteDescriptor();
+    if (!descriptor) {
         m_writableConnection = QObject::connect(m_stream, &Stream::writable, q, [this] { onWritable(); });
         return;
     }
-    m_writeNotifier = new QSocketNotifier(descriptor, QSocketNotifier::Write, q);
+    m_writeNotifier = new QSocketNotifier(*descriptor, QSocketNotifier::Write, q);
     QObject::connect(m_writeNotifier, &QSocketNotifier::activated, q, [this] { onWritable(); });
 }
 
@@ -508,9 +508,10 @@ int HttpConnectionPrivate::fail(int status, const QString &message)
 // ---- HttpConnection ---------------------------------------------------------------------------
 
 HttpConnection::HttpConnection(Stream *stream, QByteArray received, std::shared_ptr<const StatusPages> pages,
-                               int requestTimeoutMs, QObject *parent)
+                               int requestTimeoutMs, QObject *parent, ConnectionSlot slot)
     : QObject(parent),
-      d(std::make_unique<HttpConnectionPrivate>(this, stream, std::move(received), std::move(pages), requestTimeoutMs))
+      d(std::make_unique<HttpConnectionPrivate>(this, stream, std::move(received), std::move(pages), requestTimeoutMs)),
+      m_slot(std::move(slot))
 {
     stream->setParent(this);
     HttpConnectionPrivate *p = d.get();

@@ -1,5 +1,6 @@
 #pragma once
 #include <tomato/status/statuspages_p.h>
+#include <tomato/transport/connectionlimits_p.h>
 #include <tomato/wire/frameparser_p.h>
 
 #include <QtCore/QObject>
@@ -25,9 +26,10 @@ class HttpConnection : public QObject
     Q_OBJECT
 public:
     // Takes the stream over (re-parents it). `received`: bytes already read from it (the start
-    // of the first request, read while telling HTTP from RPC).
+    // of the first request, read while telling HTTP from RPC). `slot`: the connection's place in
+    // its server's connection limits, held until it ends.
     HttpConnection(Stream *stream, QByteArray received, std::shared_ptr<const StatusPages> pages,
-                   int requestTimeoutMs, QObject *parent);
+                   int requestTimeoutMs, QObject *parent, ConnectionSlot slot = {});
     ~HttpConnection() override;
 
     // Whether a connection's first bytes are the start of an HTTP request rather than a frame
@@ -36,6 +38,7 @@ public:
 
 private:
     std::unique_ptr<class HttpConnectionPrivate> d;
+    ConnectionSlot m_slot;
 };
 
 } // namespace Tomato

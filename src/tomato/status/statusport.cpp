@@ -2,6 +2,7 @@
 
 #include <tomato/core/logging_p.h>
 #include <tomato/status/httpconnection_p.h>
+#include <tomato/transport/connectionlimits_p.h>
 #include <tomato/transport/iothreadpool_p.h>
 #include <tomato/transport/tcptransport_p.h>
 
@@ -56,7 +57,18 @@ public:
     bool listen(const QString &host, quint16 requestedPort, QString *error)
     {
         listener = transport.createListener([this](qintptr descriptor) {
-            new HttpConnection(transport.accept(descriptor, context), {}, pages, timeoutMs, context);
+            QString why;
+            ConnectionSlot slot = limits->admit(QString(), &why);
+            if (!slot) {
+                quint64 suppressed = 0;
+                if (refusalWarning.shouldLog(&suppressed))
+                    qCWarning(lcServer).noquote() << "refused a status connection:" << why
+                                                  << (suppressed ? QStringLiteral("(and %1 more since the last such line)").arg(suppressed)
+                                                                 : QString());
+                refuseConnection(descriptor, Refusal::Http, RpcError::TooManyConnections, why);
+                return;
+            }
+            new HttpConnection(transport.accept(descriptor, context), {}, pages, timeoutMs, context, std::move(slot));
         });
         if (!listener->listen(Endpoint(transport.scheme(), host, requestedPort), error)) {
             listener.reset();
@@ -72,6 +84,8 @@ public:
     std::shared_ptr<const StatusPages> pages;
     std::unique_ptr<Listener> listener; // on the I/O thread
     int timeoutMs = 10000;
+    std::unique_ptr<ConnectionLimits> limits;
+    RateLimitedWarning refusalWarning;
     quint16 port = 0;
     bool registered = false; // in the directory, under `port`
 };
@@ -98,7 +112,8 @@ quint16 StatusPort::port() const
 }
 
 // A port already open is shared as it is, whatever host and timeout the first holder chose.
-std::shared_ptr<StatusPort> StatusPort::open(const QString &host, quint16 port, int requestTimeoutMs, QString *error)
+std::shared_ptr<StatusPort> StatusPort::open(const QString &host, quint16 port, int requestTimeoutMs, int maxConnections,
+                                             QString *error)
 {
     Directory &dir = directory();
     QMutexLocker lock(&dir.mutex);
@@ -112,6 +127,7 @@ std::shared_ptr<StatusPort> StatusPort::open(const QString &host, quint16 port, 
     std::shared_ptr<StatusPort> opened(new StatusPort);
     StatusPortPrivate *p = opened->d.get();
     p->timeoutMs = requestTimeoutMs;
+    p->limits = std::make_unique<ConnectionLimits>(maxConnections, 0);
     bool listening = false;
     runOnThread(p->context, [&] { listening = p->listen(host, port, error); });
     if (!listening)

@@ -13,8 +13,10 @@ class StatusPort
 {
 public:
     // Listens on host:port (host as the `host` key: "0.0.0.0", "127.0.0.1", "::"), or returns
-    // null with *error. `requestTimeoutMs`: status-request-timeout-ms.
-    static std::shared_ptr<StatusPort> open(const QString &host, quint16 port, int requestTimeoutMs, QString *error);
+    // null with *error. `requestTimeoutMs`: status-request-timeout-ms; `maxConnections`:
+    // status-max-connections (more are answered 503).
+    static std::shared_ptr<StatusPort> open(const QString &host, quint16 port, int requestTimeoutMs, int maxConnections,
+                                            QString *error);
     ~StatusPort();
     quint16 port() const;
 

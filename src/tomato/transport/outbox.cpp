@@ -5,9 +5,7 @@
 #include <QtCore/QSocketNotifier>
 
 #include <cerrno>
-#include <fcntl.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 namespace Tomato {
 
@@ -16,11 +14,7 @@ Outbox::Outbox(QObject *owner, std::function<void()> flush)
 {
 }
 
-Outbox::~Outbox()
-{
-    if (m_fd >= 0)
-        ::close(m_fd);
-}
+Outbox::~Outbox() = default;
 
 void Outbox::scheduleLocked()
 {
@@ -71,6 +65,7 @@ bool Outbox::post(QByteArray &&frame, When when)
         }
         frame.remove(0, written);
     }
+    countLocked(frame.size());
     if (m_pending.isEmpty())
         m_pending = std::move(frame);
     else
@@ -79,26 +74,35 @@ bool Outbox::post(QByteArray &&frame, When when)
     return true;
 }
 
+void Outbox::setAccount(BudgetAccount *account)
+{
+    QMutexLocker lock(&m_mutex);
+    m_account = account;
+}
+
+void Outbox::dropPendingLocked()
+{
+    countLocked(-m_pending.size());
+    m_pending.clear();
+}
+
 void Outbox::attach(Stream *stream)
 {
     QMutexLocker lock(&m_mutex);
-    if (m_fd >= 0)
-        ::close(m_fd);
     m_stream = stream;
-    const qintptr direct = stream->directWriteDescriptor();
-    m_fd = direct >= 0 ? ::fcntl(int(direct), F_DUPFD_CLOEXEC, 0) : -1;
-    m_failed = direct >= 0 && m_fd < 0;
+    m_direct = stream->directWriteDescriptor();
+    m_fd = m_direct ? *m_direct : -1;
+    m_failed = false;
 }
 
 void Outbox::detach()
 {
     QMutexLocker lock(&m_mutex);
-    if (m_fd >= 0)
-        ::close(m_fd);
+    m_direct.reset();
     m_fd = -1;
     m_stream = nullptr;
     m_failed = false;
-    m_pending.clear();
+    dropPendingLocked();
     m_scheduled = false;
 }
 
@@ -115,6 +119,7 @@ Outbox::FlushResult Outbox::flush()
     const qint64 written = writeLocked(m_pending.constData(), m_pending.size());
     if (written < 0)
         return FlushResult::Failed;
+    countLocked(-written);
     if (written == m_pending.size()) {
         m_pending.clear();
         return FlushResult::Done;
@@ -146,10 +151,10 @@ void Outbox::close()
 {
     QMutexLocker lock(&m_mutex);
     m_closed = true;
-    m_pending.clear();
+    dropPendingLocked();
+    m_account = nullptr; // it may go now
     m_stream = nullptr;
-    if (m_fd >= 0)
-        ::close(m_fd);
+    m_direct.reset();
     m_fd = -1;
 }
 

@@ -1,4 +1,7 @@
 #pragma once
+#include <tomato/transport/bufferbudget_p.h>
+#include <tomato/transport/stream_p.h>
+
 #include <QtCore/QByteArray>
 #include <QtCore/QMutex>
 #include <QtCore/QObject>
@@ -7,8 +10,6 @@
 class QSocketNotifier;
 
 namespace Tomato {
-
-class Stream;
 
 // The write side of one connection, shared between the connection (on its I/O thread) and
 // any thread that sends frames through it (business threads answering calls, callers).
@@ -25,9 +26,9 @@ class Stream;
 // Frames never interleave: a write-now post finds the queue empty or queues behind it.
 // Before a stream is attached (a client still connecting) every post queues.
 //
-// The direct path writes through the outbox's own duplicate of the stream's descriptor,
-// closed only by detach()/close(), so a descriptor number that Qt closed (a peer that shut
-// down its sending side still gets its answers) can never be reused under a writer's feet.
+// The direct path writes to the stream's descriptor, which the outbox holds a share of until
+// detach()/close() (SharedDescriptor): a stream that lets go of it first (a peer that shut down
+// its sending side still gets its answers) cannot have its number reused under a writer's feet.
 // Thread-safe. Once closed (the connection is gone) posts are refused.
 class Outbox
 {
@@ -52,10 +53,14 @@ public:
     // flush again when it can (see OutboxWriter). Failed: the connection is broken.
     FlushResult flush();
     qsizetype pendingBytes() const; // queued, not yet taken by the stream
-    // The duplicate descriptor of the direct path, -1 without one. I/O thread.
+    // The descriptor of the direct path, -1 without one. I/O thread.
     qintptr directDescriptor() const;
     // Any thread: have the owner's flush run soon (it also re-checks flow control).
     void scheduleFlush();
+
+    // Queued bytes count against this account's budget from now on (a server's answers;
+    // max-buffered-bytes), until close(). Before the first post; the account must outlive close().
+    void setAccount(BudgetAccount *account);
 
     // I/O thread, before the owner dies.
     void close();
@@ -64,13 +69,21 @@ public:
 private:
     void scheduleLocked();
     qint64 writeLocked(const char *data, qsizetype size);
+    void dropPendingLocked();
+    void countLocked(qint64 delta)
+    {
+        if (m_account)
+            m_account->addAnswerBytes(delta);
+    }
 
     mutable QMutex m_mutex;
     QObject *m_owner;
     std::function<void()> m_flush;
     QByteArray m_pending;
+    BudgetAccount *m_account = nullptr;
     Stream *m_stream = nullptr; // used on the I/O thread only
-    int m_fd = -1;              // our duplicate of the stream's direct descriptor
+    SharedDescriptor m_direct;  // our share of the stream's direct descriptor
+    int m_fd = -1;              // its number, -1 without one
     bool m_scheduled = false;
     bool m_failed = false;
     bool m_closed = false;

@@ -39,8 +39,10 @@ void SocketStream::closeDescriptor()
     m_readable = nullptr;
     delete m_connecting;
     m_connecting = nullptr;
-    if (m_fd >= 0)
-        ::close(m_fd);
+    if (m_shared)
+        m_shared.reset(); // closed now, or when the Outbox lets go too
+    else if (m_fd >= 0)
+        ::close(m_fd);    // still connecting: nobody else has it
     m_fd = -1;
 }
 
@@ -78,6 +80,7 @@ SocketStream *SocketStream::adopt(qintptr descriptor, const QString &scheme, QOb
 
 void SocketStream::becomeReady()
 {
+    m_shared = makeSharedDescriptor(m_fd);
     if (m_scheme == QLatin1String("tcp")) {
         const int on = 1;
         ::setsockopt(m_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -209,7 +212,7 @@ void SocketStream::onConnectDone()
 
 // ---- reading and writing -----------------------------------------------------------------
 
-bool SocketStream::readInto(FrameParser &parser)
+bool SocketStream::readInto(FrameParser &parser, qint64 maxBytes)
 {
     if (m_fd < 0 || !isReady() || isClosed())
         return false;
@@ -218,7 +221,7 @@ bool SocketStream::readInto(FrameParser &parser)
         // that nothing is left (what arrives meanwhile wakes the notifier again).
         int queued = 0;
         ::ioctl(m_fd, FIONREAD, &queued);
-        const qint64 want = qMax(queued, 1);
+        const qint64 want = qMin<qint64>(qMax<qint64>(1, queued), qMax<qint64>(1, maxBytes));
         char *space = parser.appendSpace(want);
         const ssize_t n = ::recv(m_fd, space, size_t(want), MSG_DONTWAIT);
         parser.commitAppend(n > 0 ? n : 0);
@@ -259,12 +262,21 @@ void SocketStream::close()
         delete m_readable;
         m_readable = nullptr;
         ::shutdown(m_fd, SHUT_WR);
+        // Bytes left unread when the descriptor closes make the kernel reset the connection,
+        // which can destroy our last words (an Error frame) before the peer reads them: drop
+        // what has arrived (bounded; a peer that keeps sending gets its reset).
+        char sink[4096];
+        for (int i = 0; i < 64 && ::recv(m_fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; ++i) { }
     }
     markClosed(QStringLiteral("closed"));
 }
 
 void SocketStream::abort()
 {
+    // The connection ends now for every holder of the descriptor: an Outbox writing to it
+    // from another thread gets an error instead of writing into a connection we gave up on.
+    if (m_shared)
+        ::shutdown(m_fd, SHUT_RDWR);
     closeDescriptor();
     markClosed(QStringLiteral("aborted"));
 }

@@ -28,9 +28,9 @@ public:
     static SocketStream *connectTo(const Endpoint &address, QObject *parent);
     ~SocketStream() override;
 
-    bool readInto(FrameParser &parser) override;
+    bool readInto(FrameParser &parser, qint64 maxBytes = NoLimit) override;
     qint64 write(const char *data, qint64 size) override;
-    qintptr directWriteDescriptor() const override { return m_fd; }
+    SharedDescriptor directWriteDescriptor() const override { return m_shared; }
     void close() override;
     void abort() override;
     QString peer() const override { return m_peer; }
@@ -48,7 +48,8 @@ private:
     void fail(const QString &why);
     void closeDescriptor();
 
-    int m_fd = -1;
+    int m_fd = -1;             // the number of m_shared, -1 once this stream let go of it
+    SharedDescriptor m_shared; // closed when the Outbox lets go of it too
     QSocketNotifier *m_readable = nullptr;
     bool m_readCalled = false; // readInto() ran during the current readyRead()
     QSocketNotifier *m_connecting = nullptr; // client side, while a TCP connect is under way

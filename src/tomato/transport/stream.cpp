@@ -1,6 +1,24 @@
 #include <tomato/transport/stream_p.h>
 
+#include <unistd.h>
+
 namespace Tomato {
+
+namespace {
+struct DescriptorHolder
+{
+    explicit DescriptorHolder(int d) : fd(d) { }
+    ~DescriptorHolder() { ::close(fd); }
+    const int fd;
+};
+} // namespace
+
+SharedDescriptor makeSharedDescriptor(int descriptor)
+{
+    // One allocation per connection: the holder and its count together.
+    auto holder = std::make_shared<const DescriptorHolder>(descriptor);
+    return SharedDescriptor(holder, &holder->fd);
+}
 
 Stream::Stream(QObject *parent) : QObject(parent) { }
 

@@ -1,10 +1,19 @@
 #pragma once
 #include <QtCore/QObject>
 #include <QtCore/QString>
+#include <limits>
+#include <memory>
 
 namespace Tomato {
 
 class FrameParser;
+
+// A kernel descriptor owned jointly: closed when the last holder lets go. A stream and the
+// Outbox that writes to it from other threads hold it together, so its number can never be
+// reused for another connection while a writer still has it (one descriptor per connection,
+// no duplicate needed).
+using SharedDescriptor = std::shared_ptr<const int>;
+SharedDescriptor makeSharedDescriptor(int descriptor);
 
 // One connected byte stream of some transport (TCP, TLS, a Unix socket), as the protocol
 // layer sees it. A Transport creates it on the I/O thread that owns it for life; only that
@@ -27,15 +36,20 @@ public:
     // Why the stream closed or never came up.
     QString errorString() const { return m_error; }
 
-    // Moves what has arrived into the parser, straight into its buffer where the backend can.
-    // False once the peer has finished sending or the stream broke.
-    virtual bool readInto(FrameParser &parser) = 0;
+    // Moves what has arrived, at most `maxBytes`, into the parser, straight into its buffer
+    // where the backend can. False once the peer has finished sending or the stream broke.
+    // What is left waits: in the kernel (readyRead() comes again), or, when hasBufferedInput(),
+    // inside the stream for the next call.
+    virtual bool readInto(FrameParser &parser, qint64 maxBytes = NoLimit) = 0;
+    virtual bool hasBufferedInput() const { return false; }
+    static constexpr qint64 NoLimit = std::numeric_limits<qint64>::max();
     // Writes on the I/O thread: the bytes taken, maybe fewer than `size` (writable() follows
     // once more can be taken), or -1 when the stream is broken.
     virtual qint64 write(const char *data, qint64 size) = 0;
     // A descriptor that other threads may send whole frames to directly (TCP and Unix sockets:
-    // the Outbox's fast path), or -1 when every byte must go through write() on the I/O thread.
-    virtual qintptr directWriteDescriptor() const { return -1; }
+    // the Outbox's fast path), or null when every byte must go through write() on the I/O
+    // thread. Null too once the stream is closed.
+    virtual SharedDescriptor directWriteDescriptor() const { return {}; }
     // Closes once what write() took has gone out / at once.
     virtual void close() = 0;
     virtual void abort() = 0;

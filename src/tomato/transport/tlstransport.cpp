@@ -269,7 +269,7 @@ void TlsStream::watchSocket()
     QObject::connect(m_socket, &QSslSocket::errorOccurred, this, &TlsStream::onSocketError);
     // Qt may report the end before the error that caused it: look at both a moment later.
     QObject::connect(m_socket, &QSslSocket::disconnected, this,
-                     [this] { QMetaObject::invokeMethod(this, [this] { fail(endReason()); }, Qt::QueuedConnection); });
+                     [this] { QMetaObject::invokeMethod(this, &TlsStream::endAfterReading, Qt::QueuedConnection); });
     QObject::connect(m_socket, &QSslSocket::readyRead, this, &Stream::readyRead);
     QObject::connect(m_socket, &QSslSocket::encryptedBytesWritten, this, &Stream::writable);
 }
@@ -316,6 +316,24 @@ QString TlsStream::endReason() const
     return QStringLiteral("cannot connect to %1: %2").arg(m_peer, why);
 }
 
+// The peer is gone, but what it sent before may still wait decrypted in the socket (a reader
+// takes at most what its budget allows per read): let the reader have it while it keeps
+// taking some, then end.
+void TlsStream::endAfterReading()
+{
+    if (isClosed())
+        return;
+    const qint64 before = m_socket ? m_socket->bytesAvailable() : 0;
+    if (isReady() && before > 0) {
+        Q_EMIT readyRead();
+        if (m_socket && m_socket->bytesAvailable() > 0 && m_socket->bytesAvailable() < before) {
+            QMetaObject::invokeMethod(this, &TlsStream::endAfterReading, Qt::QueuedConnection);
+            return;
+        }
+    }
+    fail(endReason());
+}
+
 void TlsStream::fail(const QString &why)
 {
     if (isClosed())
@@ -332,24 +350,30 @@ void TlsStream::fail(const QString &why)
     markClosed(why);
 }
 
-bool TlsStream::readInto(FrameParser &parser)
+bool TlsStream::readInto(FrameParser &parser, qint64 maxBytes)
 {
     if (!m_socket || !isReady())
         return !isClosed();
-    while (m_socket->bytesAvailable() > 0) {
-        const qint64 available = m_socket->bytesAvailable();
+    while (m_socket->bytesAvailable() > 0 && maxBytes > 0) {
+        const qint64 available = qMin(m_socket->bytesAvailable(), maxBytes);
         char *space = parser.appendSpace(available);
         const qint64 n = m_socket->read(space, available);
         parser.commitAppend(n);
         if (n <= 0)
             break;
+        maxBytes -= n;
         m_received = true;
     }
-    if (m_socket->state() != QAbstractSocket::ConnectedState) {
+    if (m_socket->state() != QAbstractSocket::ConnectedState && m_socket->bytesAvailable() == 0) {
         markEnded(QStringLiteral("the peer closed the connection"));
         return false;
     }
     return true;
+}
+
+bool TlsStream::hasBufferedInput() const
+{
+    return m_socket && m_socket->bytesAvailable() > 0;
 }
 
 qint64 TlsStream::write(const char *data, qint64 size)

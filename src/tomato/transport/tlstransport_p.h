@@ -67,7 +67,8 @@ public:
     static TlsStream *connectTo(const Endpoint &address, const TlsSettings &settings, QObject *parent);
     ~TlsStream() override;
 
-    bool readInto(FrameParser &parser) override;
+    bool readInto(FrameParser &parser, qint64 maxBytes = NoLimit) override;
+    bool hasBufferedInput() const override;
     qint64 write(const char *data, qint64 size) override;
     void close() override;
     void abort() override;
@@ -83,6 +84,7 @@ private:
     void watchSocket();
     void onEncrypted();
     void onSocketError();
+    void endAfterReading();
     QString endReason() const;
     void fail(const QString &why);
 

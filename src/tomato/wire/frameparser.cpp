@@ -15,6 +15,19 @@ FrameParser::Result FrameParser::feed(QByteArrayView bytes)
     return next();
 }
 
+qint64 FrameParser::startedFrameBytes() const
+{
+    const qsizetype avail = m_buffer.size() - m_pos;
+    if (m_corrupt || avail <= 0)
+        return 0;
+    if (avail < 5)
+        return Frame::HeaderSize;
+    const auto *p = reinterpret_cast<const uchar *>(m_buffer.constData()) + m_pos;
+    const qint64 total = 5 + qint64(qFromBigEndian<quint32>(p + 1));
+    // Over the limit, it will be skipped once its header is in: only the header is needed.
+    return total > m_maxFrameBytes ? qint64(Frame::HeaderSize) : qMax<qint64>(Frame::HeaderSize, total);
+}
+
 QByteArray FrameParser::takeBuffered()
 {
     compact();
@@ -150,9 +163,11 @@ FrameParser::Result FrameParser::next()
         return TooLarge;
     }
     if (avail < total) {
-        // Make room for the whole frame once, rather than growing step by step.
-        if (m_buffer.capacity() < m_pos + total)
-            m_buffer.reserve(m_pos + total);
+        // Room grows with what arrived (doubling, up to the frame's end), never with what a
+        // header announces: a peer that announces 16 MiB and stalls has cost a few bytes.
+        const qint64 want = m_pos + qMin<qint64>(total, qMax<qint64>(2 * qint64(avail), MinGrowth));
+        if (m_buffer.capacity() < want)
+            m_buffer.reserve(want);
         return NeedMore;
     }
 
@@ -173,6 +188,11 @@ FrameParser::Result FrameParser::next()
     m_pos += total;
     if (m_pos == m_buffer.size()) {
         m_buffer.clear();
+        m_pos = 0;
+    } else if (m_buffer.capacity() > 4 * MinGrowth && m_buffer.size() - m_pos < m_buffer.capacity() / 4) {
+        // A large frame went out and a little of the next one is left: keep that in a buffer
+        // of its size, not the large one's.
+        m_buffer = m_buffer.mid(m_pos);
         m_pos = 0;
     }
     return Frame;

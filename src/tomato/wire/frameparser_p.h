@@ -42,6 +42,16 @@ public:
     qint64 maxFrameBytes() const { return m_maxFrameBytes; }
     // Bytes held, for tests and accounting.
     qsizetype bufferedBytes() const { return m_buffer.size() - m_pos; }
+    // Bytes allocated for them (tests: memory grows with what arrived, not with what was announced).
+    qsizetype allocatedBytes() const { return m_buffer.capacity(); }
+    // The whole size, from its header, of the frame whose first bytes are buffered (at least
+    // the header's size while the length is not in yet); 0 when nothing is buffered. After
+    // next() returned NeedMore, this is what the frame will take once complete (a receiver's
+    // memory budget reserves it before reading on). A frame over maxFrameBytes is never
+    // buffered, it is skipped: for it, only the header's size.
+    qint64 startedFrameBytes() const;
+    // Bytes of an oversized frame still to be discarded as they arrive.
+    qint64 skipping() const { return m_skip; }
     // The unparsed bytes held, without taking them (a server looks at a connection's first
     // bytes to tell an HTTP request from a frame).
     QByteArrayView buffered() const { return QByteArrayView(m_buffer).sliced(m_pos); }
@@ -52,6 +62,7 @@ public:
     quint64 totalAppended() const { return m_totalAppended; }
 
 private:
+    static constexpr qint64 MinGrowth = 16 << 10;
     Result fail(RpcError::Code code, QString message);
     void compact();
 

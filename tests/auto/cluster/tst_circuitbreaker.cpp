@@ -101,6 +101,8 @@ const CodeRow codeTable[] = {
     {RpcError::UnsupportedCompression, "UnsupportedCompression", false, Never},
     {RpcError::BadRequest, "BadRequest", false, Never},
     {RpcError::PermissionDenied, "PermissionDenied", false, Never},
+    {RpcError::TooManyConnections, "TooManyConnections", true, Always},
+    {RpcError::ResourceExhausted, "ResourceExhausted", true, IfIdempotent},
 };
 
 } // namespace

@@ -149,7 +149,8 @@ void tst_RpcConfig::keysAreTheTomatoRpcKeysAndEachIsDescribed()
         "load-balance", "load-balance-by-service", "cluster", "cluster-by-method", "retries",
         "idempotent-methods", "circuit-min-calls", "circuit-half-open-calls", "warmup-seconds",
         "max-queued-calls", "max-queued-per-connection", "status-enabled", "status-port",
-        "status-request-timeout-ms",
+        "status-request-timeout-ms", "max-buffered-bytes", "max-buffered-wait-ms", "frame-read-timeout-ms",
+        "first-byte-timeout-ms", "max-connections", "max-connections-per-host", "status-max-connections",
     };
     QCOMPARE(RpcConfig::keys(), expected);
 
@@ -1264,6 +1265,13 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     c.setStatusEnabled(false);
     c.setStatusPort(8080);
     c.setStatusRequestTimeoutMs(500);
+    c.setMaxBufferedBytes(qint64(3) << 30);
+    c.setMaxBufferedWaitMs(0);
+    c.setFrameReadTimeoutMs(1500);
+    c.setFirstByteTimeoutMs(0);
+    c.setMaxConnections(100);
+    c.setMaxConnectionsPerHost(10);
+    c.setStatusMaxConnections(8);
     c.setIoThreads(64);
     c.setMaxFrameBytes(1024);
     c.setTimeoutMs(2000);
@@ -1340,6 +1348,13 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     QCOMPARE(c.warmupSeconds(), 0);
     QCOMPARE(c.maxQueuedCalls(), 50);
     QCOMPARE(c.maxQueuedPerConnection(), 5);
+    QCOMPARE(c.maxBufferedBytes(), qint64(3) << 30); // over an int
+    QCOMPARE(c.maxBufferedWaitMs(), 0);
+    QCOMPARE(c.frameReadTimeoutMs(), 1500);
+    QCOMPARE(c.firstByteTimeoutMs(), 0);
+    QCOMPARE(c.maxConnections(), 100);
+    QCOMPARE(c.maxConnectionsPerHost(), 10);
+    QCOMPARE(c.statusMaxConnections(), 8);
 
     for (const QString &key : RpcConfig::keys())
         QCOMPARE(c.sourceOf(key), QStringLiteral("API"));
@@ -1374,6 +1389,10 @@ void tst_RpcConfig::typedSettersRefuseValuesOutOfRange_data()
         << "unix-socket-access" << "'root' is not one of: user, group, world";
     QTest::newRow("weight 0") << ConfigChange([](RpcConfig &c) { c.setWeight(0); })
                               << "weight" << "0 is out of range: must be between 1 and 1000";
+    QTest::newRow("tiny buffer budget") << ConfigChange([](RpcConfig &c) { c.setMaxBufferedBytes(4096); })
+                                        << "max-buffered-bytes" << "4096 is out of range: must be between 1048576 and 1099511627776";
+    QTest::newRow("no status connections") << ConfigChange([](RpcConfig &c) { c.setStatusMaxConnections(0); })
+                                           << "status-max-connections" << "0 is out of range: must be at least 1";
     QTest::newRow("empty stage") << ConfigChange([](RpcConfig &c) { c.setStage(QString()); })
                                  << "stage" << "must not be empty";
     QTest::newRow("host name as host") << ConfigChange([](RpcConfig &c) { c.setHost(QStringLiteral("localhost")); })

@@ -75,6 +75,11 @@ void tst_RpcError::everyCodeIsClassifiedByWhatTheCallerShouldDo_data()
     QTest::newRow("BadRequest") << RpcError::BadRequest << "BadRequest" << false << false << false;
     // Another instance would refuse the same caller the same way.
     QTest::newRow("PermissionDenied") << RpcError::PermissionDenied << "PermissionDenied" << false << false << false;
+    // Refused at accept: nothing sent on the connection was read, and the instance is full.
+    QTest::newRow("TooManyConnections") << RpcError::TooManyConnections << "TooManyConnections"
+                                        << false << true << true;
+    // Cut mid-frame or for its memory: calls sent before on that connection may have run.
+    QTest::newRow("ResourceExhausted") << RpcError::ResourceExhausted << "ResourceExhausted" << false << false << true;
 }
 
 void tst_RpcError::everyCodeIsClassifiedByWhatTheCallerShouldDo()
@@ -108,7 +113,9 @@ void tst_RpcError::onlyDefinedCodesAreKnown_data()
     QTest::newRow("200") << 200 << true;
     QTest::newRow("213") << 213 << true;
     QTest::newRow("214") << 214 << true;
-    QTest::newRow("215") << 215 << false;
+    QTest::newRow("215") << 215 << true;
+    QTest::newRow("216") << 216 << true;
+    QTest::newRow("217") << 217 << false;
     QTest::newRow("300") << 300 << false;
     QTest::newRow("65535") << 65535 << false;
 }

@@ -203,7 +203,7 @@ private:
 void tst_StatusHttp::init()
 {
     QString error;
-    m_port = StatusPort::open(QStringLiteral("127.0.0.1"), 0, Deadline, &error);
+    m_port = StatusPort::open(QStringLiteral("127.0.0.1"), 0, Deadline, 64, &error);
     QVERIFY2(m_port, qPrintable(error));
     QVERIFY(m_port->port() != 0);
 }
@@ -494,7 +494,7 @@ void tst_StatusHttp::keepAliveServesManyRequestsOnOneConnection()
 void tst_StatusHttp::aSlowRequestIs408WhileOthersAreServed()
 {
     QString error;
-    const auto port = StatusPort::open(QStringLiteral("127.0.0.1"), 0, 300, &error);
+    const auto port = StatusPort::open(QStringLiteral("127.0.0.1"), 0, 300, 64, &error);
     QVERIFY2(port, qPrintable(error));
     RawPeer slow(port->port());
     QElapsedTimer elapsed;
@@ -517,7 +517,7 @@ void tst_StatusHttp::aSlowRequestIs408WhileOthersAreServed()
 void tst_StatusHttp::anIdleConnectionIsClosed()
 {
     QString error;
-    const auto port = StatusPort::open(QStringLiteral("127.0.0.1"), 0, 300, &error);
+    const auto port = StatusPort::open(QStringLiteral("127.0.0.1"), 0, 300, 64, &error);
     QVERIFY2(port, qPrintable(error));
     RawPeer silent(port->port()); // never sends
     RawPeer done(port->port());   // keep-alive after one answer
@@ -619,15 +619,15 @@ void tst_StatusHttp::bytesReceivedBeforeTheConnectionComeFirst()
 void tst_StatusHttp::onePortIsSharedAndReleased()
 {
     QString error;
-    auto first = StatusPort::open(QStringLiteral("127.0.0.1"), 0, Deadline, &error);
+    auto first = StatusPort::open(QStringLiteral("127.0.0.1"), 0, Deadline, 64, &error);
     QVERIFY2(first, qPrintable(error));
     const quint16 port = first->port();
-    auto second = StatusPort::open(QStringLiteral("127.0.0.1"), port, Deadline, &error);
+    auto second = StatusPort::open(QStringLiteral("127.0.0.1"), port, Deadline, 64, &error);
     QVERIFY2(second, qPrintable(error));
     QCOMPARE(second.get(), first.get());
     QCOMPARE(second->port(), port);
     // Port 0 is never shared: each asks for a port of its own.
-    const auto other = StatusPort::open(QStringLiteral("127.0.0.1"), 0, Deadline, &error);
+    const auto other = StatusPort::open(QStringLiteral("127.0.0.1"), 0, Deadline, 64, &error);
     QVERIFY2(other, qPrintable(error));
     QVERIFY(other->port() != port);
 
@@ -644,7 +644,7 @@ void tst_StatusHttp::onePortIsSharedAndReleased()
     QVERIFY2(successor.listen(QHostAddress::LocalHost, port), qPrintable(successor.errorString()));
     successor.close();
     // And it can be opened again.
-    const auto reopened = StatusPort::open(QStringLiteral("127.0.0.1"), port, Deadline, &error);
+    const auto reopened = StatusPort::open(QStringLiteral("127.0.0.1"), port, Deadline, 64, &error);
     QVERIFY2(reopened, qPrintable(error));
     QCOMPARE(reopened->port(), port);
 }
@@ -654,10 +654,10 @@ void tst_StatusHttp::aBusyPortIsAnError()
     QTcpServer occupant;
     QVERIFY(occupant.listen(QHostAddress::LocalHost));
     QString error;
-    const auto port = StatusPort::open(QStringLiteral("127.0.0.1"), occupant.serverPort(), Deadline, &error);
+    const auto port = StatusPort::open(QStringLiteral("127.0.0.1"), occupant.serverPort(), Deadline, 64, &error);
     QVERIFY(!port);
     QVERIFY2(error.contains(QString::number(occupant.serverPort())), qPrintable(error));
-    QVERIFY(!StatusPort::open(QStringLiteral("not-an-address"), 0, Deadline, &error));
+    QVERIFY(!StatusPort::open(QStringLiteral("not-an-address"), 0, Deadline, 64, &error));
     QVERIFY(!error.isEmpty());
 }
 

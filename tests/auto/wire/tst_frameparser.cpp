@@ -4,6 +4,8 @@
 #include <QtCore/QtEndian>
 #include <QtTest/QTest>
 
+#include <cstring>
+
 using Tomato::Frame;
 using Tomato::FrameParser;
 
@@ -46,6 +48,9 @@ private Q_SLOTS:
     void staysCorruptAfterCorruption();
     void refusesAnOversizedFrameFromItsHeaderAndSkipsItsBytes();
     void acceptsAFrameOfExactlyTheLimit();
+    void memoryGrowsWithWhatArrivedNotWithWhatWasAnnounced();
+    void startedFrameBytesTellsTheWholeSizeOfTheFrameUnderWay();
+    void aLargeFrameDoesNotLeaveItsBufferBehind();
 };
 
 void tst_FrameParser::encodesTheDocumentedLayout()
@@ -182,6 +187,75 @@ void tst_FrameParser::acceptsAFrameOfExactlyTheLimit()
     QCOMPARE(atLimit.feed(exact), FrameParser::Frame);
     FrameParser belowLimit(exact.size() - 1);
     QCOMPARE(belowLimit.feed(exact), FrameParser::TooLarge);
+}
+
+// A peer that announces a 16 MiB frame and sends its header has cost a few bytes, not 16 MiB;
+// the buffer then grows with the body as it arrives, never past twice what arrived.
+void tst_FrameParser::memoryGrowsWithWhatArrivedNotWithWhatWasAnnounced()
+{
+    const QByteArray body((16 << 20) - 64 - 24, 'b');
+    const QByteArray whole = frameBytes(9, {}, body);
+    FrameParser parser(16 << 20);
+    QCOMPARE(parser.feed(whole.left(24)), FrameParser::NeedMore);
+    QVERIFY2(parser.allocatedBytes() <= 64 << 10, qPrintable(QString::number(parser.allocatedBytes())));
+    qsizetype fed = 24;
+    while (fed < (1 << 20)) {
+        QCOMPARE(parser.feed(whole.mid(fed, 64 << 10)), FrameParser::NeedMore);
+        fed += 64 << 10;
+        QVERIFY2(parser.allocatedBytes() <= 2 * fed + (64 << 10),
+                 qPrintable(QStringLiteral("%1 allocated for %2 received").arg(parser.allocatedBytes()).arg(fed)));
+    }
+    QCOMPARE(parser.feed(whole.mid(fed)), FrameParser::Frame);
+    QCOMPARE(parser.frame().messageId, quint64(9));
+    QCOMPARE(parser.frame().body, body);
+}
+
+void tst_FrameParser::startedFrameBytesTellsTheWholeSizeOfTheFrameUnderWay()
+{
+    const QByteArray a = frameBytes(1, "k:v", QByteArray(100, 'a'));
+    const QByteArray b = frameBytes(2, {}, QByteArray(5000, 'b'));
+    FrameParser parser;
+    QCOMPARE(parser.startedFrameBytes(), 0);
+    QCOMPARE(parser.feed(a.left(3)), FrameParser::NeedMore);
+    QCOMPARE(parser.startedFrameBytes(), qint64(Frame::HeaderSize)); // its length is not in yet
+    QCOMPARE(parser.feed(a.mid(3, 10)), FrameParser::NeedMore);
+    QCOMPARE(parser.startedFrameBytes(), qint64(a.size()));
+    QCOMPARE(parser.feed(a.mid(13) + b.left(30)), FrameParser::Frame);
+    QCOMPARE(parser.next(), FrameParser::NeedMore);
+    QCOMPARE(parser.startedFrameBytes(), qint64(b.size())); // the next one
+    QCOMPARE(parser.feed(b.mid(30)), FrameParser::Frame);
+    QCOMPARE(parser.next(), FrameParser::NeedMore);
+    QCOMPARE(parser.startedFrameBytes(), 0);
+
+    // A frame over the limit is skipped once its header is in: it needs only the header,
+    // also while its length is in and the rest of the header is not.
+    FrameParser small(1024);
+    QCOMPARE(small.feed(rawHeader(0xAC, 0xfffffff0u, 1, 0).left(9)), FrameParser::NeedMore);
+    QCOMPARE(small.startedFrameBytes(), qint64(Frame::HeaderSize));
+}
+
+// The server's read path (appendSpace/commitAppend, as Stream::readInto fills it): a large
+// frame read together with the start of the next leaves a buffer of the small one's size.
+void tst_FrameParser::aLargeFrameDoesNotLeaveItsBufferBehind()
+{
+    const QByteArray large = frameBytes(1, {}, QByteArray(4 << 20, 'L'));
+    const QByteArray next = frameBytes(2, {}, QByteArray(100, 'n'));
+    const QByteArray stream = large + next.left(40);
+    FrameParser parser(16 << 20);
+    for (qsizetype fed = 0; fed < stream.size();) {
+        const qint64 n = qMin<qint64>(256 << 10, stream.size() - fed);
+        std::memcpy(parser.appendSpace(n), stream.constData() + fed, size_t(n));
+        parser.commitAppend(n);
+        fed += n;
+        QVERIFY2(parser.allocatedBytes() <= 2 * fed + (64 << 10), qPrintable(QString::number(parser.allocatedBytes())));
+    }
+    QCOMPARE(parser.next(), FrameParser::Frame);
+    QCOMPARE(parser.frame().body.size(), 4 << 20);
+    QCOMPARE(parser.next(), FrameParser::NeedMore);
+    QCOMPARE(parser.bufferedBytes(), 40);
+    QVERIFY2(parser.allocatedBytes() < (64 << 10), qPrintable(QString::number(parser.allocatedBytes())));
+    QCOMPARE(parser.feed(next.mid(40)), FrameParser::Frame);
+    QCOMPARE(parser.frame().messageId, quint64(2));
 }
 
 QTEST_APPLESS_MAIN(tst_FrameParser)

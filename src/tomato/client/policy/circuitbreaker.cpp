@@ -197,6 +197,8 @@ bool CircuitBreaker::countsAgainstInstance(RpcError::Code code)
     case RpcError::ConnectionLost:
     case RpcError::Overloaded:
     case RpcError::ShuttingDown:
+    case RpcError::TooManyConnections:
+    case RpcError::ResourceExhausted:
         return true;
     default:
         return false;
@@ -221,6 +223,7 @@ RetryDecision::Class RetryDecision::classify(RpcError::Code code)
     case RpcError::Overloaded:
     case RpcError::ShuttingDown:
     case RpcError::CircuitOpen:
+    case RpcError::TooManyConnections:
     // That instance does not publish the service (a rolling upgrade); others may. It did not
     // run (RpcError::isRetryable agrees).
     case RpcError::UnknownService:
@@ -228,6 +231,7 @@ RetryDecision::Class RetryDecision::classify(RpcError::Code code)
     // The call may have run: only a method that is safe to run twice may go again.
     case RpcError::Timeout:
     case RpcError::ConnectionLost:
+    case RpcError::ResourceExhausted: // the server cut the connection: calls sent before may have run
         return Class::IfIdempotent;
     default:
         return Class::Never;
