@@ -257,6 +257,7 @@ private Q_SLOTS:
     void stalledLargeFramesStayWithinTheBudget();
     void starvedConnectionsEvictTheLargestHolder();
     void slowLorisIsCutAtTheFrameDeadline();
+    void aWaitForRoomIsBoundedByTheFrameDeadline();
     void silentConnectionIsClosedAtTheFirstByteDeadline();
     void connectionsBeyondTheLimitsAreRefused();
     void descriptorExhaustionNeitherCrashesNorSpins();
@@ -449,6 +450,35 @@ void tst_Limits::slowLorisIsCutAtTheFrameDeadline()
     QString error;
     QCOMPARE(echoCalls(*echo, 5, 5, &error), 5);
     QCOMPARE(metric(server.port(), "tomato_server_connections_timed_out_total{deadline=\"frame\"}"), 1.0);
+}
+
+// A connection waiting for room runs no deadline of its own (the server makes it wait), but the
+// wait itself ends at frame-read-timeout-ms even when nobody can be evicted to make room.
+void tst_Limits::aWaitForRoomIsBoundedByTheFrameDeadline()
+{
+    Server server({QStringLiteral("max-buffered-bytes=%1").arg(16 << 20), QStringLiteral("max-buffered-wait-ms=0"),
+                   QStringLiteral("frame-read-timeout-ms=1000")});
+    QVERIFY(server.port());
+    // The hog asks for 1 MiB echoes and never reads them: its answers fill the budget (and
+    // hold no frame that a deadline could cut).
+    Raw hog(server.port());
+    const QByteArray ext = "service:Sample%3A%3AEchoService&method:echo";
+    const QByteArray body = "[\"" + QByteArray(1 << 20, 'h') + "\"]";
+    for (quint64 id = 1; id <= 12; ++id)
+        QVERIFY(hog.sendAll(header(24 + ext.size() + body.size(), 1, quint32(ext.size()), id).replace(15, 1, "\x01") + ext + body));
+    QDeadlineTimer deadline(10000);
+    while (metric(server.port(), "tomato_server_buffered_bytes") < double(3 << 20) && !deadline.hasExpired())
+        QTest::qWait(10);
+    QVERIFY2(!deadline.hasExpired(), qPrintable(QString::number(metric(server.port(), "tomato_server_buffered_bytes"))));
+    Raw waiter(server.port());
+    QVERIFY(waiter.sendAll(header(13 << 20) + QByteArray(64 << 10, 'w'))); // cannot fit beside the hog
+    QElapsedTimer took;
+    took.start();
+    bool closed = false;
+    const QByteArray said = waiter.readUntilClosed(10000, &closed);
+    QVERIFY(closed);
+    QVERIFY2(took.elapsed() >= 900, qPrintable(QString::number(took.elapsed())));
+    QVERIFY2(said.contains("code:216") && said.contains("no%20room%20in%20max-buffered-bytes"), said.toHex().left(200).constData());
 }
 
 // A connection that says nothing is closed at first-byte-timeout-ms, long before the idle check.

@@ -104,8 +104,19 @@ void ServerConnection::checkDeadlines(std::chrono::steady_clock::time_point now,
                                              << (suppressed ? QStringLiteral("(and %1 more since the last such line)").arg(suppressed)
                                                             : QString());
     };
-    if (m_waitingForRoom)
-        return; // its bytes wait in the kernel because of us: no deadline runs against it
+    if (m_waitingForRoom) {
+        // Its bytes wait in the kernel because of us: no deadline of its own runs, but a wait
+        // for room is bounded by the frame deadline too (eviction frees one holder per round;
+        // a crowd of waiters must not hold their connections for ever).
+        if (deadlines.frame.count() > 0 && now - m_waitStartedAt >= deadlines.frame) {
+            m_core->frameTimeouts.fetch_add(1, std::memory_order_relaxed);
+            const QString why = QStringLiteral("no room in max-buffered-bytes within frame-read-timeout-ms (%1 ms)")
+                                    .arg(deadlines.frame.count());
+            warn(QStringLiteral("closing the connection from %1: %2").arg(m_state->peer, why));
+            closeWithError(RpcError::ResourceExhausted, why);
+        }
+        return;
+    }
     if (deadlines.firstByte.count() > 0 && m_sniffing && now - m_lastActivity >= deadlines.firstByte) {
         m_core->firstByteTimeouts.fetch_add(1, std::memory_order_relaxed);
         const QString why = QStringLiteral("nothing arrived within first-byte-timeout-ms (%1 ms)").arg(deadlines.firstByte.count());
@@ -217,35 +228,32 @@ void ServerConnection::onReadyRead()
 // holds and waits for onBudgetRoom(), its bytes staying in the kernel.
 qint64 ServerConnection::roomToRead()
 {
+    if (m_parser.skipping() > 0) // an oversized frame's bytes are thrown away as they come
+        return qMin<qint64>(m_parser.skipping(), ReadChunk);
     const qint64 held = m_parser.bufferedBytes();
     const qint64 started = m_parser.startedFrameBytes();
     const bool large = started > BufferBudget::SmallFrame;
     const qint64 target = large || m_core->budget->underPressure()
         ? std::max<qint64>({started, Frame::HeaderSize, held + 1})
         : qMax(started, held + ReadChunk);
-    if (m_account.reserveFrame(target, large)) {
-        if (std::exchange(m_waitingForRoom, false)) { // it waited for us, not we for it
-            const auto now = std::chrono::steady_clock::now();
-            m_lastActivity = now;
-            if (m_frameStartedAt != std::chrono::steady_clock::time_point{})
-                m_frameStartedAt = now;
-        }
+    if (m_account.reserveOrWait(target, held, large)) {
+        if (m_waitingForRoom) // granted before its wake-up came: the wait is over all the same
+            endWait();
         return target - held;
     }
     if (!m_waitingForRoom) {
         m_waitingForRoom = true;
+        m_waitStartedAt = std::chrono::steady_clock::now();
         quint64 suppressed = 0;
         if (m_core->budgetWarning.shouldLog(&suppressed))
             qCWarning(lcTransport).noquote()
                 << QStringLiteral("max-buffered-bytes (%1) is used up (%2 bytes held): the connection from %3 waits "
                                   "for room for %4 bytes%5")
                        .arg(m_core->budget->limit()).arg(m_core->budget->used()).arg(m_state->peer)
-                       .arg(target - m_account.frameBytes())
+                       .arg(target - held)
                        .arg(suppressed ? QStringLiteral(" (and %1 more waits since the last such line)").arg(suppressed)
                                        : QString());
     }
-    m_account.shrinkFrame(held); // a partial reservation would hold room nobody can use
-    m_account.waitForRoom(target - held, large);
     return 0;
 }
 
@@ -265,10 +273,23 @@ void ServerConnection::settleBudget(std::chrono::steady_clock::time_point now)
     m_frameDone = false;
 }
 
+// The budget granted what this connection waited for: the wait is over (it waited for us, not
+// we for it: its deadlines start afresh), and it reads on.
 void ServerConnection::onBudgetRoom()
 {
-    if (m_waitingForRoom)
-        onReadyRead();
+    if (!m_waitingForRoom)
+        return;
+    endWait();
+    onReadyRead();
+}
+
+void ServerConnection::endWait()
+{
+    m_waitingForRoom = false;
+    const auto now = std::chrono::steady_clock::now();
+    m_lastActivity = now;
+    if (m_frameStartedAt != std::chrono::steady_clock::time_point{})
+        m_frameStartedAt = now;
 }
 
 // The budget needs the memory this connection holds more than others' waiting calls do.
@@ -280,8 +301,6 @@ void ServerConnection::onBudgetEvict(const QString &why)
     if (m_core->budgetWarning.shouldLog(&suppressed))
         qCWarning(lcTransport).noquote() << QStringLiteral("closing the connection from %1: %2").arg(m_state->peer, why);
     closeWithError(RpcError::ResourceExhausted, why);
-    m_parser = FrameParser(m_core->maxFrameBytes); // its memory goes back now, not at deletion
-    m_account.shrinkFrame(0);
 }
 
 // The first bytes of a connection tell a status request (HTTP) from frames: the connection is
@@ -330,6 +349,10 @@ void ServerConnection::closeWithError(RpcError::Code code, const QString &messag
     m_closing = true;
     m_writer.stop();
     m_state->outbox->close();
+    // What it held goes back now, not at deletion (a TLS close may take a while), and it
+    // waits for room no more.
+    m_parser = FrameParser(m_core->maxFrameBytes);
+    m_account.detach();
     m_stream->close(); // after the pending bytes are written; closed() then ends us
     // A peer that does not read the Error frame cannot keep the connection beyond this.
     QTimer::singleShot(m_core->config.drainTimeoutMs(), this, &QObject::deleteLater);
@@ -341,10 +364,10 @@ void ServerConnection::handleFrame(Frame &&frame)
     case Frame::Request: {
         const qint64 bytes = Frame::HeaderSize + frame.extension.size() + frame.body.size();
         if (auto call = m_core->admit(std::move(frame), m_state)) {
-            if (bytes > BufferBudget::SmallFrame) {
-                // A large request's memory stays counted until its call is done, moved from
-                // this connection's reservation (small ones are bounded by max-queued-calls and
-                // cost no atomic operation here).
+            if (bytes > CountedRequestBytes) {
+                // A request's memory stays counted until its call is done, moved from this
+                // connection's reservation. The smallest are bounded by max-queued-calls (10,000
+                // x 4 KiB at most) and cost no atomic operation here.
                 call->budget = m_core->budget;
                 call->budgetBytes = bytes;
                 m_core->budget->force(bytes);

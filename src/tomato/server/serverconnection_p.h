@@ -38,6 +38,8 @@ class ServerConnection : public QObject, public BudgetOwner
 public:
     // The most one read takes when no frame is under way (or on top of the one under way).
     static constexpr qint64 ReadChunk = BufferBudget::SmallFrame / 2;
+    // Requests larger than this stay counted in the budget until their call is done.
+    static constexpr qint64 CountedRequestBytes = 4 << 10;
 
     // Takes the stream over (re-parents it). `slot`: its place in the server's connection
     // limits, held as long as the connection (or the HTTP connection it becomes) lives.
@@ -76,6 +78,7 @@ private:
     qint64 roomToRead();
     void settleBudget(std::chrono::steady_clock::time_point now);
     void onBudgetRoom() override;
+    void endWait();
     void onBudgetEvict(const QString &why) override;
 
     std::shared_ptr<ServerCore> m_core;
@@ -92,7 +95,8 @@ private:
     std::chrono::steady_clock::time_point m_lastActivity; // the last read (before the first: the accept)
     std::chrono::steady_clock::time_point m_frameStartedAt{}; // epoch: no frame under way
     bool m_frameDone = false;      // a frame was parsed since the last settleBudget(): one under way is new
-    bool m_waitingForRoom = false; // the budget had no room for the next read
+    bool m_waitingForRoom = false; // queued in the budget: until onBudgetRoom()
+    std::chrono::steady_clock::time_point m_waitStartedAt;
     quint64 m_received = 0;     // bytes counted into the core's bytesReceived
     bool m_sniffing = true;     // no byte seen yet: it may still turn out to be HTTP
     bool m_httpRefused = false; // it started like HTTP, but status-enabled is false

@@ -57,6 +57,31 @@ void BudgetAccount::addAnswerBytes(qint64 delta)
         m_budget->give(-delta);
 }
 
+bool BudgetAccount::reserveOrWait(qint64 target, qint64 held, bool large)
+{
+    qint64 returned = 0;
+    {
+        QMutexLocker lock(&m_budget->m_mutex);
+        if (m_need > 0 || m_detached)
+            return false;
+        const qint64 have = m_frame.load(std::memory_order_relaxed);
+        if (target <= have)
+            return true;
+        if (m_budget->tryTake(target - have, large)) {
+            m_frame.fetch_add(target - have, std::memory_order_relaxed);
+            return true;
+        }
+        if (held < have) { // a partial reservation would hold room nobody can use
+            returned = have - held;
+            m_frame.fetch_sub(returned, std::memory_order_relaxed);
+            m_budget->m_used.fetch_sub(returned, std::memory_order_seq_cst);
+        }
+        m_budget->queueLocked(this, target - qMin(held, have), large);
+    }
+    m_budget->wakeWaiters(); // room may have freed meanwhile (ours, or another's)
+    return false;
+}
+
 void BudgetAccount::waitForRoom(qint64 more, bool large)
 {
     m_budget->enqueueWaiter(this, more, large);
@@ -76,6 +101,7 @@ void BudgetAccount::detach()
     }
     {
         QMutexLocker lock(&m_budget->m_mutex);
+        m_detached = true; // on its way out: nothing to evict
         if (m_need > 0) {
             m_need = 0;
             m_budget->m_waiters.erase(std::remove(m_budget->m_waiters.begin(), m_budget->m_waiters.end(), this),
@@ -111,7 +137,7 @@ BufferBudget::~BufferBudget() = default;
 bool BufferBudget::tryTake(qint64 bytes, bool large)
 {
     const qint64 ceiling = large ? largeLimit() : m_limit;
-    qint64 used = m_used.load(std::memory_order_relaxed);
+    qint64 used = m_used.load(std::memory_order_seq_cst);
     do {
         if (used + bytes > ceiling)
             return false;
@@ -153,17 +179,22 @@ void BufferBudget::enqueueWaiter(BudgetAccount *account, qint64 more, bool large
 {
     {
         QMutexLocker lock(&m_mutex);
-        if (account->m_need == 0) {
-            m_waiters.push_back(account);
-            m_waiterCount.fetch_add(1, std::memory_order_seq_cst);
-            account->m_waitingSince = Clock::now();
-            m_waits.fetch_add(1, std::memory_order_relaxed);
-        }
-        account->m_need = qMax<qint64>(1, more);
-        account->m_needLarge = large;
+        queueLocked(account, more, large);
     }
     // Room may have freed between the refusal and now.
     wakeWaiters();
+}
+
+void BufferBudget::queueLocked(BudgetAccount *account, qint64 more, bool large)
+{
+    if (account->m_need == 0) {
+        m_waiters.push_back(account);
+        m_waiterCount.fetch_add(1, std::memory_order_seq_cst);
+        account->m_waitingSince = Clock::now();
+        m_waits.fetch_add(1, std::memory_order_relaxed);
+    }
+    account->m_need = qMax<qint64>(1, more);
+    account->m_needLarge = large;
 }
 
 int BufferBudget::waiting() const
@@ -215,7 +246,7 @@ int BufferBudget::evictIfStarved(Clock::time_point now)
     std::vector<std::pair<qint64, BudgetAccount *>> holders;
     for (BudgetAccount *a : m_accounts) {
         const qint64 held = a->m_frame.load(std::memory_order_relaxed) + a->m_answers.load(std::memory_order_relaxed);
-        if (a != oldest && !a->m_evicting && held > 0)
+        if (a != oldest && !a->m_evicting && !a->m_detached && held > 0)
             holders.emplace_back(held, a);
     }
     std::sort(holders.begin(), holders.end(), [](const auto &x, const auto &y) { return x.first > y.first; });

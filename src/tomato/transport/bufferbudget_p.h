@@ -52,7 +52,12 @@ public:
     void addAnswerBytes(qint64 delta);
     qint64 answerBytes() const { return m_answers.load(std::memory_order_relaxed); }
 
-    // Owner's thread: the connection stops reading until `onRoom` says `more` bytes may fit.
+    // Owner's thread, in one step under the budget's lock: the reservation grows to `target`
+    // (true); or, without room, shrinks to `held` (all or nothing) and the account waits for
+    // `target - held` (false: onBudgetRoom() follows once they are granted). While it waits,
+    // this only says false: nothing but the grant ends a wait, so nobody overtakes the queue.
+    bool reserveOrWait(qint64 target, qint64 held, bool large);
+    // Owner's thread: waits for `more` bytes on top of what it holds (tests; reserveOrWait()).
     void waitForRoom(qint64 more, bool large);
     bool isWaiting() const;
 
@@ -75,6 +80,7 @@ private:
     bool m_needLarge = false;
     std::chrono::steady_clock::time_point m_waitingSince;
     bool m_evicting = false;
+    bool m_detached = false;
 };
 
 // The memory a server's connections share for the bytes they hold (max-buffered-bytes):
@@ -123,6 +129,7 @@ private:
     void add(BudgetAccount *account);
     void remove(BudgetAccount *account);
     void enqueueWaiter(BudgetAccount *account, qint64 more, bool large);
+    void queueLocked(BudgetAccount *account, qint64 more, bool large);
     void wakeWaiters();
 
     const qint64 m_limit;

@@ -317,19 +317,18 @@ QString TlsStream::endReason() const
 }
 
 // The peer is gone, but what it sent before may still wait decrypted in the socket (a reader
-// takes at most what its budget allows per read): let the reader have it while it keeps
-// taking some, then end.
+// takes at most what its budget allows per read, and may be waiting for room): the reader
+// gets it, and readInto() reports the end once it has taken the last byte. Until then this
+// looks again now and then (the reader's own deadlines bound how long it may wait).
 void TlsStream::endAfterReading()
 {
     if (isClosed())
         return;
-    const qint64 before = m_socket ? m_socket->bytesAvailable() : 0;
-    if (isReady() && before > 0) {
+    if (isReady() && m_socket && m_socket->bytesAvailable() > 0) {
         Q_EMIT readyRead();
-        if (m_socket && m_socket->bytesAvailable() > 0 && m_socket->bytesAvailable() < before) {
-            QMetaObject::invokeMethod(this, &TlsStream::endAfterReading, Qt::QueuedConnection);
-            return;
-        }
+        if (!isClosed() && m_socket && m_socket->bytesAvailable() > 0)
+            QTimer::singleShot(50, this, &TlsStream::endAfterReading);
+        return;
     }
     fail(endReason());
 }

@@ -65,6 +65,11 @@ char *FrameParser::appendSpace(qint64 n)
 {
     compact();
     m_committed = m_buffer.size();
+    // Exactly what this read may bring (QByteArray::resize alone would round the allocation up
+    // to the next power of two: 8 MiB for a 5 MiB frame). Growth stays geometric: next()
+    // reserves ahead by what has arrived.
+    if (m_buffer.capacity() < m_committed + n)
+        m_buffer.reserve(m_committed + n);
     m_buffer.resize(m_committed + n);
     return m_buffer.data() + m_committed;
 }

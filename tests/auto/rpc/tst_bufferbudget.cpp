@@ -40,6 +40,7 @@ private Q_SLOTS:
     void waitersAreWokenWhenTheirNeedFits();
     void aLargeWaiterDoesNotHoldBackSmallOnes();
     void aWaiterIsGrantedItsRoomAndKeepsItsPlace();
+    void reserveOrWaitIsAllOrNothingAndOnlyAGrantEndsAWait();
     void evictionWaitsForTheBoundThenPicksTheLargestHolders();
     void aDetachedAccountIsNeverCalled();
 };
@@ -140,6 +141,28 @@ void tst_BufferBudget::aLargeWaiterDoesNotHoldBackSmallOnes()
     QCOMPARE(large.woken, 0);
     QCOMPARE(small.woken, 1);
     QCOMPARE(budget->waiting(), 1);
+}
+
+// What a connection does before each read: the whole frame or a wait, keeping only what it
+// holds; and a waiting connection cannot get in ahead of the queue by asking again.
+void tst_BufferBudget::reserveOrWaitIsAllOrNothingAndOnlyAGrantEndsAWait()
+{
+    auto budget = std::make_shared<BufferBudget>(1 << 20, 0);
+    Holder hog(budget), reader(budget);
+    QVERIFY(reader.account->reserveOrWait(32 << 10, 0, false)); // a first read's worth
+    QVERIFY(hog.account->reserveFrame(900 << 10, false));
+    // Its header announced 200 KiB; 20 KiB of it are in. No room: it keeps its 20 KiB.
+    QVERIFY(!reader.account->reserveOrWait(200 << 10, 20 << 10, true));
+    QCOMPARE(reader.account->frameBytes(), qint64(20 << 10));
+    QVERIFY(reader.account->isWaiting());
+    QVERIFY(!reader.account->reserveOrWait(200 << 10, 20 << 10, true)); // asking again: still waiting
+    hog.account->shrinkFrame(600 << 10); // room: granted at once, the wake-up on its way
+    QCOMPARE(reader.account->frameBytes(), qint64(200 << 10));
+    QVERIFY(reader.account->reserveOrWait(200 << 10, 20 << 10, true)); // and it takes nothing twice
+    QCOMPARE(budget->used(), qint64((600 << 10) + (200 << 10)));
+    runQueued();
+    QCOMPARE(reader.woken, 1);
+    QCOMPARE(budget->waits(), quint64(1));
 }
 
 void tst_BufferBudget::evictionWaitsForTheBoundThenPicksTheLargestHolders()
