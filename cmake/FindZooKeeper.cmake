@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Finds the ZooKeeper C client (multi-threaded flavour, Debian libzookeeper-mt-dev).
 # Defines ZooKeeper_FOUND and the imported target ZooKeeper::ZooKeeper.
 find_path(ZooKeeper_INCLUDE_DIR zookeeper/zookeeper.h)

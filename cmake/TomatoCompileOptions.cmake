@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Per-target compile options, applied with tomato_target_defaults(<target>) so that no
 # directory-wide flags leak into consumers.
 # tomato_target_defaults(<target> [WARN_ONLY <sources>...]): WARN_ONLY puts the warnings (errors

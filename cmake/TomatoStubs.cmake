@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tomato_add_stubs(<target> [HEADERS] <interface header>...
 #                  [INCLUDE_PREFIX <dir/>]
 #                  [EXPORT_MACRO <name> [EXPORT_HEADER <file>]]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // echoservice.h: the interface, shared by the server and the client.
 #pragma once
 

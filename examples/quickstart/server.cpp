@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // server.cpp: publishes EchoService on 127.0.0.1:4567 and serves until stopped (Ctrl+C).
 #include "echoservice.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tomato-sample-client: calls every method of the sample services on one server, blocking
 // and through futures, and prints the replies.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tomato-sample-server: publishes EchoService and DemoService.
 //
 //   tomato-sample-server [--tomato-rpc.<key>=<value>...]

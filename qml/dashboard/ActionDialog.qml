@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import QtQuick
 
 // A small rounded tag ("TLS", "disabled", "mixed deployment"), tinted with `tint`.

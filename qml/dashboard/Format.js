@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Formatting shared by the views: numbers as an operator reads them.
 .pragma library
 

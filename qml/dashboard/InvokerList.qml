@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Not `pragma ComponentBehavior: Bound`: Qt 6.4 cannot create a bound section delegate, and
 // gives it its key only as the context property `section`.
 import QtQuick

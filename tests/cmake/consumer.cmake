@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cmake -P script: installs the package into a temporary prefix, then builds and runs, as a
 # user would, projects outside the tree against it:
 # - consumer: find_package(TomatoRpc), Tomato::Rpc and tomato_add_stubs() in one program;

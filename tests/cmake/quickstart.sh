@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Follows docs/QUICKSTART.md as a newcomer would: installs Tomato RPC into a temporary
 # prefix, builds examples/quickstart against it (warnings as errors), starts the server,
 # runs the client, then makes the usual mistakes and checks what they say.

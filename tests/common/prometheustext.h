@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A strict reader of the Prometheus text exposition format 0.0.4, for tests: every line must
 // be a HELP or TYPE comment or a sample of a declared family, label sets well-formed and

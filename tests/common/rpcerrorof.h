@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What a call failed with, for tests: the RpcError it threw (a default one, code Ok, when it
 // threw nothing), or just its code.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Throw-away certificates for TLS tests, made with the openssl program in a temporary
 // directory: a test CA, certificates it signs (valid, expired, for the wrong host) and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Must not compile: an interface class without Q_OBJECT has no meta-object of its own, so
 // publishing it would expose its base class's methods (QObject's deleteLater among them).
 // tests/compile/CMakeLists.txt expects the compiler to say why.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cmake -P script: generates the stub of HEADER as tomato_add_stubs() does and compiles it
 # (syntax only); the compiler's output is printed for the test's PASS_REGULAR_EXPRESSION.
 file(REMOVE_RECURSE ${WORK_DIR})

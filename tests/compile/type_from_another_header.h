@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Must not compile once its stub is generated: QPoint comes from another header, so
 // tomato-stubgen cannot judge it from this text, and the generated stub's static_assert
 // refuses it (QPoint is neither a type Tomato marshals nor a Q_GADGET).

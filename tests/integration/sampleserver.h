@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A tomato-sample-server process for integration tests: started with a registry, a stage and a
 // group, on 127.0.0.1 and a port of its own (or a given one, to restart "the same" instance).

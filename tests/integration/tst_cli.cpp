@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `tomato` command line (docs/CLI.md), run as a process against a real ZooKeeper and real
 // sample servers in dev/main, dev/gray and prod/main: every command, its output and its exit
 // code, mistakes included.

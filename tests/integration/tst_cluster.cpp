@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real sample-server processes registering in a real ZooKeeper (one server or a 3-node
 // ensemble), and an RpcClient in this process finding and calling them.
 #include "echoservice_stub.h"

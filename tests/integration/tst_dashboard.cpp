@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tomato-dashboard's C++ side against a real ZooKeeper and real sample servers
 // (docs/DASHBOARD.md): the models follow instances as they come and go, one row signal at a
 // time; health comes from the instances' status pages; the actions write overrides that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cluster client under failure (docs/CLUSTER.md): real sample-server processes found
 // through a real ZooKeeper, killed, stopped, frozen, overloaded and overridden while callers
 // keep calling.

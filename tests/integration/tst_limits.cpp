@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A server's bounds against hostile or broken peers (docs/RELIABILITY.md), tried from outside on
 // a real tomato-sample-server process: a memory budget for unfinished frames, deadlines for
 // slow and silent senders, connection limits, and descriptor exhaustion. The server's memory

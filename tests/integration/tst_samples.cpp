@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sample programs as a user runs them: a real server process, a real client process,
 // real sockets.
 #include "testcertificates.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The status pages of a node in a real cluster (docs/STATUS.md): a real ZooKeeper, sample
 // servers in dev/main, dev/gray and prod/main, and this process as a node with clients of
 // demo-rpc-service in each of those stages and groups. Its invoker page has exactly

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The ZooKeeper registry against a real ZooKeeper server (started here), checked with an
 // independent reader: the ZooKeeper C client used directly, not our registry code.
 #include "zookeeperserver.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A real ZooKeeper server for tests: Debian's `zookeeper` package, started on a free
 // loopback port with a temporary data directory, ready when `ruok` answers `imok`.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A code block that follows `<!-- file: <path> -->` in README.md or docs/*.md is that file
 of the repository, verbatim (docs/QUICKSTART.md shows examples/quickstart this way), so
 the page cannot drift from code that is built and tested.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Every relative link in README.md and docs/*.md resolves: the file (or folder) exists in
 the repository, and a #fragment names a heading of the target page (GitHub's anchors).
 

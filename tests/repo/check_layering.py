@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The rooms of src/tomato depend downward only (docs/ARCHITECTURE.md, "Layers"): every
 #include <tomato/...> must go to the room itself or to one the table below allows.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The status pages with curl (docs/STATUS.md), as an operator would poke them: a real
 # tomato-sample-server, called once by the sample client, then every page over its RPC port.
 # Usage: status_curl.sh <tomato-sample-server> <tomato-sample-client>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Hostile-client check for docs/RELIABILITY.md: opens N idle connections at once and holds
 them, measuring the server's CPU time meanwhile (a spinning acceptor burns a core) and its
 open descriptors.

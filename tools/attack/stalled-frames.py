@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Hostile-client check for docs/RELIABILITY.md: N connections each announce a large frame,
 send part of its body and stall. Prints the server's peak resident memory (VmRSS) while the
 attack is held, then, after the script ends, the server should be back to its usual self.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // W5 "cluster" (docs/PERFORMANCE.md#w5-cluster): a cluster client keeps 64 calls in flight
 // over the instances a ZooKeeper registry lists; one provider is SIGKILLed midway and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds tomato-bench in Release and runs it beside the reference systems of
 # ../shared/bench/anchors (qt-tcp, grpc, qtro) on the same machine in one run, then prints
 # Tomato RPC's ratio to each reference for W1-W4 (docs/PERFORMANCE.md explains the targets),

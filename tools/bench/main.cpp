@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tomato-bench: Tomato RPC on the reference workloads (docs/PERFORMANCE.md).
 //
 //   tomato-bench server PORT [TRANSPORT]                    publish Bench::EchoService

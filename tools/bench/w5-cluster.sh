@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # W5 "cluster" (docs/PERFORMANCE.md#w5-cluster): three `tomato-bench server 0` processes
 # register in a real ZooKeeper; `tomato-bench client cluster` finds them there and keeps 64
 # calls in flight through its load balancer (cluster=failover); BEFORE_S seconds after the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The reference workloads (same numbers as ../shared/bench/anchors/common/bench.h) and the
 // result line every benchmark client prints.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What the commands of the `tomato` command line share: exit codes and failures, the global
 // options, the command table, output, and waiting on the main thread's event loop.

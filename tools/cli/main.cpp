@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tomato: Tomato RPC's command line (docs/CLI.md). Lists what the ZooKeeper registry holds,
 // describes and calls services by name with JSON, watches instances come and go, shows a
 // node's status and changes instances live.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tomato describe, call and status: calls by name with JSON, to one node or through the
 // registry, and what a node's built-in Tomato::Introspection service says (docs/STATUS.md).
 #include "table.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "registryaccess.h"
 
 #include <tomato/registry/registryfactory.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tomato list and tomato override: the registry's tree, read once, and operators' overrides.
 #include "registryaccess.h"
 #include "table.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tomato watch: the instances of a micro-service appearing and leaving, live.
 #include "registryaccess.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tomato-dashboard (docs/DASHBOARD.md): the live cluster in a Qt Quick window, or, with
 // --screenshot, one view rendered offscreen to a PNG once its data has loaded.
 #include <dashboard/dashboard.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tomato-stubgen: generates client stubs for Tomato RPC interfaces, and refuses, at build
 // time and with one line each, the mistakes that would otherwise surface late.
 //

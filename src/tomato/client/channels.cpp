@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/client/channels_p.h>
 
 #include <tomato/client/policy/circuitbreaker_p.h>

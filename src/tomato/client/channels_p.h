@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 #include <tomato/client/clientsession_p.h>
 #include <tomato/client/invoker_p.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 #include <tomato/client/outgoingcall_p.h>
 #include <tomato/compression/codec_p.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/client/dynamicstub.h>
 
 #include <tomato/client/outgoingcall_p.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/client/rpcclient.h>
 
 #include <tomato/client/channels_p.h>

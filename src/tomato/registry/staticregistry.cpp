@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/registry/staticregistry_p.h>
 
 #include <tomato/core/rpcerror.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Binary serialization: CBOR (RFC 8949) through Qt's streaming reader and writer, driven
 // by the cached TypeInfo of each value, so that no QCborValue tree is ever built.
 // docs/SERIALIZATION.md is the specification of what is written and accepted here.

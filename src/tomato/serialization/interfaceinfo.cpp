@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/serialization/interfaceinfo_p.h>
 #include <tomato/serialization/marshal_p.h>
 

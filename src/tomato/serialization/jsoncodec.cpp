@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Json serialization: UTF-8 JSON through QJsonValue/QJsonDocument, driven by the cached
 // TypeInfo of each value. Meant for interoperability and hand-written clients rather than
 // speed. docs/SERIALIZATION.md is the specification of what is written and accepted here.

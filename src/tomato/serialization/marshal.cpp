@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/serialization/marshal_p.h>
 #include <tomato/serialization/typeinfo_p.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Private to the serialization room: the per-type introspection cache shared by the CBOR and
 // JSON codecs, the decode context that builds error paths, and integer range helpers.

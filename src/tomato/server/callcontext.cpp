@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/server/callcontext.h>
 
 #include <tomato/server/servercore_p.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/server/rpcserver.h>
 
 #include <tomato/core/logging_p.h>

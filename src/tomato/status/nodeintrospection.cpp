@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/status/nodeintrospection_p.h>
 
 #include <tomato/core/version.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/status/statuspages_p.h>
 
 #include <tomato/status/metrics_p.h>

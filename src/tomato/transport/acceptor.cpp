@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/transport/acceptor_p.h>
 
 #include <tomato/core/logging_p.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/transport/connectionlimits_p.h>
 
 #include <tomato/wire/message_p.h>

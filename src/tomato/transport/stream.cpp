@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/transport/stream_p.h>
 
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/transport/tcptransport_p.h>
 
 #include <tomato/transport/socketstream_p.h>

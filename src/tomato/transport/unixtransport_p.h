@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 #include <tomato/transport/acceptor_p.h>
 #include <tomato/transport/transport_p.h>

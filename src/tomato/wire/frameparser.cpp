@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/wire/frameparser_p.h>
 #include <QtCore/QtEndian>
 #include <utility>

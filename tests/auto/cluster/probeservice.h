@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The service the in-process cluster tests call: every answer says which server gave it.
 #include <QtCore/QObject>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cluster client in one process (docs/CLUSTER.md): real RpcServers on loopback sockets,
 // found through a static registry; placement by each policy, failover and its limits, the
 // caller's deadline over all attempts, cancellation stopping retries, heartbeats and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An invoker on its own (docs/CLUSTER.md#invokers): weight with warm-up and overrides,
 // back-off after failed connects, draining after ShuttingDown, the breaker's say, statistics.
 // Time, steady and wall, is injected: nothing sleeps.

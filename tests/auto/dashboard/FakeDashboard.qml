@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import QtQuick
 
 // A stand-in for Dashboard: its properties, and its methods recording what they were asked.

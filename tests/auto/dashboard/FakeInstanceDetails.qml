@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import QtQuick
 
 // A stand-in for InstanceDetails with the same properties and its `changed` signal.

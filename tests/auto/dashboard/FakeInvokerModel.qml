@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import QtQuick
 
 // A stand-in for InvokerModel: a ListModel with its roles, kept sorted by stage, group and

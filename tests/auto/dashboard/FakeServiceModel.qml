@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import QtQuick
 
 // A stand-in for ServiceFilterModel: a ListModel with its roles, filtered by `filterText`

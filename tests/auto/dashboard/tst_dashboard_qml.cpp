@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the tst_*.qml files of this folder against the Tomato.Dashboard module linked in
 // statically (its QML files from the resources, its C++ types registered by the plugin).
 #include <QtQml/QQmlEngine>

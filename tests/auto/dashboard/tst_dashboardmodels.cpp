@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dashboard's models fed with registry entries directly (no ZooKeeper: tests/integration/
 // tst_dashboard.cpp does that): every change is the smallest row signal that says it, rows
 // stay sorted by stage, group and address, the section headings' data follows, and the

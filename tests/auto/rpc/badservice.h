@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // An interface with a type that cannot travel. It is deliberately not given to
 // tomato_add_stubs(): its stub would not compile (the stub checks every type), so the

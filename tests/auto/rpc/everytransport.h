@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // For tests that run every test function over every transport (tcp, tls and unix): the rows
 // of initTestCase_data, the certificates and socket directory made once, and configurations

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Load on the server side: the queue bounds (max-queued-calls, max-queued-per-connection) and
 // the application's own switch (RpcServer::setOverloaded) answer new calls Overloaded at
 // once, and the graceful stop keeps its order (unregister, refuse, drain, close). Every test

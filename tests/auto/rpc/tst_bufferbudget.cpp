@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The memory budget a server's connections share (max-buffered-bytes): what fits, who is woken
 // when room frees up, and whom eviction picks. Time is passed in; nothing sleeps.
 #include <tomato/transport/bufferbudget_p.h>

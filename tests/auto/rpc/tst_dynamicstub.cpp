@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Calls without a generated stub (docs/STUBS.md#dynamic-calls): DynamicStub against a real
 // server, over a direct channel and through a cluster channel, with JSON and with variants;
 // and the errors the server gives a caller that guessed a method or its arguments wrong.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // End-to-end tests: a real RpcServer and RpcClient in this process, talking through
 // generated stubs, plus a hand-driven raw peer for bad input. Every test runs over every
 // transport (initTestCase_data: tcp, tls and unix), as Qt Remote Objects tests its backends.

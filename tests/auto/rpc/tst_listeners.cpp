@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The listeners of tcp:// and unix:// on their own, with real sockets in this process: the
 // ports and files they take, the errors they give, and that running out of descriptors pauses
 // accepting, without spinning, instead of ending it. Conditions are waited for with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What each transport adds of its own: the table that finds transports by scheme, a server on
 // several transports at once, TLS (certificates that cannot be trusted, mutual TLS and
 // allow-lists, plain text on a TLS port, stalled handshakes, bad files) and Unix sockets

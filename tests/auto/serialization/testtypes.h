@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Value types for tst_marshal. Their names appear in the expected error messages, so they
 // live in the global namespace like an application's own types usually do.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // For the status tests against a real RpcServer: one HTTP request over a raw socket of any
 // transport (RawClient), its answer read with a deadline, and a server of Test::TestService.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The status pages over HTTP: the status port (one listener per port in the process, shared
 // and released) and the HTTP connections behind it: the pages, the limits (400, 413, 414, 431,
 // 505), keep-alive and pipelining, slow and vanishing peers. Real loopback sockets; timeouts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The status pages of a real RpcServer over tcp (docs/STATUS.md; the transport does not change
 // them: tst_statusserver covers every transport): the services page, the invoker page in
 // Tomato-RPC's shape with statistics, Prometheus metrics that parse and move with calls,

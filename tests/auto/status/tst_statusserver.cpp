@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The status of a real RpcServer on every transport (docs/STATUS.md): HTTP on its RPC
 // addresses next to RPC calls, bad and slow HTTP clients beside 200 calls, the built-in
 // Tomato::Introspection service through its generated stub and a DynamicStub, and a server

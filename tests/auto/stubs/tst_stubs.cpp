@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The generated stubs of the sample API compile, have the right shape, and the generator
 // refuses what it cannot serve.
 #include "demoservice_stub.h"

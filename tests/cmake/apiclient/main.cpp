@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Serves Calc::Calculator and calls it through the stub exported by the installed
 // libCalcApi; exits 0 when the reply is right.
 #include <calc/calculator.h>

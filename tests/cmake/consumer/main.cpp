@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Publishes Greeter and calls it through the generated stub; exits 0 when the reply is right.
 #include "greeter.h"
 #include "greeter_stub.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/client/policy/balancers_p.h>
 
 #include <QtCore/QHash>

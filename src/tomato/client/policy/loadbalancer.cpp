@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/client/policy/loadbalancer_p.h>
 
 #include <tomato/client/policy/balancers_p.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <tomato/registry/zookeeper/zookeeperregistry.h>
 
 #include <tomato/core/rpcconfig.h>
