@@ -251,8 +251,12 @@ void tst_Failover::aNonIdempotentMethodIsNotRetriedAfterATimeout()
             ++timeouts;
         }
     }
-    QCOMPARE(timeouts, 2); // round-robin: every other call went to the frozen one
-    QCOMPARE(answered, 2);
+    // Round-robin sends about every other call to the frozen one (not exactly: under a loaded
+    // machine an update of the instance list between calls restarts the rotation; one CI run
+    // under the sanitizers saw 1 of 4). What matters: a call that timed out there surfaced as
+    // Timeout, it was not retried elsewhere (failover would have answered it).
+    QVERIFY2(timeouts >= 1, "no call went to the frozen instance");
+    QCOMPARE(timeouts + answered, 4);
     for (int i = 0; i < 4; ++i)
         QVERIFY(echo->echo(QStringLiteral("still")).contains(QString::number(healthy.port())));
     frozen.signal(SIGCONT);
