@@ -229,8 +229,10 @@ void tst_Cli::listShowsServicesStagesInstancesAndConsumers()
     QVERIFY2(r.out.startsWith(QLatin1String("instances:\n  SERVICE           STAGE  GROUP  ADDRESS")), r.show());
     const char *const rows[] = {"dev\\s+main", "dev\\s+gray", "prod\\s+main"};
     for (int i = 0; i < 3; ++i) {
-        const QRegularExpression row(QStringLiteral("\n  demo-rpc-service\\s+%1\\s+tcp://%2\\s+100\\s+20\\d\\d-[-0-9T:]+Z\\s+-\n")
-                                         .arg(QLatin1String(rows[i]), QRegularExpression::escape(hostPort(i))));
+        // ... and the release each runs (the VERSION column).
+        const QRegularExpression row(QStringLiteral("\n  demo-rpc-service\\s+%1\\s+tcp://%2\\s+100\\s+20\\d\\d-[-0-9T:]+Z\\s+%3\\s+-\n")
+                                         .arg(QLatin1String(rows[i]), QRegularExpression::escape(hostPort(i)),
+                                              QRegularExpression::escape(QStringLiteral(TOMATO_VERSION_TEXT))));
         QVERIFY2(row.match(r.out).hasMatch(), r.show());
     }
     QVERIFY2(QRegularExpression(QStringLiteral("consumers:\n  SERVICE +STAGE +GROUP +HOST +PID +APPLICATION +VERSION\n"
@@ -465,7 +467,7 @@ void tst_Cli::overrideWeightThenClear()
     // Visible to every client of the service within a second.
     QTRY_COMPARE_WITH_TIMEOUT(m_registry->overrides(Service, QStringLiteral("dev")).value(address).weight.value_or(0), 5, 1000);
     const Run list = tomato(QStringList{QStringLiteral("list"), QStringLiteral("--stage"), QStringLiteral("dev")} + registry);
-    QVERIFY2(QRegularExpression(QStringLiteral("tcp://%1 +100 +\\S+ +weight 5\n").arg(QRegularExpression::escape(address)))
+    QVERIFY2(QRegularExpression(QStringLiteral("tcp://%1 +100 +\\S+ +\\S+ +weight 5\n").arg(QRegularExpression::escape(address)))
                  .match(list.out)
                  .hasMatch(),
              list.show());

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The ZooKeeper registry against a real ZooKeeper server (started here), checked with an
 // independent reader: the ZooKeeper C client used directly, not our registry code.
+#include "zookeeperreader.h"
 #include "zookeeperserver.h"
 
 #include <tomato/core/rpcerror.h>
@@ -49,109 +50,6 @@ void watchMessages(QtMsgType type, const QMessageLogContext &context, const QStr
     }
     s_previousHandler(type, context, message);
 }
-
-// Synchronous ZooKeeper client for checking the tree.
-class Reader
-{
-public:
-    // `credentials`: "user:password" to authenticate with (digest), or none.
-    explicit Reader(const QString &hosts, const QByteArray &credentials = {})
-    {
-        m_zh = zookeeper_init(hosts.toUtf8().constData(), nullptr, 10000, nullptr, nullptr, 0);
-        QDeadlineTimer deadline(10000);
-        while (m_zh && zoo_state(m_zh) != ZOO_CONNECTED_STATE && !deadline.hasExpired())
-            QThread::msleep(20);
-        if (m_zh && !credentials.isEmpty()) {
-            std::atomic<int> rc{-1000};
-            zoo_add_auth(m_zh, "digest", credentials.constData(), int(credentials.size()),
-                         [](int result, const void *data) {
-                             static_cast<std::atomic<int> *>(const_cast<void *>(data))->store(result);
-                         }, &rc);
-            while (rc.load() == -1000 && !deadline.hasExpired())
-                QThread::msleep(5);
-        }
-    }
-    ~Reader()
-    {
-        if (m_zh)
-            zookeeper_close(m_zh);
-    }
-    bool connected() const { return m_zh && zoo_state(m_zh) == ZOO_CONNECTED_STATE; }
-    QStringList children(const QString &path)
-    {
-        String_vector v{};
-        QStringList out;
-        if (zoo_get_children(m_zh, path.toUtf8().constData(), 0, &v) == ZOK) {
-            for (int i = 0; i < v.count; ++i)
-                out << QString::fromUtf8(v.data[i]);
-            deallocate_String_vector(&v);
-        }
-        return out;
-    }
-    // Node data, and whether the node is ephemeral; nullopt when absent.
-    std::optional<std::pair<QByteArray, bool>> node(const QString &path)
-    {
-        char buffer[4096];
-        int len = sizeof buffer;
-        Stat stat{};
-        if (zoo_get(m_zh, path.toUtf8().constData(), 0, buffer, &len, &stat) != ZOK)
-            return std::nullopt;
-        return std::make_pair(QByteArray(buffer, qMax(0, len)), stat.ephemeralOwner != 0);
-    }
-    bool remove(const QString &path) { return zoo_delete(m_zh, path.toUtf8().constData(), -1) == ZOK; }
-    // Removes a node and everything below it, as an operator's script might.
-    bool removeTree(const QString &path)
-    {
-        for (const QString &child : children(path)) {
-            if (!removeTree(path + QLatin1Char('/') + child))
-                return false;
-        }
-        return remove(path);
-    }
-    // A persistent node that only holders of this reader's credentials may use at all (not even read).
-    int createPrivate(const QString &path)
-    {
-        return zoo_create(m_zh, path.toUtf8().constData(), nullptr, -1, &ZOO_CREATOR_ALL_ACL, ZOO_PERSISTENT, nullptr, 0);
-    }
-    int removeCode(const QString &path) { return zoo_delete(m_zh, path.toUtf8().constData(), -1); }
-    int setCode(const QString &path, const QByteArray &data)
-    {
-        return zoo_set(m_zh, path.toUtf8().constData(), data.constData(), int(data.size()), -1);
-    }
-    int createCode(const QString &path)
-    {
-        return zoo_create(m_zh, path.toUtf8().constData(), "x", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, nullptr, 0);
-    }
-    // Writes a persistent node with any data, making its parents: what an operator's script
-    // might do by hand.
-    int put(const QString &path, const QByteArray &data)
-    {
-        const QByteArray p = path.toUtf8();
-        for (qsizetype i = p.indexOf('/', 1); i > 0; i = p.indexOf('/', i + 1))
-            zoo_create(m_zh, p.left(i).constData(), nullptr, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, nullptr, 0);
-        const int rc = zoo_create(m_zh, p.constData(), data.constData(), int(data.size()), &ZOO_OPEN_ACL_UNSAFE,
-                                  ZOO_PERSISTENT, nullptr, 0);
-        return rc == ZNODEEXISTS ? setCode(path, data) : rc;
-    }
-    // "scheme:id=perms" of each ACL entry of the node, sorted.
-    QStringList acl(const QString &path)
-    {
-        ACL_vector acl{};
-        Stat stat{};
-        QStringList out;
-        if (zoo_get_acl(m_zh, path.toUtf8().constData(), &acl, &stat) != ZOK)
-            return out;
-        for (int i = 0; i < acl.count; ++i)
-            out << QStringLiteral("%1:%2=%3").arg(QString::fromUtf8(acl.data[i].id.scheme),
-                                                  QString::fromUtf8(acl.data[i].id.id)).arg(acl.data[i].perms);
-        deallocate_ACL_vector(&acl);
-        out.sort();
-        return out;
-    }
-
-private:
-    zhandle_t *m_zh = nullptr;
-};
 
 InstanceInfo instance(quint16 port, const QString &stage = QStringLiteral("dev"),
                       const QString &group = QStringLiteral("main"))
@@ -240,6 +138,7 @@ private Q_SLOTS:
     void theFactoryMakesRegistriesByScheme();
     void consumerUrisRoundTripAnyText();
     void anInstanceStartTimeTravelsInItsUriWhenKnown();
+    void anInstanceVersionTravelsInItsUriAndData();
     void overrideJsonIsReadStrictly_data();
     void overrideJsonIsReadStrictly();
     void aConsumerNodeHoldsItsJsonWhileRegistered();
@@ -282,6 +181,7 @@ void tst_ZooKeeperRegistry::init()
     // Tests of values alone need no server (and its seconds of start-up per data row).
     static const QByteArrayList valuesOnly = {"instanceUrisRoundTripAnyText", "consumerUrisRoundTripAnyText",
                                               "anInstanceStartTimeTravelsInItsUriWhenKnown",
+                                              "anInstanceVersionTravelsInItsUriAndData",
                                               "overrideJsonIsReadStrictly"};
     if (valuesOnly.contains(QTest::currentTestFunction()))
         return;
@@ -316,7 +216,7 @@ void tst_ZooKeeperRegistry::registeringCreatesAnEphemeralNodeWithJsonData()
     registry.start();
     QVERIFY(registered.wait(10000));
 
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     QVERIFY(reader.connected());
     QCOMPARE(reader.children(QStringLiteral("/tomato")), QStringList{QStringLiteral("demo%2Frpc%20service")});
     const QString providers = QStringLiteral("/tomato/demo%2Frpc%20service/dev/providers");
@@ -337,7 +237,7 @@ void tst_ZooKeeperRegistry::registeringCreatesAnEphemeralNodeWithJsonData()
 
 void tst_ZooKeeperRegistry::stoppingRemovesTheNodeAndUnregisteringToo()
 {
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     const InstanceInfo a = instance(1001);
     const InstanceInfo b = instance(1002);
     const QString providers = ZooKeeperRegistry::providersPath(a.microServiceId(), a.stage());
@@ -422,7 +322,7 @@ void tst_ZooKeeperRegistry::aSessionExpiryReRegistersAndReSubscribes()
     m_zk->stop();
     m_zk->wipe();
     QVERIFY2(m_zk->start(), qPrintable(m_zk->log()));
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     const QString providers = ZooKeeperRegistry::providersPath(QStringLiteral("demo/rpc service"), QStringLiteral("dev"));
     QTRY_COMPARE_WITH_TIMEOUT(reader.children(providers), QStringList{instance(5001).nodeName()}, 20000);
 
@@ -452,7 +352,7 @@ void tst_ZooKeeperRegistry::emptyProtectionKeepsInstancesOnAnEmptyRead()
     subscriber.subscribe(me.microServiceId(), me.stage());
     QTRY_COMPARE_WITH_TIMEOUT(subscriber.instances(me.microServiceId(), me.stage()).size(), 1, 10000);
     // Someone removes the node behind our back: a healthy read that lists nothing.
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     QVERIFY(reader.remove(ZooKeeperRegistry::instancePath(me)));
     if (protection) {
         // The registry says when it ignores an empty read; wait for that, then check.
@@ -473,7 +373,7 @@ void tst_ZooKeeperRegistry::aProviderRegistersOnceZooKeeperBecomesReachable()
     QVERIFY(!provider.isConnected());
     QVERIFY(m_zk->start());
     QVERIFY(registered.wait(20000));
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     QCOMPARE(reader.children(ZooKeeperRegistry::providersPath(QStringLiteral("demo/rpc service"), QStringLiteral("dev"))).size(), 1);
 }
 
@@ -490,7 +390,7 @@ void tst_ZooKeeperRegistry::withCredentialsOnlyTheirHoldersChangeOurNodesAndAnyo
     const QString providers = ZooKeeperRegistry::providersPath(me.microServiceId(), me.stage());
     const QString node = providers + QLatin1Char('/') + me.nodeName();
 
-    Reader anyone(m_zk->hosts());
+    ZooKeeperReader anyone(m_zk->hosts());
     QVERIFY(anyone.connected());
     // Anyone reads: the tree and the node's data.
     QCOMPARE(anyone.children(providers), QStringList{me.nodeName()});
@@ -509,7 +409,7 @@ void tst_ZooKeeperRegistry::withCredentialsOnlyTheirHoldersChangeOurNodesAndAnyo
         QCOMPARE(acl.at(1), QStringLiteral("world:anyone=1"));
     }
     // The holder of the credentials may.
-    Reader holder(m_zk->hosts(), "tomato:s3cr:t@x");
+    ZooKeeperReader holder(m_zk->hosts(), "tomato:s3cr:t@x");
     QCOMPARE(holder.setCode(node, "{}"), int(ZOK));
 }
 
@@ -529,7 +429,7 @@ void tst_ZooKeeperRegistry::aRegistryWithOtherCredentialsCannotRegisterThere()
         intruder.start();
         QTRY_VERIFY_WITH_TIMEOUT(s_registrationRefused.loadAcquire(), 10000);
         QCOMPARE(registered.size(), 0);
-        Reader reader(m_zk->hosts());
+        ZooKeeperReader reader(m_zk->hosts());
         QCOMPARE(reader.children(ZooKeeperRegistry::providersPath(QStringLiteral("demo/rpc service"),
                                                                   QStringLiteral("dev"))),
                  QStringList{instance(4700).nodeName()});
@@ -554,7 +454,7 @@ void tst_ZooKeeperRegistry::aReaderWithoutCredentialsSeesAServiceThatAppearsLate
     subscriber.subscribe(QStringLiteral("later"), QStringLiteral("dev"));
     // It could not make the path (it may not write there) and found none.
     QTRY_VERIFY_WITH_TIMEOUT(s_watchingForAPath.loadAcquire(), 10000);
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     QVERIFY(!reader.node(ZooKeeperRegistry::providersPath(QStringLiteral("later"), QStringLiteral("dev"))));
 
     InstanceInfo later = instance(4801);
@@ -668,6 +568,23 @@ void tst_ZooKeeperRegistry::anInstanceStartTimeTravelsInItsUriWhenKnown()
     QCOMPARE(InstanceInfo::fromUri(base)->startTime(), qint64(0));
 }
 
+void tst_ZooKeeperRegistry::anInstanceVersionTravelsInItsUriAndData()
+{
+    InstanceInfo i = instance(4567);
+    QVERIFY(!i.toUri().contains(QLatin1String("version="))); // unknown: as a server before 0.1.0
+    QCOMPARE(InstanceInfo::fromUri(i.toUri())->version(), QString());
+    i.setVersion(QStringLiteral("0.1.0+local build"));
+    QVERIFY(i.toUri().contains(QLatin1String("&version=0.1.0%2Blocal%20build")));
+    const auto back = InstanceInfo::fromNodeName(i.nodeName());
+    QVERIFY(back);
+    QCOMPARE(back->version(), i.version());
+    QCOMPARE(*back, i);
+    QCOMPARE(QJsonDocument::fromJson(i.toJson()).object().value(QLatin1String("version")).toString(), i.version());
+    InstanceInfo upgraded = i;
+    upgraded.setVersion(QStringLiteral("0.2.0"));
+    QVERIFY(upgraded != i);
+}
+
 void tst_ZooKeeperRegistry::overrideJsonIsReadStrictly_data()
 {
     QTest::addColumn<QByteArray>("json");
@@ -721,7 +638,7 @@ void tst_ZooKeeperRegistry::overrideJsonIsReadStrictly()
 
 void tst_ZooKeeperRegistry::aConsumerNodeHoldsItsJsonWhileRegistered()
 {
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     const ConsumerInfo me = consumer();
     const QString consumers = ZooKeeperRegistry::consumersPath(me.microServiceId, me.stage);
     QCOMPARE(consumers, QStringLiteral("/tomato/demo%2Frpc%20service/dev/consumers"));
@@ -763,7 +680,7 @@ void tst_ZooKeeperRegistry::aConsumerNodeHoldsItsJsonWhileRegistered()
 
 void tst_ZooKeeperRegistry::aConsumerNodeGoesWhenItsRegistryIsDestroyed()
 {
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     const ConsumerInfo me = consumer();
     {
         ZooKeeperRegistry registry(m_zk->hosts(), options());
@@ -787,7 +704,7 @@ void tst_ZooKeeperRegistry::aSessionExpiryReRegistersConsumersAndReWatchesOverri
     operatorRegistry.setOverride(kService, kStage, QStringLiteral("127.0.0.1:5001"), makeOverride(20));
     QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)), QStringLiteral("127.0.0.1:5001 weight=20"), 10000);
     {
-        Reader reader(m_zk->hosts());
+        ZooKeeperReader reader(m_zk->hosts());
         QTRY_VERIFY_WITH_TIMEOUT(reader.node(ZooKeeperRegistry::consumerPath(me)), 10000);
     }
 
@@ -795,7 +712,7 @@ void tst_ZooKeeperRegistry::aSessionExpiryReRegistersConsumersAndReWatchesOverri
     m_zk->stop();
     m_zk->wipe();
     QVERIFY2(m_zk->start(), qPrintable(m_zk->log()));
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     const QString consumers = ZooKeeperRegistry::consumersPath(kService, kStage);
     QTRY_COMPARE_WITH_TIMEOUT(reader.children(consumers), QStringList{me.nodeName()}, 20000);
     QVERIFY(reader.node(ZooKeeperRegistry::consumerPath(me))->second);
@@ -830,7 +747,7 @@ void tst_ZooKeeperRegistry::anOverrideReachesAnotherSubscribedRegistryWithinASec
     QCOMPARE(describe(changed.first().at(2).value<InstanceOverrides>()), QStringLiteral("127.0.0.1:6001 weight=50 disabled"));
     QCOMPARE(client.overrides(kService, kStage).value(address), makeOverride(50, true));
     // The node is where the documentation says, persistent, and holds the JSON.
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     const auto node = reader.node(ZooKeeperRegistry::overridesPath(kService, kStage) + QLatin1String("/127.0.0.1%3A6001"));
     QVERIFY(node);
     QVERIFY(!node->second);
@@ -875,7 +792,7 @@ void tst_ZooKeeperRegistry::overridesWrittenBeforeTheSubscriptionAreRead()
         operatorRegistry.setOverride(kService, kStage, QStringLiteral("127.0.0.1:2"), makeOverride(20)); // the latest counts
         operatorRegistry.clearOverride(kService, kStage, QStringLiteral("127.0.0.1:3"));
         operatorRegistry.start();
-        Reader reader(m_zk->hosts());
+        ZooKeeperReader reader(m_zk->hosts());
         QTRY_COMPARE_WITH_TIMEOUT(reader.children(ZooKeeperRegistry::overridesPath(kService, kStage)).size(), 2, 10000);
         const QString two = ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:2"));
         QTRY_COMPARE_WITH_TIMEOUT(reader.node(two).value_or(std::make_pair(QByteArray(), false)).first,
@@ -890,7 +807,7 @@ void tst_ZooKeeperRegistry::overridesWrittenBeforeTheSubscriptionAreRead()
                               QStringLiteral("127.0.0.1:1 weight=10; 127.0.0.1:2 weight=20"), 10000);
 
     // Someone removes the whole overrides path: every override goes.
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     const QString path = ZooKeeperRegistry::overridesPath(kService, kStage);
     for (const QString &child : reader.children(path))
         QVERIFY(reader.remove(path + QLatin1Char('/') + child));
@@ -918,7 +835,7 @@ void tst_ZooKeeperRegistry::aMalformedOverrideIsLoggedAndIgnoredWhileTheOthersSt
                               QStringLiteral("127.0.0.1:7001 weight=30; 127.0.0.1:7002 weight=40"), 10000);
 
     // b's data is replaced by hand with something that is not an override.
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     const QString bPath = ZooKeeperRegistry::overridePath(kService, kStage, b);
     QCOMPARE(reader.setCode(bPath, R"({"weight": "heavy"})"), int(ZOK));
     QTRY_COMPARE_WITH_TIMEOUT(describe(client.overrides(kService, kStage)), QStringLiteral("127.0.0.1:7001 weight=30"), 5000);
@@ -953,7 +870,7 @@ void tst_ZooKeeperRegistry::withCredentialsConsumerAndOverrideNodesGetOurAcl()
     const ConsumerInfo me = consumer();
     registry.registerConsumer(me);
     registry.setOverride(kService, kStage, QStringLiteral("127.0.0.1:8001"), makeOverride(5));
-    Reader anyone(m_zk->hosts());
+    ZooKeeperReader anyone(m_zk->hosts());
     const QString overrideNode = ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:8001"));
     QTRY_VERIFY_WITH_TIMEOUT(anyone.node(ZooKeeperRegistry::consumerPath(me)) && anyone.node(overrideNode), 10000);
     for (const QString &path : {ZooKeeperRegistry::consumersPath(kService, kStage), ZooKeeperRegistry::consumerPath(me),
@@ -1012,7 +929,7 @@ void tst_ZooKeeperRegistry::browseReadsTheWholeTreeOnce()
     provider.start();
     // registered() once all six are in place: 5 instances and the consumer.
     QTRY_COMPARE_WITH_TIMEOUT(registered.size(), 1, 10000);
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     // Not ours: a malformed override and a node that is no instance are left out.
     QCOMPARE(reader.put(ZooKeeperRegistry::overridePath(other, QStringLiteral("prod"), QStringLiteral("127.0.0.1:2002")),
                         "weight=10"),
@@ -1209,7 +1126,7 @@ void tst_ZooKeeperRegistry::aWatchedTreeSeesOverridesAndWritesReportTheirOutcome
     operatorRegistry.setOverride(kService, kStage, address, makeOverride(200));
     QTRY_COMPARE_WITH_TIMEOUT(overrides(), QStringLiteral("127.0.0.1:1001 weight=200"), 10000);
     // A malformed node by hand is left out; a valid one next to it is not.
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     QCOMPARE(reader.put(ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:1002")), "weight=1"),
              int(ZOK));
     QCOMPARE(reader.put(ZooKeeperRegistry::overridePath(kService, kStage, QStringLiteral("127.0.0.1:1003")),
@@ -1247,7 +1164,7 @@ void tst_ZooKeeperRegistry::aWatchedTreeReportsDeletedStagesAndServices()
     QCOMPARE(dashboard.tree().size(), 4);
 
     // A stage deleted by hand, with everything below it.
-    Reader reader(m_zk->hosts());
+    ZooKeeperReader reader(m_zk->hosts());
     QVERIFY(reader.removeTree(QStringLiteral("/tomato/demo%2Frpc%20service/prod")));
     QTRY_COMPARE_WITH_TIMEOUT(removed.size(), 1, 5000);
     QCOMPARE(removed.first(), (QVariantList{kService, QStringLiteral("prod")}));
@@ -1282,7 +1199,7 @@ void tst_ZooKeeperRegistry::withoutTheCredentialsAWatchedTreeIsReadOnly()
     provider.start();
     QVERIFY(registered.wait(10000));
     // A service no one else may even read.
-    Reader holderReader(m_zk->hosts(), "tomato:s3cret");
+    ZooKeeperReader holderReader(m_zk->hosts(), "tomato:s3cret");
     QCOMPARE(holderReader.createPrivate(QStringLiteral("/tomato/secret")), int(ZOK));
 
     ZooKeeperRegistry anyone(m_zk->hosts(), options());

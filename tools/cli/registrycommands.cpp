@@ -89,7 +89,7 @@ void printSection(const QString &title, const Table &table)
 void printList(const QList<RegistryServiceEntry> &entries)
 {
     Table instances({QStringLiteral("SERVICE"), QStringLiteral("STAGE"), QStringLiteral("GROUP"), QStringLiteral("ADDRESS"),
-                     QStringLiteral("WEIGHT"), QStringLiteral("STARTED"), QStringLiteral("OVERRIDE")});
+                     QStringLiteral("WEIGHT"), QStringLiteral("STARTED"), QStringLiteral("VERSION"), QStringLiteral("OVERRIDE")});
     Table consumers({QStringLiteral("SERVICE"), QStringLiteral("STAGE"), QStringLiteral("GROUP"), QStringLiteral("HOST"),
                      QStringLiteral("PID"), QStringLiteral("APPLICATION"), QStringLiteral("VERSION")});
     Table orphans({QStringLiteral("SERVICE"), QStringLiteral("STAGE"), QStringLiteral("ADDRESS"), QStringLiteral("OVERRIDE")});
@@ -98,7 +98,8 @@ void printList(const QList<RegistryServiceEntry> &entries)
         for (const InstanceInfo &i : e.providers) {
             registered.insert(i.address());
             instances.addRow({e.microServiceId, e.stage, i.group(), i.endpoint().toString(), QString::number(i.weight()),
-                              timeText(i.startTime()), overrideText(overrideAt(e, i.address()))});
+                              timeText(i.startTime()), i.version().isEmpty() ? QStringLiteral("-") : i.version(),
+                              overrideText(overrideAt(e, i.address()))});
         }
         for (const ConsumerInfo &c : e.consumers)
             consumers.addRow({e.microServiceId, e.stage, c.group, c.host, QString::number(c.pid),
@@ -163,7 +164,7 @@ std::optional<InstanceOverride> wanted(const QCommandLineParser &parser, const s
 {
     if (parser.isSet(QStringLiteral("clear")))
         return std::nullopt;
-    InstanceOverride value = current.value_or(InstanceOverride());
+    InstanceOverride value = current ? *current : InstanceOverride();
     if (parser.isSet(QStringLiteral("weight")))
         value.weight = parser.value(QStringLiteral("weight")).toInt();
     if (parser.isSet(QStringLiteral("disable")))

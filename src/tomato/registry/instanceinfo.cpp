@@ -20,6 +20,7 @@ public:
     int weight = 100;
     int protocolVersion = 1;
     QString interfaces;
+    QString version;
     qint64 startTime = 0;
 };
 
@@ -46,6 +47,8 @@ int InstanceInfo::protocolVersion() const { return d->protocolVersion; }
 void InstanceInfo::setProtocolVersion(int version) { d->protocolVersion = version; }
 QString InstanceInfo::interfaces() const { return d->interfaces; }
 void InstanceInfo::setInterfaces(const QString &hash) { d->interfaces = hash; }
+QString InstanceInfo::version() const { return d->version; }
+void InstanceInfo::setVersion(const QString &version) { d->version = version; }
 qint64 InstanceInfo::startTime() const { return d->startTime; }
 void InstanceInfo::setStartTime(qint64 msSinceEpoch) { d->startTime = msSinceEpoch; }
 
@@ -81,6 +84,7 @@ QString InstanceInfo::toUri() const
         + QLatin1String("&weight=") + QString::number(d->weight)
         + QLatin1String("&protocol=") + QString::number(d->protocolVersion)
         + QLatin1String("&interfaces=") + encode(d->interfaces)
+        + (d->version.isEmpty() ? QString() : QLatin1String("&version=") + encode(d->version))
         + (d->startTime > 0 ? QLatin1String("&start-time=") + QString::number(d->startTime) : QString());
 }
 
@@ -110,6 +114,7 @@ std::optional<InstanceInfo> InstanceInfo::fromUri(const QString &uri)
     if (!ok)
         return std::nullopt;
     info.setInterfaces(item("interfaces"));
+    info.setVersion(item("version"));
     // Only a hint for warm-up: a malformed one counts as unknown (0) rather than hiding the
     // instance, as a malformed weight does.
     bool timeOk = false;
@@ -141,6 +146,7 @@ QByteArray InstanceInfo::toJson() const
                         {QStringLiteral("weight"), d->weight},
                         {QStringLiteral("protocolVersion"), d->protocolVersion},
                         {QStringLiteral("interfaces"), d->interfaces},
+                        {QStringLiteral("version"), d->version},
                         {QStringLiteral("startTime"), d->startTime},
                         {QStringLiteral("uri"), toUri()}};
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
@@ -151,7 +157,7 @@ bool InstanceInfo::operator==(const InstanceInfo &o) const
     return d->transport == o.d->transport && d->host == o.d->host && d->port == o.d->port
         && d->microServiceId == o.d->microServiceId && d->stage == o.d->stage && d->group == o.d->group
         && d->weight == o.d->weight && d->protocolVersion == o.d->protocolVersion && d->interfaces == o.d->interfaces
-        && d->startTime == o.d->startTime;
+        && d->version == o.d->version && d->startTime == o.d->startTime;
 }
 
 } // namespace Tomato

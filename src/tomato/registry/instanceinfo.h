@@ -46,6 +46,10 @@ public:
     void setProtocolVersion(int version);
     QString interfaces() const; // hash of the published interfaces' signatures
     void setInterfaces(const QString &hash);
+    // The Tomato RPC release the instance runs ("0.1.0"; TOMATO_VERSION_STRING); empty when
+    // unknown (a server older than 0.1.0). Travels as version; shown, never acted on.
+    QString version() const;
+    void setVersion(const QString &version);
     // When the instance started, in milliseconds since the epoch (UTC); 0 when unknown (an
     // older server). Travels as start-time; clients ramp a new instance up over warmup-seconds.
     qint64 startTime() const;

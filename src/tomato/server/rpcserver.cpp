@@ -2,6 +2,7 @@
 #include <tomato/server/rpcserver.h>
 
 #include <tomato/core/logging_p.h>
+#include <tomato/core/version.h>
 #include <tomato/server/servercore_p.h>
 #include <tomato/server/serverconnection_p.h>
 #include <tomato/server/serverstatus_p.h>
@@ -332,6 +333,7 @@ void RpcServerPrivate::announce()
     i.setWeight(cfg.weight());
     i.setInterfaces(ServerCore::interfacesHash(core->signatures()));
     i.setStartTime(startedAt);
+    i.setVersion(QStringLiteral(TOMATO_VERSION_STRING));
     instance = i;
     if (i.microServiceId().isEmpty())
         qCWarning(lcServer).noquote() << "micro-service-id is empty: registering nothing";
