@@ -6,6 +6,7 @@
 #include <tomato/server/servercore_p.h>
 #include <tomato/server/serverconnection_p.h>
 #include <tomato/server/serverstatus_p.h>
+#include <tomato/server/systemdnotify_p.h>
 #include <tomato/status/httpconnection_p.h>
 #include <tomato/status/nodeintrospection_p.h>
 #include <tomato/status/statusport_p.h>
@@ -274,6 +275,7 @@ public:
     std::shared_ptr<Service> makeService(QObject *implementation, const QMetaObject &interface,
                                          const PublishOptions &options) const;
     void publishIntrospection();
+    void notifyReady();
     void followRegistry(RpcServer *q);
     bool openStatusPort();
 
@@ -293,6 +295,7 @@ public:
     std::shared_ptr<NodeIntrospection> introspection; // null when status-enabled is false
     std::shared_ptr<StatusPort> statusPort;
     QMetaObject::Connection registryConnections[2];
+    SystemdNotifier systemd;
 };
 
 namespace {
@@ -385,12 +388,27 @@ void RpcServerPrivate::followRegistry(RpcServer *q)
     if (!registry)
         return;
     auto source = status;
-    registryConnections[0] = QObject::connect(registry, &Registry::registered, q, [source] {
+    registryConnections[0] = QObject::connect(registry, &Registry::registered, q, [this, source] {
         source->update([](ServerStatusSource::Life &l) { l.registered = true; });
+        if (running)
+            notifyReady();
     });
     registryConnections[1] = QObject::connect(registry, &Registry::connectedChanged, q, [source](bool connected) {
         source->update([connected](ServerStatusSource::Life &l) { l.registryConnected = connected; });
     });
+}
+
+// Listening, and registered when there is something to register: systemd may start what
+// depends on this service.
+void RpcServerPrivate::notifyReady()
+{
+    QStringList addresses;
+    for (const Endpoint &e : std::as_const(bound))
+        addresses << e.toString();
+    QString status = QStringLiteral("listening on %1").arg(addresses.join(QLatin1String(", ")));
+    if (!instance.microServiceId().isEmpty() && registry)
+        status += QStringLiteral("; registered as %1 (%2/%3)").arg(instance.microServiceId(), instance.stage(), instance.group());
+    systemd.ready(status);
 }
 
 bool RpcServerPrivate::openStatusPort()
@@ -497,6 +515,9 @@ bool RpcServer::start()
         d->registry->start();
     for (const Endpoint &a : std::as_const(d->bound))
         qCInfo(lcServer).noquote() << "listening on" << a.toString();
+    // With a registry, readiness waits for the registration (Registry::registered).
+    if (!d->registry || d->instance.microServiceId().isEmpty())
+        d->notifyReady();
     Q_EMIT started();
     return true;
 }
@@ -514,6 +535,7 @@ void RpcServer::stop()
     // stop accepting and refuse new calls (ShuttingDown), drain, and close once the answers
     // have gone out. drain-timeout-ms bounds the drain and the close together.
     d->status->update([](ServerStatusSource::Life &l) { l.stopping = true; });
+    d->systemd.stopping(QStringLiteral("draining (up to %1 ms)").arg(d->core->config.drainTimeoutMs()));
     if (d->registry && !d->instance.microServiceId().isEmpty())
         d->registry->unregisterInstance(d->instance);
     d->closeListeners();
