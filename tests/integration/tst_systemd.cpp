@@ -10,10 +10,12 @@
 #include <tomato/registry/instanceinfo.h>
 #include <tomato/registry/zookeeper/zookeeperregistry.h>
 
+#include <QtCore/QFile>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QProcess>
 #include <QtCore/QTemporaryDir>
+#include <QtNetwork/QHostInfo>
 #include <QtNetwork/QTcpSocket>
 #include <QtTest/QTest>
 
@@ -97,6 +99,7 @@ class tst_Systemd : public QObject
 private Q_SLOTS:
     void withoutARegistryReadyFollowsListening();
     void withARegistryReadyWaitsForTheRegistration();
+    void aRegistryNameThatResolvesLaterIsTriedAgain();
 
 private:
     void start(QProcess &process, const NotifySocket &socket, const QStringList &arguments)
@@ -183,6 +186,45 @@ void tst_Systemd::withARegistryReadyWaitsForTheRegistration()
     QVERIFY(server.waitForFinished(15000));
     QCOMPARE(server.exitCode(), 0);
     QTRY_VERIFY_WITH_TIMEOUT(reader.children(providers).isEmpty(), 5000);
+}
+
+void tst_Systemd::aRegistryNameThatResolvesLaterIsTriedAgain()
+{
+    // A Kubernetes pod may start before the DNS names of its ZooKeeper peers are published:
+    // the registry must try the names again until one resolves, not give up at start. Here the
+    // name is made to resolve by adding it to /etc/hosts, a private copy bind-mounted by
+    // tests/scripts/with_private_hosts.sh (ctest runs this function as tst_systemd_resolve).
+    const QString hostsFile = qEnvironmentVariable("TOMATO_TEST_HOSTS_FILE");
+    if (hostsFile.isEmpty())
+        QSKIP("needs a private /etc/hosts; ctest runs it as tst_systemd_resolve");
+    const QString name = QStringLiteral("tomato-zk-later");
+    QVERIFY(QHostInfo::fromName(name).addresses().isEmpty());
+    ZooKeeperServer zk;
+    QVERIFY2(zk.start(), qPrintable(zk.log()));
+    NotifySocket socket;
+    QVERIFY(socket.isBound());
+    QProcess server;
+    start(server, socket, {QStringLiteral("--tomato-rpc.name-service-uri=zookeeper://%1:%2").arg(name).arg(zk.port()),
+                           QStringLiteral("--tomato-rpc.stage=dev"), QStringLiteral("--tomato-rpc.group=main")});
+    QVERIFY(!waitForLine(server, "READY ").isEmpty());
+    const QByteArray early = socket.next(2500); // two retries' worth
+    QVERIFY2(early.isEmpty(), early.constData());
+
+    QFile hosts(hostsFile);
+    QVERIFY(hosts.open(QIODevice::Append)); // in place: the bind mount shows this very file
+    QVERIFY(hosts.write(QStringLiteral("127.0.0.1 %1\n").arg(name).toLatin1()) > 0);
+    hosts.close();
+    const QByteArray ready = socket.next(30000);
+    QVERIFY2(ready.startsWith("READY=1\n"), ready.constData());
+    QVERIFY2(ready.contains("; registered as demo-rpc-service (dev/main)"), ready.constData());
+
+    ::kill(pid_t(server.processId()), SIGTERM);
+    QVERIFY(server.waitForFinished(15000));
+    QCOMPARE(server.exitCode(), 0);
+    // Said once, not once a second.
+    const QByteArray errors = server.readAllStandardError();
+    QCOMPARE(errors.count("cannot create a ZooKeeper handle for " + name.toLatin1()), 1);
+    QVERIFY2(errors.contains("does any of its host names resolve?); trying again every 1000 ms"), errors.constData());
 }
 
 QTEST_GUILESS_MAIN(tst_Systemd)

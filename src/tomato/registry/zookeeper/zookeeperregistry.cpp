@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <tuple>
@@ -373,6 +375,12 @@ public:
     // session, even if it cannot tell us so (an ensemble restarted with wiped data refuses
     // a client that has seen newer transactions, forever). Start a new session ourselves.
     QTimer lostTimer;
+    // zookeeper_init fails when no host of the list resolves (a Kubernetes pod whose peers'
+    // DNS names are not published yet, a name missing from /etc/hosts): tried again until
+    // one does. The C client resolves only then; once it has a handle, it retries by itself.
+    QTimer openTimer;
+    static constexpr int openRetryMs = 1000;
+    bool openFailing = false;
 
     void startNewSession(const char *why)
     {
@@ -445,17 +453,34 @@ public:
 
     void open()
     {
+        openTimer.stop();
+        sessionReady = false; // until the first connection: nothing is lost yet
+        errno = 0;
         zh = zookeeper_init(options.hosts.toUtf8().constData(), &sessionWatcher,
                             options.sessionTimeoutMs, nullptr, bridge.get(), 0);
-        if (!zh)
-            qCWarning(lcZooKeeper).noquote() << "cannot create a ZooKeeper handle for" << options.hosts;
-        else if (!options.username.isEmpty()) {
+        if (!zh) {
+            if (!openFailing) {
+                const int error = errno;
+                qCWarning(lcZooKeeper).noquote()
+                    << QStringLiteral("cannot create a ZooKeeper handle for %1 (%2: does any of its host names "
+                                      "resolve?); trying again every %3 ms")
+                           .arg(options.hosts,
+                                error ? QString::fromLocal8Bit(strerror(error)) : QStringLiteral("no address"))
+                           .arg(openRetryMs);
+            }
+            openFailing = true;
+            openTimer.start(openRetryMs);
+            return;
+        }
+        if (openFailing) {
+            openFailing = false;
+            qCInfo(lcZooKeeper).noquote() << "created the ZooKeeper handle for" << options.hosts;
+        }
+        if (!options.username.isEmpty()) {
             // Queued before every other request; the client sends it again on reconnects.
             const QByteArray credentials = (options.username + QLatin1Char(':') + options.password).toUtf8();
             zoo_add_auth(zh, "digest", credentials.constData(), int(credentials.size()), &authCompletion, nullptr);
         }
-        sessionReady = false;
-        // Until the first connection: nothing is lost yet, the handle keeps trying.
     }
 
     void close()
@@ -1372,6 +1397,11 @@ ZooKeeperRegistry::ZooKeeperRegistry(const QString &uri, const RpcConfig &config
     d->lostTimer.setSingleShot(true);
     connect(&d->lostTimer, &QTimer::timeout, this,
             [this] { d->startNewSession("disconnected for longer than the session timeout"); });
+    d->openTimer.setSingleShot(true);
+    connect(&d->openTimer, &QTimer::timeout, this, [this] {
+        if (!d->stopped && !d->zh)
+            d->open();
+    });
 }
 
 ZooKeeperRegistry::~ZooKeeperRegistry()
@@ -1382,6 +1412,7 @@ ZooKeeperRegistry::~ZooKeeperRegistry()
     }
     d->stopped = true;
     d->lostTimer.stop();
+    d->openTimer.stop();
     d->close();
     d->failBrowses(QStringLiteral("the registry was destroyed before it had read the tree"));
 }
@@ -1401,6 +1432,7 @@ void ZooKeeperRegistry::stop()
     // Closing the session removes our ephemeral nodes at once.
     d->stopped = true;
     d->lostTimer.stop();
+    d->openTimer.stop();
     d->close();
     d->failBrowses(QStringLiteral("the registry was stopped before it had read the tree"));
 }
