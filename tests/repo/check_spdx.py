@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Every source file of the repository (C++, QML, JavaScript, CMake, shell and Python, the
-`run` scripts) names its license with an SPDX identifier in its first lines, and the
+`run` scripts, and the deployment files: systemd units, environment files, Kubernetes YAML,
+the Containerfile, the Debian packaging's templates) names its license with an SPDX identifier in its first lines, and the
 repository has the license's text (LICENSE) and the third-party notice.
 
 Usage: check_spdx.py <repository root>. Prints each file without one and exits 1 on one."""
@@ -9,8 +10,10 @@ import os
 import sys
 
 root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
-suffixes = (".cpp", ".h", ".qml", ".js", ".h.in", ".cmake", ".cmake.in", ".sh", ".py")
-names = ("CMakeLists.txt",)
+suffixes = (".cpp", ".h", ".qml", ".js", ".h.in", ".cmake", ".cmake.in", ".sh", ".py",
+            ".service", ".env", ".yaml", ".yml")
+# (Not conffiles nor the changelog template: their formats have no comments.)
+names = ("CMakeLists.txt", "Containerfile", ".dockerignore", "lintian-overrides")
 scripts = (os.path.join(root, "run"), os.path.join(root, ".ci", "run"))
 skip = {".git", "build"}
 missing = checked = 0
