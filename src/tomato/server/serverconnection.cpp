@@ -137,6 +137,13 @@ void ServerConnection::checkDeadlines(std::chrono::steady_clock::time_point now,
         closeWithError(RpcError::ResourceExhausted, why);
         return;
     }
+    // Idle: nothing received and no call of it queued or running, for the idle time. A long
+    // call is no idle connection: its idle time starts when the call has been answered. (A
+    // peer that reads none of its answers is idle: the answers waiting for it do not count.)
+    if (m_state->load.load() > 0) {
+        m_lastActivity = now;
+        return;
+    }
     if (deadlines.idle.count() > 0 && now - m_lastActivity >= deadlines.idle) {
         qCInfo(lcTransport).noquote() << "closing idle connection from" << m_state->peer;
         m_stream->abort();
@@ -342,21 +349,41 @@ void ServerConnection::protocolError(RpcError::Code code, const QString &message
     closeWithError(code, text);
 }
 
-// Sends an Error frame, then closes once it is written (or the drain timeout passes).
+// Sends an Error frame, then closes once it is written (or the drain timeout passes). The
+// Error frame must not be lost behind answers the peer has not read: those not yet begun are
+// dropped, the one being written is finished (so the peer can parse on), then comes the Error
+// frame (Outbox::finish). Nothing more is read.
 void ServerConnection::closeWithError(RpcError::Code code, const QString &message)
 {
-    m_state->outbox->post(Message::errorFrame(code, message));
-    flush();
+    m_state->outbox->finish(Message::errorFrame(code, message));
     m_closing = true;
-    m_writer.stop();
-    m_state->outbox->close();
     // What it held goes back now, not at deletion (a TLS close may take a while), and it
     // waits for room no more.
     m_parser = FrameParser(m_core->maxFrameBytes);
     m_account.detach();
-    m_stream->close(); // after the pending bytes are written; closed() then ends us
+    m_writer.stop(); // its wake-ups called flush(), which does nothing now: flushLast() from here on
+    flushLast();
     // A peer that does not read the Error frame cannot keep the connection beyond this.
     QTimer::singleShot(m_core->config.drainTimeoutMs(), this, &QObject::deleteLater);
+}
+
+// closeWithError(): writes what the outbox still holds, then closes.
+void ServerConnection::flushLast()
+{
+    if (!m_stream || m_state->outbox->isClosed())
+        return;
+    if (!m_writer.flush(*m_state->outbox, m_stream, this, [this] { flushLast(); })) {
+        m_writer.stop();
+        m_state->outbox->close();
+        m_stream->abort();
+        deleteLater();
+        return;
+    }
+    if (m_state->outbox->pendingBytes() > 0)
+        return; // the writer calls again when the stream takes more
+    m_writer.stop();
+    m_state->outbox->close();
+    m_stream->close(); // after what the stream itself holds; closed() then ends us
 }
 
 void ServerConnection::handleFrame(Frame &&frame)
@@ -385,16 +412,22 @@ void ServerConnection::handleFrame(Frame &&frame)
     case Frame::Cancel:
         cancel(frame.messageId);
         return;
-    case Frame::KeepAliveResponse:
-        return;
-    case Frame::Error:
-        qCWarning(lcTransport).noquote() << m_state->peer << "reported an error and closes:"
-                                         << QString::fromUtf8(frame.extension);
+    case Frame::Error: {
+        // The peer ends the connection: no answer to it (docs/PROTOCOL.md section 3).
+        Extension ext;
+        QString ignored;
+        Extension::decode(frame.extension, &ext, &ignored);
+        qCWarning(lcTransport).noquote() << QStringLiteral("%1 ends the connection with an Error frame: code %2: %3")
+                                                .arg(m_state->peer, QString::fromUtf8(ext.value(ExtensionKey::Code)),
+                                                     QString::fromUtf8(ext.value(ExtensionKey::Message)));
         m_stream->close();
         return;
-    default:
+    }
+    default: // Response, KeepAliveResponse (a server sends no KeepAliveRequest), or unknown
         m_state->outbox->post(Message::errorResponse(frame.messageId, frame.serialization, RpcError::BadRequest,
-                                                     QStringLiteral("command %1 is not one a server accepts").arg(frame.command)));
+                                                     QStringLiteral("command %1 is not one a server accepts "
+                                                                    "(1 Request, 3 KeepAliveRequest, 5 Cancel, 6 Error)")
+                                                         .arg(frame.command)));
         return;
     }
 }

@@ -75,6 +75,7 @@ private:
     bool overloaded() const;
     void protocolError(RpcError::Code code, const QString &message);
     void closeWithError(RpcError::Code code, const QString &message);
+    void flushLast();
     bool handOverIfHttp();
     qint64 roomToRead();
     void settleBudget(std::chrono::steady_clock::time_point now);

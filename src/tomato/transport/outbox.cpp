@@ -51,10 +51,26 @@ qint64 Outbox::writeLocked(const char *data, qsizetype size)
     return written;
 }
 
+// `written` bytes of m_pending have gone: drops them and finds the next frame boundary (frames
+// say their size: 5 + the length field) for m_headTail.
+void Outbox::consumedLocked(qsizetype written)
+{
+    qsizetype boundary = m_headTail;
+    while (boundary < written) {
+        const auto *h = reinterpret_cast<const uchar *>(m_pending.constData() + boundary + 1);
+        boundary += 5 + ((qsizetype(h[0]) << 24) | (qsizetype(h[1]) << 16) | (qsizetype(h[2]) << 8) | qsizetype(h[3]));
+    }
+    m_headTail = boundary - written;
+    if (written == m_pending.size())
+        m_pending.clear();
+    else
+        m_pending.remove(0, written);
+}
+
 bool Outbox::post(QByteArray &&frame, When when)
 {
     QMutexLocker lock(&m_mutex);
-    if (m_closed)
+    if (m_closed || m_finishing)
         return false;
     if (when == When::WriteNow && m_fd >= 0 && m_pending.isEmpty() && !m_failed) {
         const qint64 written = writeLocked(frame.constData(), frame.size());
@@ -65,6 +81,7 @@ bool Outbox::post(QByteArray &&frame, When when)
             return true;
         }
         frame.remove(0, written);
+        m_headTail = written > 0 ? frame.size() : 0; // the rest of a frame begun
     }
     countLocked(frame.size());
     if (m_pending.isEmpty())
@@ -85,6 +102,19 @@ void Outbox::dropPendingLocked()
 {
     countLocked(-m_pending.size());
     m_pending.clear();
+    m_headTail = 0;
+}
+
+void Outbox::finish(QByteArray &&last)
+{
+    QMutexLocker lock(&m_mutex);
+    if (m_closed || m_finishing)
+        return;
+    m_finishing = true;
+    countLocked(m_headTail - m_pending.size() + last.size());
+    m_pending.truncate(m_headTail);
+    m_pending.append(last);
+    scheduleLocked();
 }
 
 void Outbox::attach(Stream *stream)
@@ -121,12 +151,9 @@ Outbox::FlushResult Outbox::flush()
     if (written < 0)
         return FlushResult::Failed;
     countLocked(-written);
-    if (written == m_pending.size()) {
-        m_pending.clear();
-        return FlushResult::Done;
-    }
-    m_pending.remove(0, written);
-    return FlushResult::Blocked;
+    const bool all = written == m_pending.size();
+    consumedLocked(written);
+    return all ? FlushResult::Done : FlushResult::Blocked;
 }
 
 void Outbox::scheduleFlush()

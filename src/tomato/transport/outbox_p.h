@@ -63,6 +63,11 @@ public:
     // max-buffered-bytes), until close(). Before the first post; the account must outlive close().
     void setAccount(BudgetAccount *account);
 
+    // I/O thread: the connection ends with `last` (an Error frame). What is queued behind the
+    // frame being written is dropped (the rest of that frame still goes, so the peer can parse
+    // on), `last` follows it, and posts are refused from now on. The owner keeps flushing
+    // until pendingBytes() is 0, then closes.
+    void finish(QByteArray &&last);
     // I/O thread, before the owner dies.
     void close();
     bool isClosed() const;
@@ -71,6 +76,7 @@ private:
     void scheduleLocked();
     qint64 writeLocked(const char *data, qsizetype size);
     void dropPendingLocked();
+    void consumedLocked(qsizetype written);
     void countLocked(qint64 delta)
     {
         if (m_account)
@@ -81,6 +87,9 @@ private:
     QObject *m_owner;
     std::function<void()> m_flush;
     QByteArray m_pending;
+    // Bytes at the front of m_pending that end a frame whose start was written already (0: it
+    // starts with a whole frame). m_pending holds whole frames after them.
+    qsizetype m_headTail = 0;
     BudgetAccount *m_account = nullptr;
     Stream *m_stream = nullptr; // used on the I/O thread only
     SharedDescriptor m_direct;  // our share of the stream's direct descriptor
@@ -88,6 +97,7 @@ private:
     bool m_scheduled = false;
     bool m_failed = false;
     bool m_closed = false;
+    bool m_finishing = false; // finish(): nothing more is taken
 };
 
 // The I/O thread's half of writing: flushes an outbox and, while its stream takes no more,

@@ -21,11 +21,41 @@ int hexValue(char c)
     return -1;
 }
 
-// Unescapes `in`, a part of `source`: without escapes the result is a raw view into
-// source's (shared, never modified) data, with no allocation.
-bool unescape(const QByteArray &source, QByteArrayView in, QByteArray *out, QString *error)
+QString describeByte(uchar c)
 {
-    if (!in.contains('%')) {
+    return c >= 0x21 && c < 0x7F ? QStringLiteral("'%1' (0x%2)").arg(QChar(c)).arg(c, 2, 16, QLatin1Char('0'))
+                                 : QStringLiteral("0x%1").arg(c, 2, 16, QLatin1Char('0'));
+}
+
+// Unescapes `in`, the part of `source` at byte `offset`: without escapes the result is a raw
+// view into source's (shared, never modified) data, with no allocation. Every byte must be an
+// unreserved one or part of a %XX escape (docs/PROTOCOL.md section 4): a receiver refuses the
+// rest (an unescaped ':' in a value, a space, a raw UTF-8 byte), so that two implementations
+// never read the same bytes differently.
+bool unescape(const QByteArray &source, QByteArrayView in, qsizetype offset, QByteArray *out, QString *error)
+{
+    bool escaped = false;
+    for (qsizetype i = 0; i < in.size(); ++i) {
+        const uchar c = uchar(in[i]);
+        if (isUnreserved(c))
+            continue;
+        if (c != '%') {
+            *error = QStringLiteral("byte %1 at offset %2 of the extension must be percent-escaped")
+                         .arg(describeByte(c)).arg(offset + i);
+            return false;
+        }
+        if (i + 2 >= in.size()) {
+            *error = QStringLiteral("truncated percent escape at offset %1 of the extension").arg(offset + i);
+            return false;
+        }
+        if (hexValue(in[i + 1]) < 0 || hexValue(in[i + 2]) < 0) {
+            *error = QStringLiteral("invalid percent escape at offset %1 of the extension").arg(offset + i);
+            return false;
+        }
+        escaped = true;
+        i += 2;
+    }
+    if (!escaped) {
         *out = in.isEmpty() ? QByteArray() : QByteArray::fromRawData(in.data(), in.size());
         Q_UNUSED(source);
         return true;
@@ -38,17 +68,7 @@ bool unescape(const QByteArray &source, QByteArrayView in, QByteArray *out, QStr
             out->append(c);
             continue;
         }
-        if (i + 2 >= in.size()) {
-            *error = QStringLiteral("truncated percent escape in extension");
-            return false;
-        }
-        const int hi = hexValue(in[i + 1]);
-        const int lo = hexValue(in[i + 2]);
-        if (hi < 0 || lo < 0) {
-            *error = QStringLiteral("invalid percent escape in extension");
-            return false;
-        }
-        out->append(char(hi * 16 + lo));
+        out->append(char(hexValue(in[i + 1]) * 16 + hexValue(in[i + 2])));
         i += 2;
     }
     return true;
@@ -144,8 +164,8 @@ bool Extension::decode(const QByteArray &source, Extension *out, QString *error)
         }
         QByteArray key;
         QByteArray value;
-        if (!unescape(out->m_source, entry.first(colon), &key, error)
-            || !unescape(out->m_source, entry.sliced(colon + 1), &value, error))
+        if (!unescape(out->m_source, entry.first(colon), start, &key, error)
+            || !unescape(out->m_source, entry.sliced(colon + 1), start + colon + 1, &value, error))
             return false;
         out->m_entries.append({std::move(key), std::move(value)});
         start = end + 1;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <tomato/wire/message_p.h>
 
+#include <limits>
+
 namespace Tomato {
 
 FrameBuilder::FrameBuilder(qsizetype reserve)
@@ -74,7 +76,7 @@ QByteArray errorResponse(quint64 messageId, quint8 serialization, RpcError::Code
     FrameBuilder b;
     b.addNumber(ExtensionKey::Code, int(code));
     b.add(ExtensionKey::Message, message.toUtf8());
-    if (!exceptionType.isEmpty())
+    if (!exceptionType.isEmpty() && code == RpcError::ApplicationException) // only there (section 4)
         b.add(ExtensionKey::ExceptionType, exceptionType.toUtf8());
     return b.finish(Frame::Response, serialization, messageId);
 }
@@ -108,22 +110,48 @@ bool readCompression(const Extension &ext, Compression::Kind *out, QString *erro
 }
 } // namespace
 
+// timeout-ms (docs/PROTOCOL.md section 4): one or more ASCII digits and nothing else (no
+// sign, no space; leading zeros allowed), at least 1, at most 2^63 - 1. Empty is refused: a
+// caller without a deadline leaves the key out.
+static bool parseTimeoutMs(QByteArrayView text, qint64 *out)
+{
+    if (text.isEmpty())
+        return false;
+    qint64 value = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '9')
+            return false;
+        const int digit = c - '0';
+        if (value > (std::numeric_limits<qint64>::max() - digit) / 10)
+            return false;
+        value = value * 10 + digit;
+    }
+    *out = value;
+    return value >= 1;
+}
+
 bool readRequest(const Extension &ext, RequestHeader *out, RpcError::Code *code, QString *error)
 {
     out->service = ext.view(ExtensionKey::Service);
     out->method = ext.view(ExtensionKey::Method);
+    if (out->service.isEmpty() || out->method.isEmpty()) {
+        // Not UnknownService: no other instance would know it either, so nothing to retry.
+        *code = RpcError::BadRequest;
+        *error = QStringLiteral("a Request needs a non-empty '%1'")
+                     .arg(QLatin1String(out->service.isEmpty() ? ExtensionKey::Service : ExtensionKey::Method));
+        return false;
+    }
     if (!readCompression(ext, &out->compression, error)) {
         *code = RpcError::UnsupportedCompression;
         return false;
     }
-    const QByteArrayView timeout = ext.view(ExtensionKey::TimeoutMs);
-    if (timeout.isEmpty())
+    if (!ext.contains(ExtensionKey::TimeoutMs))
         return true;
-    bool ok = false;
-    out->timeoutMs = timeout.toLongLong(&ok);
-    if (!ok || out->timeoutMs < 1) {
+    const QByteArrayView timeout = ext.view(ExtensionKey::TimeoutMs);
+    if (!parseTimeoutMs(timeout, &out->timeoutMs)) {
         *code = RpcError::BadRequest;
-        *error = QStringLiteral("timeout-ms '%1' is not a positive integer").arg(QString::fromUtf8(timeout));
+        *error = QStringLiteral("timeout-ms '%1' is not a positive decimal integer (digits only)")
+                     .arg(QString::fromUtf8(timeout));
         return false;
     }
     return true;
@@ -140,7 +168,9 @@ bool readResponse(const Extension &ext, ResponseHeader *out, QString *error)
     out->code = RpcError::isKnownCode(quint16(code)) ? RpcError::Code(code) : RpcError::Internal;
     if (out->code != RpcError::Ok) {
         out->message = QString::fromUtf8(ext.view(ExtensionKey::Message));
-        out->exceptionType = QString::fromUtf8(ext.view(ExtensionKey::ExceptionType));
+        // exception-type belongs to ApplicationException alone (docs/PROTOCOL.md section 4).
+        if (code == RpcError::ApplicationException)
+            out->exceptionType = QString::fromUtf8(ext.view(ExtensionKey::ExceptionType));
         if (!RpcError::isKnownCode(quint16(code)))
             out->message = QStringLiteral("code %1 (unknown here): %2").arg(code).arg(out->message);
         return true;

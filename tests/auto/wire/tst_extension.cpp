@@ -14,6 +14,7 @@ private Q_SLOTS:
     void escapesOnlyWhatItMust();
     void refusesMalformedInput_data();
     void refusesMalformedInput();
+    void acceptsEscapesInEitherCase();
     void keepsOrderAndFirstValueWins();
 };
 
@@ -63,6 +64,14 @@ void tst_Extension::refusesMalformedInput_data()
     QTest::newRow("escape at end") << QByteArray("a:%");
     QTest::newRow("non-hex escape") << QByteArray("a:%G1");
     QTest::newRow("trailing ampersand") << QByteArray("a:b&");
+    QTest::newRow("empty entry") << QByteArray("a:b&&c:d");
+    // Every byte outside A-Z a-z 0-9 - . _ ~ must be escaped (docs/PROTOCOL.md section 4).
+    QTest::newRow("unescaped colon in a value") << QByteArray("service:Sample::EchoService");
+    QTest::newRow("unescaped space") << QByteArray("message:two words");
+    QTest::newRow("raw UTF-8") << QByteArray("k:caf\xc3\xa9");
+    QTest::newRow("unescaped byte in a key") << QByteArray("ctx.a/b:1");
+    QTest::newRow("unescaped percent sign") << QByteArray("a:100%");
+    QTest::newRow("plus sign") << QByteArray("timeout-ms:+5000");
 }
 
 void tst_Extension::refusesMalformedInput()
@@ -72,6 +81,20 @@ void tst_Extension::refusesMalformedInput()
     QString error;
     QVERIFY(!Extension::decode(bytes, &ext, &error));
     QVERIFY(!error.isEmpty());
+}
+
+void tst_Extension::acceptsEscapesInEitherCase()
+{
+    Extension ext;
+    QString error;
+    QVERIFY2(Extension::decode("service:Sample%3a%3aEchoService&k%2D1:%7e", &ext, &error), qPrintable(error));
+    QCOMPARE(ext.value("service"), QByteArray("Sample::EchoService"));
+    QCOMPARE(ext.value("k-1"), QByteArray("~")); // an escaped unreserved byte is that byte
+    Extension bad;
+    QVERIFY(!Extension::decode("message:two words", &bad, &error));
+    QCOMPARE(error, QStringLiteral("byte 0x20 at offset 11 of the extension must be percent-escaped"));
+    QVERIFY(!Extension::decode("a:1&service:A::B", &bad, &error));
+    QCOMPARE(error, QStringLiteral("byte ':' (0x3a) at offset 13 of the extension must be percent-escaped"));
 }
 
 void tst_Extension::keepsOrderAndFirstValueWins()
