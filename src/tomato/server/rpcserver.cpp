@@ -3,6 +3,7 @@
 
 #include <tomato/core/logging_p.h>
 #include <tomato/core/version.h>
+#include <tomato/server/callcontext.h>
 #include <tomato/server/servercore_p.h>
 #include <tomato/server/serverconnection_p.h>
 #include <tomato/server/serverstatus_p.h>
@@ -18,6 +19,7 @@
 #include <QtCore/QDateTime>
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QPointer>
+#include <QtCore/QThread>
 #include <QtCore/QTimer>
 #include <QtNetwork/QNetworkInterface>
 
@@ -451,9 +453,29 @@ void RpcServer::publish(QObject *implementation, const QMetaObject &interface, c
     d->core->addService(std::move(service));
 }
 
-void RpcServer::unpublish(const QMetaObject &interface)
+bool RpcServer::unpublish(const QMetaObject &interface)
 {
-    d->core->removeService(QByteArray(interface.className()));
+    const auto service = d->core->removeService(QByteArray(interface.className()));
+    if (!service)
+        return false;
+    // A method unpublishing its own interface is one of the calls running: not waited for.
+    const CallContext *current = CallContext::current();
+    const int own = current && current->service() == QLatin1String(interface.className()) ? 1 : 0;
+    const int drainMs = d->core->config.drainTimeoutMs();
+    const QDeadlineTimer deadline(drainMs);
+    while (service->running.load() > own) {
+        if (deadline.hasExpired()) {
+            qCWarning(lcServer).noquote() << QStringLiteral("unpublished %1 with %2 call(s) still running after "
+                                                            "drain-timeout-ms (%3 ms): its object must live on until they return")
+                                                 .arg(QString::fromLatin1(interface.className()))
+                                                 .arg(service->running.load() - own)
+                                                 .arg(drainMs);
+            return false;
+        }
+        QThread::msleep(1);
+    }
+    qCInfo(lcServer).noquote() << "unpublished" << interface.className();
+    return true;
 }
 
 QStringList RpcServer::services() const

@@ -113,8 +113,12 @@ public:
         publish(implementation, Interface::staticMetaObject, options);
     }
     void publish(QObject *implementation, const QMetaObject &interface, const PublishOptions &options = {});
-    // Later calls for the interface get UnknownService; calls already running finish.
-    void unpublish(const QMetaObject &interface);
+    // Later calls for the interface get UnknownService, and so do its calls queued but not
+    // started. Then waits, up to drain-timeout-ms, for the calls running in the object's
+    // methods to return (not counting the caller's own, when a method unpublishes its own
+    // interface): once it returns true the object may be deleted. False (and a warning) when
+    // some still ran at the timeout, or nothing was published under that interface.
+    bool unpublish(const QMetaObject &interface);
     // The interfaces the application published (not the built-in Tomato::Introspection that
     // every server with status-enabled also serves; docs/STATUS.md), by name.
     QStringList services() const;

@@ -148,10 +148,13 @@ void ServerCore::addService(std::shared_ptr<const Service> service)
     m_services.insert(service->info.serviceName, std::move(service));
 }
 
-void ServerCore::removeService(const QByteArray &name)
+std::shared_ptr<const Service> ServerCore::removeService(const QByteArray &name)
 {
     QWriteLocker lock(&m_servicesLock);
-    m_services.remove(name);
+    std::shared_ptr<const Service> service = m_services.take(name);
+    if (service)
+        service->withdrawn.store(true);
+    return service;
 }
 
 std::shared_ptr<const Service> ServerCore::service(QByteArrayView name) const
@@ -401,9 +404,25 @@ void ServerCore::execute(const std::shared_ptr<ServerCall> &call)
     CallStorage storage(*call->method);
     if (const auto failure = decode(*call, storage.arguments()))
         return answerError(*call, *failure, last);
-    if (const auto failure = invoke(*call, storage.argv()))
+    // Inside the method from here: unpublish() waits for `running` to drop to 0. Counted first,
+    // then checked: an unpublish() either sees the count or this sees `withdrawn`.
+    const Service &service = *call->service;
+    service.running.fetch_add(1);
+    if (service.withdrawn.load()) {
+        service.running.fetch_sub(1);
+        return answerError(*call, withdrawnFailure(service), last);
+    }
+    const auto failure = invoke(*call, storage.argv());
+    service.running.fetch_sub(1);
+    if (failure)
         return answerError(*call, *failure, last);
     answer(*call, storage.result(), last);
+}
+
+Failure ServerCore::withdrawnFailure(const Service &service)
+{
+    return Failure{RpcError::UnknownService,
+                   QStringLiteral("service %1 is no longer published").arg(QString::fromLatin1(service.info.serviceName))};
 }
 
 // Whether the call runs: not cancelled, its deadline not passed, its object still there.
@@ -426,10 +445,8 @@ bool ServerCore::begin(const std::shared_ptr<ServerCall> &call, bool *last)
                     *last);
         return false;
     }
-    if (!call->service->implementation) {
-        answerError(*call, Failure{RpcError::UnknownService, QStringLiteral("service %1 is no longer published")
-                                                                 .arg(QString::fromLatin1(call->service->info.serviceName))},
-                    *last);
+    if (!call->service->implementation || call->service->withdrawn.load()) {
+        answerError(*call, withdrawnFailure(*call->service), *last);
         return false;
     }
     return true;

@@ -61,6 +61,10 @@ struct Service
     // One per method, in the order of info.methods. Written through a const Service.
     std::unique_ptr<MethodMetrics[]> metrics;
     bool builtin = false; // published by the library itself (Tomato::Introspection)
+    // unpublish(): calls not started yet are refused from now on, and it waits until `running`
+    // (the calls inside the implementation's method right now) is 0.
+    mutable std::atomic<bool> withdrawn{false};
+    mutable std::atomic<int> running{0};
     MethodMetrics &metricsOf(const MethodInfo *method) const { return metrics[method - info.methods.constData()]; }
 };
 
@@ -147,7 +151,9 @@ public:
     std::shared_ptr<const StatusPages> statusPages;
 
     void addService(std::shared_ptr<const Service> service);
-    void removeService(const QByteArray &name);
+    // Takes the service out of the table; calls of it not started yet are refused from now on.
+    // Returns it (null if it was not published) so that the caller can wait for its calls.
+    std::shared_ptr<const Service> removeService(const QByteArray &name);
     std::shared_ptr<const Service> service(QByteArrayView name) const;
     QStringList serviceNames() const;
     QStringList signatures() const; // "Service::method(types)" of every published method but the built-in ones
@@ -207,6 +213,7 @@ private:
     std::optional<Failure> invoke(ServerCall &call, void **argv) const;
     void answer(ServerCall &call, const void *result, bool last);
     void answerError(ServerCall &call, const Failure &failure, bool last);
+    static Failure withdrawnFailure(const Service &service);
     static void logCall(const ServerCall &call, const Failure *failure);
     void finishCall(const ServerCall &call, RpcError::Code code);
     void leaveInFlight();

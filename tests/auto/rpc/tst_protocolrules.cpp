@@ -4,10 +4,13 @@
 // grammar of timeout-ms and of the extension, exception-type, the serialization byte of
 // bodiless frames, which commands a server accepts, an Error frame from a client, the idle
 // close, a graceful stop, and an Error frame that must not be lost behind unread answers.
+// Also unpublish(), which must wait for the calls running in the object.
 #include "rawclient.h"
+#include "rpcerrorof.h"
 #include "testservice_stub.h"
 #include "testserviceimpl.h"
 
+#include <tomato/client/rpcclient.h>
 #include <tomato/server/rpcserver.h>
 #include <tomato/wire/message_p.h>
 
@@ -15,6 +18,7 @@
 #include <QtTest/QTest>
 
 #include <atomic>
+#include <thread>
 
 using namespace Tomato;
 using Test::TestService;
@@ -82,6 +86,27 @@ bool stillAnswers(RawClient &raw, quint64 id)
     return reply && reply->messageId == id && codeIn(*reply) == 0 && reply->body == "\"still here\"";
 }
 
+// An interface whose method unpublishes it: unpublish() must not wait for that very call.
+class SelfUnpublisher : public QObject
+{
+    Q_OBJECT
+    Q_CLASSINFO("microServiceId", "test-service")
+public:
+    using QObject::QObject;
+    Q_INVOKABLE virtual bool leave() = 0;
+};
+
+class SelfUnpublisherImpl : public SelfUnpublisher
+{
+    Q_OBJECT
+public:
+    explicit SelfUnpublisherImpl(RpcServer *server) : m_server(server) {}
+    bool leave() override { return m_server->unpublish(SelfUnpublisher::staticMetaObject); }
+
+private:
+    RpcServer *m_server;
+};
+
 constexpr char echoExtension[] = "service:Test%3A%3ATestService&method:echo";
 
 } // namespace
@@ -104,6 +129,9 @@ private Q_SLOTS:
     void aConnectionWithACallRunningIsNotIdle();
     void aGracefulStopOnTheWire();
     void theErrorFrameIsNotLostBehindUnreadAnswers();
+    void unpublishWaitsForTheCallsRunningInTheObject();
+    void unpublishGivesUpAtTheDrainTimeout();
+    void aMethodMayUnpublishItsOwnInterface();
 };
 
 void tst_ProtocolRules::aRequestNeedsServiceAndMethod_data()
@@ -408,6 +436,77 @@ void tst_ProtocolRules::theErrorFrameIsNotLostBehindUnreadAnswers()
     QVERIFY2(answers < Calls, "all answers were written before the garbage came: the test proves nothing");
     QVERIFY(raw.waitForClose());
     QTRY_COMPARE(f.server.stats().connections(), 0);
+}
+
+void tst_ProtocolRules::unpublishWaitsForTheCallsRunningInTheObject()
+{
+    RpcConfig config = plainConfig();
+    config.setBusinessThreads(1);
+    Fixture f(config);
+    RpcClient client;
+    auto stub = client.createDirectStub<TestService>(f.address());
+    QFuture<int> running = stub->waitAtGateAsync(QStringLiteral("unpublish"));
+    QTRY_COMPARE(f.impl.gateCalls(), 1);
+    QFuture<QString> queued = stub->echoAsync(QStringLiteral("queued")); // waits for the one thread
+    QTRY_COMPARE(f.server.stats().callsReceived(), quint64(2));
+
+    std::atomic<bool> unpublishing{false};
+    std::atomic<bool> opened{false};
+    std::thread opener([&] {
+        while (!unpublishing.load())
+            std::this_thread::yield();
+        opened = true;
+        f.gates.open(QStringLiteral("unpublish"));
+    });
+    unpublishing = true;
+    QVERIFY(f.server.unpublish(TestService::staticMetaObject));
+    // It returned only after the running call had left the object's method.
+    QVERIFY(opened.load());
+    opener.join();
+    QCOMPARE(running.result(), 1);
+    // The queued call never reached the object.
+    const RpcError e = errorOf([&] { queued.result(); });
+    QCOMPARE(e.code(), RpcError::UnknownService);
+    QVERIFY2(e.message().contains(QLatin1String("no longer published")), qPrintable(e.message()));
+    QCOMPARE(errorOf([&] { stub->echo(QStringLiteral("after")); }).code(), RpcError::UnknownService);
+    QVERIFY(!f.server.unpublish(TestService::staticMetaObject)); // nothing left to unpublish
+}
+
+void tst_ProtocolRules::unpublishGivesUpAtTheDrainTimeout()
+{
+    RpcConfig config = plainConfig();
+    config.setDrainTimeoutMs(300);
+    Fixture f(config);
+    RpcClient client;
+    auto stub = client.createDirectStub<TestService>(f.address());
+    QFuture<int> running = stub->waitAtGateAsync(QStringLiteral("stuck"));
+    QTRY_COMPARE(f.impl.gateCalls(), 1);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral(
+        "unpublished Test::TestService with 1 call\\(s\\) still running after drain-timeout-ms \\(300 ms\\)")));
+    QVERIFY(!f.server.unpublish(TestService::staticMetaObject));
+    f.gates.open(QStringLiteral("stuck"));
+    QCOMPARE(running.result(), 1); // the object lived on, as it must
+}
+
+void tst_ProtocolRules::aMethodMayUnpublishItsOwnInterface()
+{
+    RpcConfig config = plainConfig();
+    config.setDrainTimeoutMs(60000); // were its own call waited for, no answer for a minute
+    Fixture f(config);
+    SelfUnpublisherImpl self(&f.server);
+    f.server.publish<SelfUnpublisher>(&self);
+    RawClient raw;
+    QVERIFY(f.connect(raw));
+    raw.write(request(1, "service:SelfUnpublisher&method:leave", "[]"));
+    const auto reply = raw.readFrame(10000);
+    QVERIFY(reply);
+    QCOMPARE(codeIn(*reply), 0);
+    QCOMPARE(reply->body, QByteArray("true"));
+    QVERIFY(!f.server.services().contains(QStringLiteral("SelfUnpublisher")));
+    raw.write(request(2, "service:SelfUnpublisher&method:leave", "[]"));
+    const auto after = raw.readFrame();
+    QVERIFY(after);
+    QCOMPARE(codeIn(*after), int(RpcError::UnknownService));
 }
 
 QTEST_GUILESS_MAIN(tst_ProtocolRules)
