@@ -466,6 +466,19 @@ void ServerConnection::flush()
         return;
     }
     if (m_stopping) {
+        // Every call read on this connection has been answered: say so before closing, with an
+        // Error frame 204, so that the peer knows that whatever it sent and got no answer for
+        // was not read and did not run, and may go elsewhere (docs/PROTOCOL.md section 3).
+        // With a call still running (the drain timed out) there is no such promise to make.
+        if (!m_saidGoodbye && m_state->outbox->pendingBytes() == 0 && m_state->load.load() == 0) {
+            m_saidGoodbye = true;
+            m_state->outbox->post(Message::errorFrame(
+                RpcError::ShuttingDown,
+                QStringLiteral("the server is shutting down: requests on this connection that were not answered "
+                               "were not read, and did not run")));
+            flush();
+            return;
+        }
         if (m_state->outbox->pendingBytes() == 0) {
             m_closing = true;
             if (m_stream->isClosed())

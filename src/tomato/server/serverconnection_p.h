@@ -106,6 +106,7 @@ private:
     bool m_readPaused = false;  // answers pile up unread: requests wait in the kernel
     bool m_peerClosed = false;  // the peer finished sending: answer what it sent, then go
     bool m_stopping = false;    // the server stops: write what is queued, then go
+    bool m_saidGoodbye = false; // the stop's Error frame 204 is queued (flush())
     std::chrono::steady_clock::time_point m_peerClosedAt;
 };
 

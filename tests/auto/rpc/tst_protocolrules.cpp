@@ -385,14 +385,19 @@ void tst_ProtocolRules::aGracefulStopOnTheWire()
         const auto pong = raw.readFrame();
         if (!pong || pong->command != Frame::KeepAliveResponse)
             return fail(QStringLiteral("no KeepAliveResponse during the drain"));
-        // The call that was running finishes and is answered; then the server closes, with no
-        // Error frame.
+        // The call that was running finishes and is answered; then, owing nothing more, the
+        // server says goodbye with an Error frame 204 (whatever got no answer did not run) and
+        // closes.
         f.gates.open(QStringLiteral("drain"));
         const auto answer = raw.readFrame();
         if (!answer || answer->messageId != 1 || codeIn(*answer) != 0 || answer->body != "1")
             return fail(QStringLiteral("the running call was not answered"));
+        const auto goodbye = raw.readFrame();
+        if (!goodbye || goodbye->command != Frame::Error || codeIn(*goodbye) != int(RpcError::ShuttingDown)
+            || goodbye->messageId != 0)
+            return fail(QStringLiteral("no Error frame 204 after the last answer"));
         if (const auto more = raw.readFrame(5000))
-            return fail(QStringLiteral("a frame after the last answer: command %1").arg(more->command));
+            return fail(QStringLiteral("a frame after the Error frame: command %1").arg(more->command));
         if (!raw.waitForClose(0))
             return fail(QStringLiteral("the connection stayed open"));
     }));
