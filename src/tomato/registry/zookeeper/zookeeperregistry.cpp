@@ -384,7 +384,7 @@ public:
 
     void startNewSession(const char *why)
     {
-        qCWarning(lcZooKeeper).noquote() << why << "; opening a new ZooKeeper session";
+        qCWarning(lcZooKeeper).noquote().nospace() << why << "; opening a new ZooKeeper session";
         lostTimer.stop();
         close();
         if (!stopped)
