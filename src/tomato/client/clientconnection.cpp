@@ -60,8 +60,14 @@ void ClientConnection::flush()
 {
     if (!m_stream)
         connectStream(); // the queued bytes wait in the outbox until ready
-    else if (m_stream->isReady() && !m_writer.flush(*m_session->outbox, m_stream, this, [this] { flush(); }))
-        dropStream();
+    else if (m_stream->isReady() && !m_writer.flush(*m_session->outbox, m_stream, this, [this] { flush(); })) {
+        // The peer closed. It may have said why first (a server's goodbye at a graceful stop,
+        // an Error frame 204 promising that nothing unanswered ran): read what it sent before
+        // failing the calls, so that they fail with its code, not ConnectionLost.
+        onReadyRead();
+        if (m_stream)
+            dropStream();
+    }
     rearm();
 }
 
@@ -130,7 +136,9 @@ void ClientConnection::onStreamGone()
     m_writer.stop();
     qCDebug(lcTransport).noquote() << (gone->isReady() ? "the connection to" : "no connection to")
                                    << m_session->settings.endpoint.toString() + QLatin1Char(':') << gone->errorString();
-    if (gone->isReady())
+    if (m_goneWith) // the peer's Error frame said why: every call still on the stream gets that
+        failAll(m_goneWith->code(), m_goneWith->message(), true);
+    else if (gone->isReady())
         failAll(RpcError::ConnectionLost, QStringLiteral("connection to %1 lost: %2")
                                               .arg(m_session->settings.endpoint.toString(), gone->errorString()),
                 true);
@@ -200,11 +208,14 @@ void ClientConnection::handleFrame(Frame &&frame)
     if (frame.command == Frame::Error) {
         Message::ResponseHeader header;
         const bool known = extOk && Message::readResponse(ext, &header, &error) && header.code != RpcError::Ok;
-        failAll(known ? header.code : RpcError::ProtocolViolation,
-                QStringLiteral("the server closed the connection: %1")
-                    .arg(known ? header.message : QString::fromUtf8(ext.value(ExtensionKey::Message))),
-                true); // detached: a retry of one of them waits for the next connection
+        // Every call on this connection, also one sent while this frame was on its way (its
+        // promise, e.g. 204's "nothing unanswered ran", covers them all), fails with its code;
+        // detached: a retry of one of them waits for the next connection.
+        m_goneWith = RpcError(known ? header.code : RpcError::ProtocolViolation,
+                              QStringLiteral("the server closed the connection: %1")
+                                  .arg(known ? header.message : QString::fromUtf8(ext.value(ExtensionKey::Message))));
         dropStream();
+        m_goneWith.reset();
         return;
     }
     if (frame.command != Frame::Response)

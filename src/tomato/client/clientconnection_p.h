@@ -6,8 +6,10 @@
 
 #include <QtCore/QObject>
 #include <QtCore/QTimer>
+
 #include <chrono>
 #include <memory>
+#include <optional>
 
 namespace Tomato {
 
@@ -58,6 +60,9 @@ private:
     int m_keepAlivesUnanswered = 0; // heartbeats sent since the peer last said anything
     std::chrono::steady_clock::time_point m_lastRead;
     std::chrono::steady_clock::time_point m_lastBusy;
+    // Why the stream ends, when the peer said so (its Error frame): onStreamGone() fails the
+    // calls still on it with this instead of ConnectionLost.
+    std::optional<RpcError> m_goneWith;
 };
 
 } // namespace Tomato

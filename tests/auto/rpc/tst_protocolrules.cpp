@@ -15,6 +15,7 @@
 #include <tomato/wire/message_p.h>
 
 #include <QtCore/QThread>
+#include <QtNetwork/QTcpServer>
 #include <QtTest/QTest>
 
 #include <atomic>
@@ -129,6 +130,7 @@ private Q_SLOTS:
     void aConnectionWithACallRunningIsNotIdle();
     void aGracefulStopOnTheWire();
     void theErrorFrameIsNotLostBehindUnreadAnswers();
+    void aServersGoodbyeFailsEveryCallOnItShuttingDown();
     void unpublishWaitsForTheCallsRunningInTheObject();
     void unpublishGivesUpAtTheDrainTimeout();
     void aMethodMayUnpublishItsOwnInterface();
@@ -441,6 +443,31 @@ void tst_ProtocolRules::theErrorFrameIsNotLostBehindUnreadAnswers()
     QVERIFY2(answers < Calls, "all answers were written before the garbage came: the test proves nothing");
     QVERIFY(raw.waitForClose());
     QTRY_COMPARE(f.server.stats().connections(), 0);
+}
+
+void tst_ProtocolRules::aServersGoodbyeFailsEveryCallOnItShuttingDown()
+{
+    // A peer that says goodbye (Error frame 204) and closes at once, before reading anything:
+    // the client's call, whether it reads the goodbye first or finds the connection closed
+    // when it writes, must fail with the goodbye's code (it did not run, failover may retry
+    // it), never ConnectionLost.
+    QTcpServer peer;
+    QVERIFY(peer.listen(QHostAddress::LocalHost));
+    QObject::connect(&peer, &QTcpServer::newConnection, &peer, [&peer] {
+        while (QTcpSocket *s = peer.nextPendingConnection()) {
+            s->write(Message::errorFrame(RpcError::ShuttingDown, QStringLiteral("goodbye")));
+            s->disconnectFromHost();
+            QObject::connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
+        }
+    });
+    for (int round = 0; round < 20; ++round) {
+        RpcClient client;
+        auto stub = client.createDirectStub<TestService>(QStringLiteral("127.0.0.1"), peer.serverPort());
+        QFuture<QString> call = stub->echoAsync(QStringLiteral("hello"));
+        QTRY_VERIFY(call.isFinished());
+        const RpcError e = errorOf([&] { Tomato::waitFor(call); });
+        QVERIFY2(e.code() == RpcError::ShuttingDown, qPrintable(QStringLiteral("round %1: %2").arg(round).arg(e.toString())));
+    }
 }
 
 void tst_ProtocolRules::unpublishWaitsForTheCallsRunningInTheObject()
