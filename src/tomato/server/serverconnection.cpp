@@ -470,7 +470,14 @@ void ServerConnection::flush()
         // Error frame 204, so that the peer knows that whatever it sent and got no answer for
         // was not read and did not run, and may go elsewhere (docs/PROTOCOL.md section 3).
         // With a call still running (the drain timed out) there is no such promise to make.
-        if (!m_saidGoodbye && m_state->outbox->pendingBytes() == 0 && m_state->load.load() == 0) {
+        // A call answered a moment ago may still hold its state (and its count in `load`) on
+        // the thread that answered it: look again shortly. (A call still running keeps it so
+        // until the server's drain deadline closes the connection.)
+        if (!m_saidGoodbye && m_state->outbox->pendingBytes() == 0 && m_state->load.load() > 0) {
+            QTimer::singleShot(2, this, &ServerConnection::flush);
+            return;
+        }
+        if (!m_saidGoodbye && m_state->outbox->pendingBytes() == 0) {
             m_saidGoodbye = true;
             m_state->outbox->post(Message::errorFrame(
                 RpcError::ShuttingDown,
