@@ -85,6 +85,9 @@ Endpoint Endpoint::fromString(const QString &text, const QString &defaultScheme,
         return invalid(error, QStringLiteral("'%1': write an IPv6 host in brackets, [%2]:%3").arg(text, host).arg(port));
     if (host.isEmpty() || host.contains(QLatin1Char('/')))
         return invalid(error, QStringLiteral("'%1' has no host").arg(text));
+    // A bracket left inside ("[[]]:2") would not survive toString(): no host has one.
+    if (host.contains(QLatin1Char('[')) || host.contains(QLatin1Char(']')))
+        return invalid(error, QStringLiteral("'%1': '%2' is not a host").arg(text, host));
     return Endpoint(scheme, host, quint16(port));
 }
 

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <limits>
 #include <optional>
@@ -280,7 +281,9 @@ QString unknownKeyProblem(const QString &name)
     for (const KeyInfo &k : keyTable) {
         names << keyName(k);
         for (const char *candidate : {k.name, k.alias}) {
-            if (!candidate)
+            // The distance is at least the difference in length: a long wrong key (fuzzing
+            // found 1 KiB ones taking milliseconds) is not compared with every name.
+            if (!candidate || std::abs(name.size() - qsizetype(std::strlen(candidate))) >= bestDistance)
                 continue;
             const int d = editDistance(name, QString::fromLatin1(candidate));
             if (d < bestDistance) {

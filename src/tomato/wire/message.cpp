@@ -165,13 +165,15 @@ bool readResponse(const Extension &ext, ResponseHeader *out, QString *error)
         *error = QStringLiteral("response without a code");
         return false;
     }
-    out->code = RpcError::isKnownCode(quint16(code)) ? RpcError::Code(code) : RpcError::Internal;
+    // Range first: quint16(65536) would read as 0, a success.
+    const bool known = code >= 0 && code <= 0xFFFF && RpcError::isKnownCode(quint16(code));
+    out->code = known ? RpcError::Code(code) : RpcError::Internal;
     if (out->code != RpcError::Ok) {
         out->message = QString::fromUtf8(ext.view(ExtensionKey::Message));
         // exception-type belongs to ApplicationException alone (docs/PROTOCOL.md section 4).
         if (code == RpcError::ApplicationException)
             out->exceptionType = QString::fromUtf8(ext.view(ExtensionKey::ExceptionType));
-        if (!RpcError::isKnownCode(quint16(code)))
+        if (!known)
             out->message = QStringLiteral("code %1 (unknown here): %2").arg(code).arg(out->message);
         return true;
     }

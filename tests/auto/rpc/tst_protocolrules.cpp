@@ -123,6 +123,7 @@ private Q_SLOTS:
     void extensionBytesOutsideTheSetMustBeEscaped_data();
     void extensionBytesOutsideTheSetMustBeEscaped();
     void exceptionTypeComesWithApplicationExceptionOnly();
+    void whatTheFuzzersFoundStaysFixed();
     void bodilessFramesIgnoreTheirSerializationByte();
     void commandsAServerDoesNotAcceptAreBadRequests_data();
     void commandsAServerDoesNotAcceptAreBadRequests();
@@ -264,6 +265,22 @@ void tst_ProtocolRules::exceptionTypeComesWithApplicationExceptionOnly()
     QVERIFY(Extension::decode("code:205&message:m&exception-type:Some%3A%3AType", &ext, &error));
     QVERIFY(Message::readResponse(ext, &header, &error));
     QCOMPARE(header.exceptionType, QStringLiteral("Some::Type"));
+}
+
+void tst_ProtocolRules::whatTheFuzzersFoundStaysFixed()
+{
+    // (tests/fuzz: the inputs are also regression cases of the corpus.)
+    // A code past 65535 once wrapped to 0 and read as a success.
+    Extension ext;
+    QString error;
+    Message::ResponseHeader header;
+    QVERIFY(Extension::decode("code:65536&message:m", &ext, &error));
+    QVERIFY(Message::readResponse(ext, &header, &error));
+    QCOMPARE(header.code, RpcError::Internal);
+    QVERIFY2(header.message.contains(QLatin1String("65536")), qPrintable(header.message));
+    // A bracket inside a host was taken, and its address did not read back.
+    QVERIFY(!Endpoint::fromString(QStringLiteral("[[]]:2")).isValid());
+    QVERIFY(Endpoint::fromString(QStringLiteral("[::1]:2")).isValid());
 }
 
 void tst_ProtocolRules::bodilessFramesIgnoreTheirSerializationByte()
