@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <tomato/transport/iothreadpool_p.h>
 
+#include <tomato/core/tsan_p.h>
+
 #include <QtCore/QCoreApplication>
 
 #include <dlfcn.h>
@@ -31,6 +33,7 @@ protected:
     {
         exec();
         releaseOpenSslThreadState();
+        tomatoTsanRelease(this); // acquired after wait(): QThread's join is Qt's (core/tsan_p.h)
     }
 };
 
@@ -59,6 +62,7 @@ void IoThreadPool::stop()
     for (QThread *t : std::as_const(m_threads)) {
         t->quit();
         t->wait();
+        tomatoTsanAcquire(t);
         delete t;
     }
     qDeleteAll(m_contexts);
@@ -80,10 +84,19 @@ QObject *IoThreadPool::context(const QThread *thread) const
 
 void runOnThread(QObject *context, const std::function<void()> &f)
 {
-    if (QThread::currentThread() == context->thread())
+    if (QThread::currentThread() == context->thread()) {
         f();
-    else
-        QMetaObject::invokeMethod(context, f, Qt::BlockingQueuedConnection);
+        return;
+    }
+    // Both ways ordered for ThreadSanitizer, which cannot see Qt's hand-off (core/tsan_p.h).
+    int token = 0;
+    tomatoTsanRelease(&token);
+    QMetaObject::invokeMethod(context, [&f, &token] {
+        tomatoTsanAcquire(&token);
+        f();
+        tomatoTsanRelease(&token);
+    }, Qt::BlockingQueuedConnection);
+    tomatoTsanAcquire(&token);
 }
 
 } // namespace Tomato

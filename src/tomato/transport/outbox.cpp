@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <tomato/transport/outbox_p.h>
 
+#include <tomato/core/tsan_p.h>
 #include <tomato/transport/stream_p.h>
 
 #include <QtCore/QSocketNotifier>
@@ -22,6 +23,7 @@ void Outbox::scheduleLocked()
     if (m_scheduled)
         return;
     m_scheduled = true;
+    tomatoTsanRelease(this); // acquired in flush(): Qt's event queue orders them (core/tsan_p.h)
     QMetaObject::invokeMethod(m_owner, m_flush, Qt::QueuedConnection);
 }
 
@@ -139,6 +141,7 @@ void Outbox::detach()
 
 Outbox::FlushResult Outbox::flush()
 {
+    tomatoTsanAcquire(this);
     QMutexLocker lock(&m_mutex);
     m_scheduled = false;
     if (!m_stream)
