@@ -83,19 +83,27 @@ printf '%-6s %-9s %10s %8s %5s %5s %11s %10s\n' minute process rss_kb "rss_MiB" 
 read -r ok0 ex0 _ < <(last_ok)
 prev=$((ok0 + ex0))
 prev_at=$(date +%s)
+started_at=$prev_at
 visitors=0
 for minute in $(seq 1 "$minutes"); do
     # Six visiting sample clients, one every 10 s; the third server restarts at 30 s.
+    visiting=()
     for tick in 1 2 3 4 5 6; do
-        timeout 60 "$client_bin" "${clients[@]}" >>"$out/visitors.log" 2>&1 || echo "visitor failed at minute $minute" >>"$out/visitors.log"
+        (timeout 60 "$client_bin" "${clients[@]}" >"$out/visitor-$minute-$tick.log" 2>&1 \
+            || echo "visitor failed at minute $minute" >>"$out/visitors.log") &
+        visiting+=($!)
         visitors=$((visitors + 1))
         if [ "$tick" = 3 ]; then
             kill "${server_pid[3]}"
             wait "${server_pid[3]}" 2>/dev/null || true
             start_server 3
         fi
-        sleep 10 # the load runs meanwhile; this paces the minute, it waits for no condition
+        # The load runs meanwhile: this paces the minute by the clock, it waits for no condition.
+        left=$((started_at + (minute - 1) * 60 + tick * 10 - $(date +%s)))
+        [ "$left" -le 0 ] || sleep "$left"
     done
+    wait "${visiting[@]}" 2>/dev/null || true
+    cat "$out"/visitor-"$minute"-*.log >>"$out/visitors.log" && rm -f "$out"/visitor-"$minute"-*.log
     read -r ok ex unexpected < <(last_ok)
     total=$((ok + ex))
     now=$(date +%s)
