@@ -509,6 +509,7 @@ public:
             return; // an old handle
         if (state == ZOO_CONNECTED_STATE) {
             lostTimer.stop();
+            credentialRetries = 0;
             if (!connected) {
                 connected = true;
                 qCInfo(lcZooKeeper).noquote() << "connected to ZooKeeper" << options.hosts;
@@ -592,6 +593,19 @@ public:
         }
     }
 
+    // A node created with the "auth" ACL right after (re)connecting can be refused
+    // ZINVALIDACL when ZooKeeper has not applied the session's credentials yet (the C client
+    // may send a request queued on the connected event before the credentials it re-sends).
+    // Tried again shortly, a few times per session: a real refusal still surfaces.
+    int credentialRetries = 0;
+    bool retryForCredentials(int rc)
+    {
+        if (rc != ZINVALIDACL || options.username.isEmpty() || credentialRetries >= 30)
+            return false;
+        ++credentialRetries;
+        return true;
+    }
+
     // Creates the ephemeral node of a registration (an instance or a consumer).
     void create(const QString &path)
     {
@@ -623,6 +637,8 @@ public:
             const QByteArray p = path.toUtf8();
             Request *r = request(p, [this, path](int, const QStringList &) { create(path); });
             sent(zoo_adelete(zh, p.constData(), -1, &voidCompletion, r), r);
+        } else if (retryForCredentials(rc)) {
+            QTimer::singleShot(100, q, [this, path] { create(path); });
         } else {
             qCWarning(lcZooKeeper).noquote() << "registering" << path << "failed:" << zerror(rc)
                                    << "(retried on the next connection)";
@@ -880,6 +896,10 @@ public:
             return; // a newer call for the node follows
         if (isTransient(rc)) {
             write(path); // now if connected, else on the next connection
+            return;
+        }
+        if (retryForCredentials(rc)) {
+            QTimer::singleShot(100, q, [this, path] { write(path); });
             return;
         }
         if (rc == ZOK)
