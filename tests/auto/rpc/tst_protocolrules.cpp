@@ -436,7 +436,10 @@ void tst_ProtocolRules::theErrorFrameIsNotLostBehindUnreadAnswers()
     Fixture f;
     RawClient raw;
     QVERIFY(f.connect(raw));
+    // Small buffers on our side, the kernel's and QTcpSocket's own (which otherwise reads
+    // everything that comes whenever the socket is waited on): the answers back up on the server.
     raw.socket().setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, 16 * 1024);
+    raw.socket().setReadBufferSize(16 * 1024);
     constexpr int Calls = 12;
     for (int i = 1; i <= Calls; ++i)
         raw.request(quint64(i), "Test::TestService", "blob", "[1048576]");
