@@ -2,6 +2,7 @@
 #include <tomato/status/statusport_p.h>
 
 #include <tomato/core/logging_p.h>
+#include <tomato/core/tsan_p.h>
 #include <tomato/status/httpconnection_p.h>
 #include <tomato/transport/connectionlimits_p.h>
 #include <tomato/transport/iothreadpool_p.h>
@@ -122,7 +123,7 @@ std::shared_ptr<StatusPort> StatusPort::open(const QString &host, quint16 port, 
         for (auto it = dir.ports.find(port); it != dir.ports.end(); it = dir.ports.find(port)) {
             if (auto shared = it->second.lock())
                 return shared;
-            dir.released.wait(&dir.mutex); // being closed: reopen once it is free
+            tomatoWait(dir.released, dir.mutex); // being closed: reopen once it is free
         }
     }
     std::shared_ptr<StatusPort> opened(new StatusPort);

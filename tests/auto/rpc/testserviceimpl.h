@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 #include "testservice.h"
+#include <tomato/core/tsan_p.h>
 
 #include <tomato/server/callcontext.h>
 
@@ -35,7 +36,7 @@ public:
         QDeadlineTimer deadline(ms);
         QMutexLocker lock(&m_mutex);
         while (!m_open.contains(name)) {
-            if (!m_changed.wait(&m_mutex, deadline))
+            if (!tomatoWait(m_changed, m_mutex, deadline))
                 return false;
         }
         return true;

@@ -3,6 +3,7 @@
 
 #include <tomato/core/rpcconfig.h>
 #include <tomato/core/rpcerror.h>
+#include <tomato/core/tsan_p.h>
 
 #include <QtCore/QCryptographicHash>
 #include <QtCore/QDeadlineTimer>
@@ -45,8 +46,9 @@ struct Bridge
     void post(std::function<void()> f)
     {
         QMutexLocker lock(&mutex);
-        if (receiver)
-            QMetaObject::invokeMethod(receiver, std::move(f), Qt::QueuedConnection);
+        if (!receiver)
+            return;
+        tomatoPost(receiver, std::move(f)); // from ZooKeeper's completion thread, told to ThreadSanitizer
     }
 };
 
