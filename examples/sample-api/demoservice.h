@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
+#include <QtCore/QFuture>
 #include <QtCore/QList>
 #include <QtCore/QObject>
 #include <QtCore/QString>
+#include <QtCore/QStringList>
 #include <QtCore/QVariantMap>
 
 namespace Sample {
@@ -45,6 +47,16 @@ public:
     Q_INVOKABLE virtual void notify(const QString &event) = 0;
     // How many notify() calls this server has seen.
     Q_INVOKABLE virtual int notifications() const = 0;
+
+    // Asynchronous methods (docs/ASYNC.md): each returns a QFuture, the server answers when it
+    // finishes, and callers see the value (a stub's blocking form returns the future itself:
+    // wait for it with Tomato::waitFor()). No business thread waits meanwhile.
+    // EchoService's echo(text), upper-cased: the future of a call to another service, continued.
+    Q_INVOKABLE virtual QFuture<QString> shout(const QString &text) = 0;
+    // How many primes are below `limit` (at most 10,000,000), counted on QtConcurrent's pool.
+    Q_INVOKABLE virtual QFuture<int> countPrimes(int limit) = 0;
+    // EchoService's echo() of every text, all called at once, the answers in order.
+    Q_INVOKABLE virtual QFuture<QStringList> echoAll(const QStringList &texts) = 0;
 };
 
 } // namespace Sample

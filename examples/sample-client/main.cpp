@@ -157,6 +157,12 @@ int main(int argc, char **argv)
         demo->notify(QStringLiteral("sample-client ran"));
         demo->notifyAsync(QStringLiteral("and again")).waitForFinished();
         print(QStringLiteral("notifications:   %1").arg(demo->notifications()));
+        // Asynchronous methods: declared to return QFuture<T>, so the stub's form returns the
+        // call's future too; the server answers when its own future finishes.
+        print(QStringLiteral("shout:           %1").arg(Tomato::waitFor(demo->shout(QStringLiteral("quiet")))));
+        print(QStringLiteral("primes < 10^6:   %1").arg(Tomato::waitFor(demo->countPrimes(1000000))));
+        print(QStringLiteral("echoAll:         %1")
+                  .arg(Tomato::waitFor(demo->echoAll({QStringLiteral("a"), QStringLiteral("b")})).join(QLatin1String(" | "))));
     } catch (const Tomato::RpcError &e) {
         print(QStringLiteral("call failed: %1").arg(e.toString()));
         return 1;

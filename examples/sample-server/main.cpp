@@ -15,6 +15,7 @@
 // new call is answered Overloaded. It prints "overloaded on" or "overloaded off".
 #include "sampleservices.h"
 
+#include <tomato/client/rpcclient.h>
 #include <tomato/core/version.h>
 #include <tomato/registry/zookeeper/zookeeperregistry.h>
 
@@ -91,6 +92,18 @@ int main(int argc, char **argv)
         : server.address().isEqual(QHostAddress::AnyIPv4) ? QHostInfo::localHostName()
                                                           : server.address().toString();
     identity.port = server.port();
+    // DemoService's asynchronous methods call this server's own EchoService, as any client would:
+    // over plain TCP or a Unix socket where it listens on one, else over TLS, trusting tls-ca.
+    Tomato::Endpoint self = first;
+    for (const Tomato::Endpoint &a : server.addresses()) {
+        if (a.scheme() != QLatin1String("tls")) {
+            self = a;
+            break;
+        }
+    }
+    Tomato::RpcClient client(config);
+    const auto echoStub = client.createDirectStub<Sample::EchoService>(self);
+    demo.setEcho(echoStub.get());
     identity.microServiceId = config.microServiceId();
     identity.stage = config.stage();
     identity.group = config.group();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sampleservices.h"
 
+#include <QtConcurrent/QtConcurrentRun>
 #include <QtCore/QStringList>
 #include <algorithm>
 #include <limits>
@@ -59,4 +60,49 @@ void DemoServiceImpl::notify(const QString &event)
 int DemoServiceImpl::notifications() const
 {
     return m_notifications.load();
+}
+
+QFuture<QString> DemoServiceImpl::shout(const QString &text)
+{
+    // Continued on the thread that finishes the call (Sync): upper-casing needs no other.
+    return echo()->echoAsync(text).then(QtFuture::Launch::Sync, [](const QString &echoed) { return echoed.toUpper(); });
+}
+
+QFuture<int> DemoServiceImpl::countPrimes(int limit)
+{
+    if (limit < 0 || limit > 10'000'000)
+        throw std::invalid_argument("limit must be between 0 and 10,000,000");
+    return QtConcurrent::run([limit] {
+        std::vector<bool> composite(size_t(limit) + 1, false);
+        int count = 0;
+        for (qint64 i = 2; i < limit; ++i) {
+            if (composite[size_t(i)])
+                continue;
+            ++count;
+            for (qint64 j = i * i; j < limit; j += i)
+                composite[size_t(j)] = true;
+        }
+        return count;
+    });
+}
+
+QFuture<QStringList> DemoServiceImpl::echoAll(const QStringList &texts)
+{
+    QList<QFuture<QString>> calls;
+    for (const QString &text : texts)
+        calls.append(echo()->echoAsync(text));
+    return QtFuture::whenAll(calls.begin(), calls.end()).then(QtFuture::Launch::Sync, [](const QList<QFuture<QString>> &done) {
+        QStringList answers;
+        for (const QFuture<QString> &call : done)
+            answers.append(Tomato::waitFor(call)); // one failed call fails the whole
+        return answers;
+    });
+}
+
+Sample::EchoServiceStub *DemoServiceImpl::echo() const
+{
+    Sample::EchoServiceStub *stub = m_echo.load();
+    if (!stub)
+        throw std::runtime_error("EchoService is not reachable yet"); // the server is still starting
+    return stub;
 }

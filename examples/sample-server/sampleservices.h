@@ -2,6 +2,7 @@
 #pragma once
 #include "demoservice.h"
 #include "echoservice.h"
+#include "echoservice_stub.h"
 
 #include <tomato/server/rpcserver.h>
 #include <atomic>
@@ -41,8 +42,16 @@ public:
     int divide(int dividend, int divisor) override;
     void notify(const QString &event) override;
     int notifications() const override;
+    QFuture<QString> shout(const QString &text) override;
+    QFuture<int> countPrimes(int limit) override;
+    QFuture<QStringList> echoAll(const QStringList &texts) override;
+
+    // Where shout() and echoAll() call EchoService (this server's own, once it listens).
+    void setEcho(Sample::EchoServiceStub *echo) { m_echo.store(echo); }
 
 private:
+    Sample::EchoServiceStub *echo() const;
     const ServerIdentity *m_identity;
+    std::atomic<Sample::EchoServiceStub *> m_echo{nullptr};
     std::atomic<int> m_notifications{0};
 };

@@ -435,7 +435,7 @@ void tst_Cli::statusSummarisesANode()
     for (const QString &text : {QStringLiteral("node           %1\n").arg(server(1).address()),
                                 QStringLiteral("micro-service  demo-rpc-service in dev/gray, weight 100\n"),
                                 QStringLiteral("readiness      ready\n"), QStringLiteral("registry       connected, registered\n"),
-                                QStringLiteral("services:\n"), QStringLiteral("  Sample::DemoService    demo-rpc-service  6 methods\n"),
+                                QStringLiteral("services:\n"), QStringLiteral("  Sample::DemoService    demo-rpc-service  9 methods\n"),
                                 QStringLiteral("  Sample::EchoService    demo-rpc-service  1 method\n"),
                                 QStringLiteral("invokers (this node's calls to others):\n  (none)\n"),
                                 QStringLiteral("server counters:\n"), QStringLiteral("  callsReceived  "),

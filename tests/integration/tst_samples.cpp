@@ -75,6 +75,10 @@ void tst_Samples::theSampleClientGetsEveryReplyFromTheSampleServer()
     QVERIFY2(out.contains(QLatin1String("normalize:       numbers=1,3,5,8 attributes=3")), qPrintable(out));
     QVERIFY2(out.contains(QLatin1String("sum(1..10):      55")), qPrintable(out));
     QVERIFY2(out.contains(QLatin1String("notifications:   2")), qPrintable(out));
+    // DemoService's asynchronous methods: a call to EchoService continued, QtConcurrent, a fan-out.
+    QVERIFY2(out.contains(QStringLiteral("shout:           [%1] QUIET").arg(who.toUpper())), qPrintable(out));
+    QVERIFY2(out.contains(QLatin1String("primes < 10^6:   78498")), qPrintable(out));
+    QVERIFY2(out.contains(QStringLiteral("echoAll:         [%1] a | [%1] b").arg(who)), qPrintable(out));
     server.terminate();
     QVERIFY(server.waitForFinished(10000));
 }
@@ -93,7 +97,9 @@ void tst_Samples::theSamplesTalkOverEveryTransport()
     TestCertificates certificates;
     QVERIFY2(certificates.make(), qPrintable(certificates.error()));
     const QStringList tls{QStringLiteral("--tomato-rpc.tls-cert=") + certificates.cert(QStringLiteral("server")),
-                          QStringLiteral("--tomato-rpc.tls-key=") + certificates.key(QStringLiteral("server"))};
+                          QStringLiteral("--tomato-rpc.tls-key=") + certificates.key(QStringLiteral("server")),
+                          // DemoService's asynchronous methods call the server's own EchoService
+                          QStringLiteral("--tomato-rpc.tls-ca=") + certificates.ca()};
     QStringList serverArgs;
     if (transport == QLatin1String("tls"))
         serverArgs = QStringList{QStringLiteral("--tomato-rpc.transport=tls"), QStringLiteral("--tomato-rpc.host=127.0.0.1"),

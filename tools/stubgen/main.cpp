@@ -497,8 +497,16 @@ private:
                                      "const reference (an object stays on its machine)").arg(where));
             return;
         }
+        const bool isReturn = what == QLatin1String("the return type");
+        if (!isReturn && namesIn(type).contains(QLatin1String("QFuture"))) {
+            add(line, QStringLiteral("%1: a QFuture cannot travel as an argument; pass the value it will hold (a "
+                                     "method may return QFuture<T>: docs/ASYNC.md)").arg(where));
+            return;
+        }
         for (const QString &name : namesIn(type)) {
             const QString shortName = name.section(QLatin1String("::"), -1);
+            if (isReturn && name == QLatin1String("QFuture") && type.startsWith(QLatin1String("QFuture<")))
+                continue; // an asynchronous method: what travels is its T
             if (isKnownValueType(name) || m_gadgets.contains(name) || m_enums.contains(shortName)
                 || QStringList{QStringLiteral("QList"), QStringLiteral("QVector"), QStringLiteral("QMap"),
                                QStringLiteral("QHash")}.contains(name))
@@ -612,8 +620,8 @@ void writeTypeChecks(QTextStream &out, const Interface &iface, const Method &m)
 {
     const QString mp = memberPointer(iface, m);
     const QString where = iface.qualifiedName + QLatin1String("::") + m.name;
-    out << "    static_assert(Tomato::IsRemoteType<std::decay_t<Tomato::detail::ReturnOf<" << mp
-        << ">>>::value,\n                  \"" << where << ": the return type '" << m.returnType
+    out << "    static_assert(Tomato::IsRemoteType<Tomato::detail::ResultOf<" << mp
+        << ">>::value,\n                  \"" << where << ": the return type '" << m.returnType
         << "' is neither a value type Tomato marshals nor a Q_GADGET: add Q_GADGET "
            "(docs/SERIALIZATION.md lists the types)\");\n";
     for (int i = 0; i < m.argc; ++i) {
@@ -688,11 +696,12 @@ void writeSource(QTextStream &out, const QList<Interface> &interfaces, const QSt
             const QString mp = memberPointer(iface, m);
             out << "Tomato::detail::ReturnOf<" << mp << "> " << stub << "::" << m.name << "("
                 << parameterList(iface, m, false, false) << ")" << (m.isConst ? " const" : "")
-                << "\n{\n    return Tomato::waitFor(" << m.name << "Async(" << argumentList(m) << "));\n}\n\n";
+                << "\n{\n    return Tomato::detail::complete<Tomato::detail::ReturnOf<" << mp << ">>(" << m.name
+                << "Async(" << argumentList(m) << "));\n}\n\n";
             const QString args = argumentList(m);
             out << "Tomato::detail::FutureOf<" << mp << "> " << stub << "::" << m.name << "Async("
                 << parameterList(iface, m, true, false) << ") const\n{\n"
-                << "    return m_core.call<std::decay_t<Tomato::detail::ReturnOf<" << mp << ">>>(" << slot << ", options"
+                << "    return m_core.call<Tomato::detail::ResultOf<" << mp << ">>(" << slot << ", options"
                 << (args.isEmpty() ? QString() : QLatin1String(", ") + args) << ");\n}\n\n";
         }
         for (int i = int(iface.namespaces.size()) - 1; i >= 0; --i)

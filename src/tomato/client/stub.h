@@ -237,8 +237,25 @@ template<typename M>
 using ReturnOf = typename MemberFn<M>::Return;
 template<typename M, std::size_t I>
 using ArgOf = std::tuple_element_t<I, typename MemberFn<M>::Args>;
+// What a call of the method brings back: its return type, or T for a method declared to
+// return QFuture<T> (an asynchronous method, docs/ASYNC.md: the server answers when that
+// future finishes, and the caller sees T).
+template<typename R>
+struct Unfuture
+{
+    using Type = R;
+    static constexpr bool isFuture = false;
+};
+template<typename T>
+struct Unfuture<QFuture<T>>
+{
+    using Type = T;
+    static constexpr bool isFuture = true;
+};
 template<typename M>
-using FutureOf = QFuture<std::decay_t<ReturnOf<M>>>;
+using ResultOf = typename Unfuture<std::decay_t<ReturnOf<M>>>::Type;
+template<typename M>
+using FutureOf = QFuture<ResultOf<M>>;
 
 template<typename T, typename = void>
 struct IsGadget : std::false_type
@@ -322,6 +339,19 @@ T waitFor(QFuture<T> future)
     else
         return future.result();
 }
+
+namespace detail {
+// The body of a stub's override of an interface method: waits for the call's result, or, for a
+// method declared to return QFuture<T>, hands the call's future back as it is.
+template<typename R, typename T>
+R complete(QFuture<T> future)
+{
+    if constexpr (Unfuture<std::decay_t<R>>::isFuture)
+        return future;
+    else
+        return waitFor(std::move(future));
+}
+} // namespace detail
 
 // Calls `f(future)` on `context`'s thread (through its event loop) once the future of a call
 // has finished: with its value, its RpcError, or cancelled (read it with waitFor(), which

@@ -41,8 +41,26 @@ MethodInfo describe(const QMetaMethod &m, const QByteArray &serviceName, QString
     mi.name = m.name();
     mi.signature = m.methodSignature();
     const QString where = QString::fromLatin1(serviceName + "::" + mi.signature);
-    if (m.returnMetaType().id() != QMetaType::Void) {
+    const QByteArray returnName = m.typeName();
+    if (returnName.startsWith("QFuture<") && returnName.endsWith('>')) {
+        // Asynchronous: what travels is the future's T. moc registers QFuture<T> for the
+        // method, T only where it is used directly, so T is looked up by name.
+        mi.async = true;
+        mi.invokeReturnType = m.returnMetaType();
+        const QByteArray inner = QMetaObject::normalizedType(returnName.mid(8, returnName.size() - 9).constData());
+        if (inner != "void") {
+            mi.returnType = QMetaType::fromName(inner);
+            if (!mi.returnType.isValid())
+                *problems << QStringLiteral("%1: return type %2: %3 is not a registered meta type; register it "
+                                            "with qRegisterMetaType<%3>() before publishing or making a stub")
+                                 .arg(where, QString::fromLatin1(returnName), QString::fromLatin1(inner));
+            else if (const QString problem = typeProblem(where, QStringLiteral("return type"), mi.returnType, inner);
+                     !problem.isEmpty())
+                *problems << problem;
+        }
+    } else if (m.returnMetaType().id() != QMetaType::Void) {
         mi.returnType = m.returnMetaType();
+        mi.invokeReturnType = mi.returnType;
         const QString problem = typeProblem(where, QStringLiteral("return type"), mi.returnType, m.typeName());
         if (!problem.isEmpty())
             *problems << problem;

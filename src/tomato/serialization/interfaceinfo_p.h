@@ -14,7 +14,13 @@ struct MethodInfo
     int index = -1;          // absolute method index in the interface's QMetaObject
     QByteArray name;         // what travels as the `method` extension
     QByteArray signature;    // normalized, e.g. "echo(QString)"
-    QMetaType returnType;    // invalid for void
+    // What travels back: the declared return type, or T for a method returning QFuture<T>
+    // (asynchronous: answered when the future finishes). Invalid for void and QFuture<void>.
+    QMetaType returnType;
+    // What the method itself returns (the server's storage for QMetaObject::metacall): the
+    // QFuture<T> of an asynchronous method, else returnType.
+    QMetaType invokeReturnType;
+    bool async = false;      // declared to return QFuture<T> (docs/ASYNC.md)
     QList<QMetaType> parameterTypes;
     QList<QByteArray> parameterNames; // as declared (empty where the declaration has none)
     bool idempotent = false;          // the interface's Q_CLASSINFO("idempotent") names it

@@ -101,6 +101,7 @@ public:
           acceptContext(io.context(io.thread(0))),
           status(std::make_shared<ServerStatusSource>(core.get()))
     {
+        core->setTimerContext(acceptContext); // deadlines of asynchronous calls
         startDeadlineSweeps(config);
         startGuard(config);
         StatusSources::add(status);

@@ -56,8 +56,12 @@ public:
     quint64 callsReceived() const;
     quint64 callsSucceeded() const;
     quint64 callsFailed() const;       // answered with an error code (any cause)
-    quint64 callsCancelled() const;    // dropped because the caller cancelled before they started
-    quint64 callsExpired() const;      // answered DeadlineExceeded without running
+    // Dropped because the caller cancelled before they started, or while an asynchronous
+    // method's future was pending (docs/ASYNC.md).
+    quint64 callsCancelled() const;
+    // Answered DeadlineExceeded without running, or while an asynchronous method's future was
+    // pending (which is then cancelled).
+    quint64 callsExpired() const;
     // Answered Overloaded on arrival, neither decoded nor run (also counted in callsFailed):
     // past max-queued-calls or max-queued-per-connection, or while setOverloaded(true).
     // Overloaded thrown by a method is not counted here.

@@ -51,6 +51,7 @@ ServerConnection::~ServerConnection()
             int expected = ServerCall::Queued;
             call->state.compare_exchange_strong(expected, ServerCall::Cancelled);
             call->cancelRequested.store(true);
+            m_core->cancelFuture(call); // an asynchronous method's future: cancelled
         }
     }
     if (!m_stream)
@@ -442,6 +443,7 @@ void ServerConnection::cancel(quint64 messageId)
         int expected = ServerCall::Queued;
         call->state.compare_exchange_strong(expected, ServerCall::Cancelled);
         call->cancelRequested.store(true); // a running call sees it in CallContext::isCancelled()
+        m_core->cancelFuture(call);        // an asynchronous one's future is cancelled
     }
     m_calls.erase(it);
 }

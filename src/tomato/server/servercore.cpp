@@ -2,6 +2,7 @@
 #include <tomato/server/servercore_p.h>
 
 #include <tomato/core/logging_p.h>
+#include <tomato/core/tsan_p.h>
 #include <tomato/server/callcontext.h>
 #include <tomato/serialization/marshal_p.h>
 #include <tomato/wire/extension_p.h>
@@ -12,6 +13,7 @@
 #include <QtCore/QThread>
 #include <QtCore/QVarLengthArray>
 
+#include <algorithm>
 #include <cxxabi.h>
 #include <typeinfo>
 
@@ -43,14 +45,14 @@ public:
         : m_method(m)
     {
         m_argv.resize(m.parameterTypes.size() + 1);
-        m_argv[0] = m.returnsVoid() ? nullptr : m.returnType.create();
+        m_argv[0] = m.invokeReturnType.isValid() ? m.invokeReturnType.create() : nullptr;
         for (qsizetype i = 0; i < m.parameterTypes.size(); ++i)
             m_argv[i + 1] = m.parameterTypes.at(i).create();
     }
     ~CallStorage()
     {
         if (m_argv[0])
-            m_method.returnType.destroy(m_argv[0]);
+            m_method.invokeReturnType.destroy(m_argv[0]);
         for (qsizetype i = 0; i < m_method.parameterTypes.size(); ++i)
             m_method.parameterTypes.at(i).destroy(m_argv[i + 1]);
     }
@@ -97,6 +99,8 @@ void MethodMetrics::record(RpcError::Code code, Clock::duration took)
 
 ServerCall::~ServerCall()
 {
+    if (auto owner = deadlineOwner.lock())
+        owner->forgetDeadline(this);
     if (budgetBytes > 0)
         budget->give(budgetBytes);
     if (connection && connection->load.fetch_sub(1) == ResumeLoad + 1)
@@ -413,6 +417,8 @@ void ServerCore::execute(const std::shared_ptr<ServerCall> &call)
         return answerError(*call, withdrawnFailure(service), last);
     }
     const auto failure = invoke(*call, storage.argv());
+    if (!failure && call->method->async)
+        return awaitFuture(call, storage.result()); // `running` drops when the future finishes
     service.running.fetch_sub(1);
     if (failure)
         return answerError(*call, *failure, last);
@@ -469,8 +475,15 @@ std::optional<Failure> ServerCore::invoke(ServerCall &call, void **argv) const
 {
     QObject *impl = call.service->implementation.data();
     const CallContext context(call); // CallContext::current() for the method
+    return failureOf(call, [&] { QMetaObject::metacall(impl, QMetaObject::InvokeMetaMethod, call.method->index, argv); });
+}
+
+// What an exception thrown by `run` (a method, or the future it returned) answers.
+template<typename Run>
+std::optional<Failure> ServerCore::failureOf(const ServerCall &call, Run &&run)
+{
     try {
-        QMetaObject::metacall(impl, QMetaObject::InvokeMetaMethod, call.method->index, argv);
+        run();
     } catch (const RpcError &e) {
         // A method may answer with a server-side code of its own choosing (e.g. Overloaded).
         const bool own = !RpcError::isClientSide(e.code()) && e.code() != RpcError::Ok;
@@ -484,6 +497,183 @@ std::optional<Failure> ServerCore::invoke(ServerCall &call, void **argv) const
                        QStringLiteral("unknown")};
     }
     return std::nullopt;
+}
+
+// ---- asynchronous methods (a QFuture<T> returned) -------------------------------------------
+//
+// The method returned at once; its future is answered when it finishes, on the thread that
+// finishes it, so no business thread waits for it. The caller's cancel and deadline cancel
+// the future (its producer sees QFuture::isCanceled() / QPromise::isCanceled()); the first of
+// the three to happen settles the call, the others find it settled.
+
+namespace {
+// A QFuture<T> holds nothing but its QFutureInterface<T>, whose only base is
+// QFutureInterfaceBase: the QFuture<T> the method wrote is read through that base without
+// knowing T (what QFuture<void>'s converting constructor does, for a T known at compile time).
+static_assert(sizeof(QFuture<QString>) == sizeof(QFutureInterfaceBase)
+              && sizeof(QFuture<QList<int>>) == sizeof(QFutureInterfaceBase));
+
+// The address of a finished future's first result, whatever T is: a result reported alone is
+// stored as a T, results reported together as a QList<T> (whose first element starts where
+// its data does).
+struct FirstResult : QtPrivate::ResultIteratorBase
+{
+    explicit FirstResult(const QtPrivate::ResultIteratorBase &it) : QtPrivate::ResultIteratorBase(it) {}
+    const void *address() const
+    {
+        const QtPrivate::ResultItem &item = mapIterator.value();
+        if (!item.isVector())
+            return item.result;
+        Q_ASSERT(m_vectorIndex == 0);
+        return reinterpret_cast<const QList<char> *>(item.result)->constData();
+    }
+};
+} // namespace
+
+void ServerCore::awaitFuture(const std::shared_ptr<ServerCall> &call, const void *futureStorage)
+{
+    QFutureInterfaceBase future(*static_cast<const QFutureInterfaceBase *>(futureStorage)); // shares its state
+    bool cancelled;
+    {
+        QMutexLocker lock(&call->futureMutex);
+        call->future = future;
+        cancelled = call->cancelRequested.load();
+    }
+    if (cancelled) {
+        endFuture(call, false);
+    } else if (call->deadline != Clock::time_point::max()) {
+        QMutexLocker lock(&m_deadlineMutex);
+        const bool earliest = m_futureDeadlines.empty() || call->deadline < m_futureDeadlines.begin()->first;
+        m_futureDeadlines.emplace(call->deadline, std::make_pair(call.get(), std::weak_ptr<ServerCall>(call)));
+        call->deadlineOwner = weak_from_this();
+        if (earliest && m_timerContext) {
+            QMetaObject::invokeMethod(m_timerContext, [core = weak_from_this()] {
+                if (auto c = core.lock())
+                    c->armFutureTimer();
+            }, Qt::QueuedConnection);
+        }
+    }
+    // Sync: on the thread that finishes the future, at once if it has. A cancelled future skips
+    // then() and goes to onCanceled(); one that failed reaches then() with its exception.
+    std::weak_ptr<ServerCore> core = weak_from_this();
+    QFuture<void>(&future)
+        .then(QtFuture::Launch::Sync, [core, call](QFuture<void>) {
+            if (auto c = core.lock())
+                c->futureFinished(call);
+        })
+        .onCanceled([core, call] {
+            if (auto c = core.lock())
+                c->futureFinished(call);
+        });
+}
+
+void ServerCore::futureFinished(const std::shared_ptr<ServerCall> &call)
+{
+    QFutureInterfaceBase future;
+    {
+        QMutexLocker lock(&call->futureMutex);
+        future = std::exchange(call->future, std::nullopt).value_or(QFutureInterfaceBase());
+    }
+    call->service->running.fetch_sub(1); // the method's work is over: unpublish() may go on
+    if (call->settled.exchange(true))
+        return; // its deadline passed or its caller cancelled: answered or dropped then
+    const QString signature = signatureOf(*call);
+    if (future.hasException()) {
+        const auto failure = failureOf(*call, [&] { future.exceptionStore().throwPossibleException(); });
+        return answerError(*call, failure.value_or(Failure{RpcError::Internal, signature + QStringLiteral(": no exception")}), true);
+    }
+    if (future.isCanceled())
+        return answerError(*call, Failure{RpcError::ApplicationException,
+                                          QStringLiteral("%1: the future it returned was cancelled").arg(signature),
+                                          QStringLiteral("QFuture")}, true);
+    if (call->method->returnsVoid())
+        return answer(*call, nullptr, true);
+    QMutexLocker lock(&future.mutex());
+    const QtPrivate::ResultStoreBase &results = future.resultStoreBase();
+    if (!results.contains(0)) {
+        lock.unlock();
+        return answerError(*call, Failure{RpcError::ApplicationException,
+                                          QStringLiteral("%1: the future it returned finished without a result").arg(signature),
+                                          QStringLiteral("QFuture")}, true);
+    }
+    const void *result = FirstResult(results.resultAt(0)).address();
+    answer(*call, result, true);
+}
+
+void ServerCore::endFuture(const std::shared_ptr<ServerCall> &call, bool deadlinePassed)
+{
+    std::optional<QFutureInterfaceBase> future;
+    {
+        QMutexLocker lock(&call->futureMutex);
+        future = call->future;
+    }
+    if (!future)
+        return; // not an asynchronous call, not yet returned (it will see cancelRequested), or over
+    if (!call->settled.exchange(true)) {
+        if (deadlinePassed) {
+            callsExpired.fetch_add(1, std::memory_order_relaxed);
+            answerError(*call, Failure{RpcError::DeadlineExceeded,
+                                       QStringLiteral("%1: the caller's deadline passed while its future was pending")
+                                           .arg(signatureOf(*call))},
+                        true);
+        } else {
+            callsCancelled.fetch_add(1, std::memory_order_relaxed);
+            leaveInFlight();
+        }
+    }
+    future->cancel();
+}
+
+void ServerCore::forgetDeadline(ServerCall *call)
+{
+    QMutexLocker lock(&m_deadlineMutex);
+    for (auto [it, end] = m_futureDeadlines.equal_range(call->deadline); it != end; ++it) {
+        if (it->second.first == call) {
+            m_futureDeadlines.erase(it);
+            return;
+        }
+    }
+}
+
+// On m_timerContext's thread.
+void ServerCore::armFutureTimer()
+{
+    if (!m_futureTimer) {
+        m_futureTimer = new QTimer(m_timerContext);
+        m_futureTimer->setSingleShot(true);
+        m_futureTimer->setTimerType(Qt::PreciseTimer);
+        QObject::connect(m_futureTimer, &QTimer::timeout, m_timerContext, [core = weak_from_this()] {
+            if (auto c = core.lock())
+                c->expireFutures();
+        });
+    }
+    QMutexLocker lock(&m_deadlineMutex);
+    if (m_futureDeadlines.empty())
+        return m_futureTimer->stop();
+    const auto wait = m_futureDeadlines.begin()->first - Clock::now();
+    const qint64 ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+    if (!m_futureTimer->isActive() || m_futureTimer->remainingTime() > ms)
+        m_futureTimer->start(int(std::clamp<qint64>(ms, 0, 24 * 3600 * 1000)));
+}
+
+void ServerCore::expireFutures()
+{
+    std::vector<std::shared_ptr<ServerCall>> expired;
+    {
+        QMutexLocker lock(&m_deadlineMutex);
+        const auto now = Clock::now();
+        while (!m_futureDeadlines.empty() && m_futureDeadlines.begin()->first <= now) {
+            if (auto call = m_futureDeadlines.begin()->second.second.lock()) {
+                call->deadlineOwner.reset();
+                expired.push_back(std::move(call));
+            }
+            m_futureDeadlines.erase(m_futureDeadlines.begin());
+        }
+    } // the calls are let go outside the lock: ~ServerCall takes it
+    for (const auto &call : expired)
+        endFuture(call, true);
+    expired.clear();
+    armFutureTimer();
 }
 
 void ServerCore::answer(ServerCall &call, const void *result, bool last)
@@ -575,7 +765,7 @@ bool ServerCore::waitUntil(const std::function<bool()> &done, QDeadlineTimer dea
         QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
         QMutexLocker lock(&m_idleMutex);
         if (!done())
-            m_idle.wait(&m_idleMutex, QDeadlineTimer(qMin<qint64>(5, deadline.remainingTime())));
+            tomatoWait(m_idle, m_idleMutex, QDeadlineTimer(qMin<qint64>(5, deadline.remainingTime())));
     }
     return true;
 }

@@ -10,18 +10,21 @@
 #include <tomato/wire/frame_p.h>
 
 #include <QtCore/QDeadlineTimer>
+#include <QtCore/QFuture>
 #include <QtCore/QHash>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
 #include <QtCore/QReadWriteLock>
 #include <QtCore/QSet>
 #include <QtCore/QThreadPool>
+#include <QtCore/QTimer>
 #include <QtCore/QWaitCondition>
 #include <atomic>
 #include <chrono>
 #include <deque>
 #include <iterator>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -84,6 +87,8 @@ struct ConnectionState
     QString commonName;  // its common name
 };
 
+class ServerCore;
+
 // State of one call between its arrival and its answer. Shared by the connection (which
 // may cancel it) and the task that runs it. `state` moves Queued -> Running or
 // Queued -> Cancelled exactly once.
@@ -106,6 +111,13 @@ struct ServerCall
     // A large request's bytes count against max-buffered-bytes until the call is done.
     std::shared_ptr<BufferBudget> budget;
     qint64 budgetBytes = 0;
+    // An asynchronous method's future (MethodInfo::async), from when the method returned it
+    // until the call is settled; see ServerCore::awaitFuture().
+    QMutex futureMutex;
+    std::optional<QFutureInterfaceBase> future;
+    // Answered or dropped: the future's end, its deadline and its caller's cancel race for it.
+    std::atomic<bool> settled{false};
+    std::weak_ptr<ServerCore> deadlineOwner; // set while the call waits in its deadline list
 
     static constexpr int MaxLoad = 256;   // calls one connection may have unanswered
     static constexpr int ResumeLoad = 128;
@@ -170,6 +182,13 @@ public:
     void execute(const std::shared_ptr<ServerCall> &call);
     // Answers a call that will never run (its object is gone) and settles its counters.
     void abandon(const std::shared_ptr<ServerCall> &call, const QString &why);
+    // The caller cancelled (or left) a call: an asynchronous method's future is cancelled and
+    // the call dropped without an answer. Nothing for other calls (they see cancelRequested).
+    void cancelFuture(const std::shared_ptr<ServerCall> &call) { endFuture(call, false); }
+    // Deadlines of asynchronous calls are kept on this object's thread (an I/O thread of the
+    // server), with one timer. Set once, before the first call.
+    void setTimerContext(QObject *context) { m_timerContext = context; }
+    void forgetDeadline(ServerCall *call); // ~ServerCall
 
     // Drain: refuse new calls, wait for the in-flight ones, then for the connections to close
     // (each bounded by `deadline`). Both waits run the calling thread's events every 5 ms.
@@ -212,9 +231,16 @@ private:
     std::optional<Failure> decode(ServerCall &call, void *const *arguments) const;
     std::optional<Failure> invoke(ServerCall &call, void **argv) const;
     void answer(ServerCall &call, const void *result, bool last);
+    void awaitFuture(const std::shared_ptr<ServerCall> &call, const void *futureStorage);
+    void futureFinished(const std::shared_ptr<ServerCall> &call);
+    void endFuture(const std::shared_ptr<ServerCall> &call, bool deadlinePassed);
+    void armFutureTimer();
+    void expireFutures();
     void answerError(ServerCall &call, const Failure &failure, bool last);
     static Failure withdrawnFailure(const Service &service);
     static void logCall(const ServerCall &call, const Failure *failure);
+    template<typename Run>
+    static std::optional<Failure> failureOf(const ServerCall &call, Run &&run);
     void finishCall(const ServerCall &call, RpcError::Code code);
     void leaveInFlight();
     void drainQueue();
@@ -230,6 +256,12 @@ private:
     QHash<QByteArray, std::shared_ptr<const Service>> m_services;
     QMutex m_idleMutex;
     QWaitCondition m_idle;
+    // Asynchronous calls with a deadline, by deadline; the weak pointer to take one safely,
+    // the raw one for ~ServerCall to find its own entry.
+    QMutex m_deadlineMutex;
+    std::multimap<std::chrono::steady_clock::time_point, std::pair<ServerCall *, std::weak_ptr<ServerCall>>> m_futureDeadlines;
+    QObject *m_timerContext = nullptr;
+    QPointer<QTimer> m_futureTimer; // on m_timerContext's thread
 };
 
 } // namespace Tomato
