@@ -8,6 +8,8 @@
 #include <QtCore/QProcess>
 #include <QtNetwork/QTcpSocket>
 #include <QtCore/QRegularExpression>
+#include <QtCore/QTemporaryDir>
+#include <QtGui/QImage>
 #include <QtTest/QTest>
 
 #include <csignal>
@@ -20,6 +22,7 @@ private Q_SLOTS:
     void theSamplesTalkOverEveryTransport_data();
     void theSamplesTalkOverEveryTransport();
     void theServerStopsGracefullyOnSigterm();
+    void theQuickCallerCallsFromQmlAndTakesItsScreenshot();
     void everyProgramAnswersHelpAndVersionAndRefusesMistakes_data();
     void everyProgramAnswersHelpAndVersionAndRefusesMistakes();
     void helpListsTheConfigurationKeysWithTheirDefaults();
@@ -141,6 +144,37 @@ void tst_Samples::theServerStopsGracefullyOnSigterm()
 // Every program: --help and --version print and exit 0; an unknown option, a missing value,
 // a bad value or a stray argument is one line on stderr and exit code 2, before anything
 // listens or connects.
+// examples/quick-caller (docs/QML.md): its calls from QML settle and it writes its window.
+void tst_Samples::theQuickCallerCallsFromQmlAndTakesItsScreenshot()
+{
+#ifndef QUICK_CALLER
+    QSKIP("built without Qt Quick (TOMATO_BUILD_DASHBOARD=OFF): no tomato-quick-caller");
+#else
+    QProcess server;
+    const quint16 port = startServer(server);
+    QVERIFY2(port != 0, server.readAllStandardError().constData());
+    QTemporaryDir dir;
+    const QString png = dir.filePath(QStringLiteral("caller.png"));
+    QProcess caller;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    caller.setProcessEnvironment(env);
+    caller.start(QStringLiteral(QUICK_CALLER), {QStringLiteral("--server"), QStringLiteral("tcp://127.0.0.1:%1").arg(port),
+                                                QStringLiteral("--screenshot"), png});
+    QVERIFY(caller.waitForFinished(30000));
+    QVERIFY2(caller.exitCode() == 0, caller.readAllStandardError().constData());
+    const QImage image(png);
+    QCOMPARE(image.size(), QSize(720, 440));
+    // Its seven calls reached the server (and introspection none: the interfaces are registered).
+    server.terminate();
+    QVERIFY(server.waitForFinished(10000));
+    const QString out = QString::fromUtf8(server.readAllStandardOutput());
+    QVERIFY2(out.contains(QRegularExpression(QStringLiteral("stopped after (\\d+) calls"))), qPrintable(out));
+    const int calls = QRegularExpression(QStringLiteral("stopped after (\\d+) calls")).match(out).captured(1).toInt();
+    QVERIFY2(calls >= 6, qPrintable(out)); // sum("1, 2") is refused in QML, before it is sent
+#endif
+}
+
 void tst_Samples::everyProgramAnswersHelpAndVersionAndRefusesMistakes_data()
 {
     QTest::addColumn<QString>("program");
