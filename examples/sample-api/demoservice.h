@@ -53,7 +53,8 @@ public:
     // wait for it with Tomato::waitFor()). No business thread waits meanwhile.
     // EchoService's echo(text), upper-cased: the future of a call to another service, continued.
     Q_INVOKABLE virtual QFuture<QString> shout(const QString &text) = 0;
-    // How many primes are below `limit` (at most 10,000,000), counted on QtConcurrent's pool.
+    // How many primes are below `limit` (at most 100,000,000), counted on QtConcurrent's pool;
+    // a cancelled call stops counting.
     Q_INVOKABLE virtual QFuture<int> countPrimes(int limit) = 0;
     // EchoService's echo() of every text, all called at once, the answers in order.
     Q_INVOKABLE virtual QFuture<QStringList> echoAll(const QStringList &texts) = 0;

@@ -2,6 +2,7 @@
 #include "sampleservices.h"
 
 #include <QtConcurrent/QtConcurrentRun>
+#include <QtCore/QPromise>
 #include <QtCore/QStringList>
 #include <algorithm>
 #include <limits>
@@ -70,19 +71,23 @@ QFuture<QString> DemoServiceImpl::shout(const QString &text)
 
 QFuture<int> DemoServiceImpl::countPrimes(int limit)
 {
-    if (limit < 0 || limit > 10'000'000)
-        throw std::invalid_argument("limit must be between 0 and 10,000,000");
-    return QtConcurrent::run([limit] {
+    if (limit < 0 || limit > 100'000'000)
+        throw std::invalid_argument("limit must be between 0 and 100,000,000");
+    // With a QPromise: the sieve looks at it between rounds, so a caller's cancel (or its
+    // deadline) stops the work on the pool, not only the answer.
+    return QtConcurrent::run([limit](QPromise<int> &promise) {
         std::vector<bool> composite(size_t(limit) + 1, false);
         int count = 0;
         for (qint64 i = 2; i < limit; ++i) {
+            if ((i & 0xffff) == 0 && promise.isCanceled())
+                return;
             if (composite[size_t(i)])
                 continue;
             ++count;
             for (qint64 j = i * i; j < limit; j += i)
                 composite[size_t(j)] = true;
         }
-        return count;
+        promise.addResult(count);
     });
 }
 

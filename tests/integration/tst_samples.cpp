@@ -23,6 +23,7 @@ private Q_SLOTS:
     void theSamplesTalkOverEveryTransport();
     void theServerStopsGracefullyOnSigterm();
     void theQuickCallerCallsFromQmlAndTakesItsScreenshot();
+    void theWidgetsClientCancelsOnTheServerAndTakesItsScreenshot();
     void everyProgramAnswersHelpAndVersionAndRefusesMistakes_data();
     void everyProgramAnswersHelpAndVersionAndRefusesMistakes();
     void helpListsTheConfigurationKeysWithTheirDefaults();
@@ -173,6 +174,38 @@ void tst_Samples::theQuickCallerCallsFromQmlAndTakesItsScreenshot()
     const int calls = QRegularExpression(QStringLiteral("stopped after (\\d+) calls")).match(out).captured(1).toInt();
     QVERIFY2(calls >= 6, qPrintable(out)); // sum("1, 2") is refused in QML, before it is sent
 #endif
+}
+
+// examples/widgets-client: its script (a result, an error, a call cancelled after 300 ms)
+// runs, and the cancel reached the server: the pending countPrimes() was dropped there.
+void tst_Samples::theWidgetsClientCancelsOnTheServerAndTakesItsScreenshot()
+{
+    QProcess server;
+    const quint16 port = startServer(server);
+    QVERIFY2(port != 0, server.readAllStandardError().constData());
+    QTemporaryDir dir;
+    const QString png = dir.filePath(QStringLiteral("widgets.png"));
+    QProcess client;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    client.setProcessEnvironment(env);
+    client.start(QStringLiteral(WIDGETS_CLIENT), {QStringLiteral("--server"), QStringLiteral("tcp://127.0.0.1:%1").arg(port),
+                                                  QStringLiteral("--screenshot"), png});
+    QVERIFY(client.waitForFinished(40000));
+    QVERIFY2(client.exitCode() == 0, client.readAllStandardError().constData());
+    QCOMPARE(QImage(png).size(), QSize(560, 300));
+    // The server's /metrics: one call dropped for its caller, none left in flight.
+    QTcpSocket http;
+    http.connectToHost(QStringLiteral("127.0.0.1"), port);
+    QVERIFY(http.waitForConnected(5000));
+    http.write("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    QByteArray page;
+    while (http.waitForReadyRead(5000))
+        page += http.readAll();
+    page += http.readAll();
+    QVERIFY2(page.contains("\ntomato_server_calls_cancelled_total 1\n"), page.constData());
+    server.terminate();
+    QVERIFY(server.waitForFinished(10000));
 }
 
 void tst_Samples::everyProgramAnswersHelpAndVersionAndRefusesMistakes_data()

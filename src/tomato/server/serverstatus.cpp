@@ -265,9 +265,9 @@ void ServerStatusSource::writeMetrics(MetricsWriter &out) const
     out.counter("tomato_server_connections_accepted_total", "Connections accepted on the RPC addresses (status requests included).", {}, double(c.connectionsAccepted.load()));
     out.counter("tomato_server_received_bytes_total", "Bytes read from RPC connections.", {}, double(c.bytesReceived.load()));
     out.counter("tomato_server_sent_bytes_total", "Bytes of answers written to RPC connections.", {}, double(c.bytesSent.load()));
-    out.counter("tomato_server_calls_cancelled_total", "Calls dropped because the caller cancelled before they started.",
+    out.counter("tomato_server_calls_cancelled_total", "Calls dropped because the caller cancelled before they started, or while their future was pending.",
                 {}, double(c.callsCancelled.load()));
-    out.counter("tomato_server_calls_expired_total", "Calls answered DeadlineExceeded without running.", {},
+    out.counter("tomato_server_calls_expired_total", "Calls answered DeadlineExceeded without running, or while their future was pending.", {},
                 double(c.callsExpired.load()));
     out.counter("tomato_server_calls_overloaded_total", "Calls refused Overloaded on arrival (queue bounds or the application).",
                 {}, double(c.callsOverloaded.load()));
