@@ -3,6 +3,7 @@
 // real sockets.
 #include "testcertificates.h"
 
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QProcess>
@@ -24,6 +25,7 @@ private Q_SLOTS:
     void theServerStopsGracefullyOnSigterm();
     void theQuickCallerCallsFromQmlAndTakesItsScreenshot();
     void theWidgetsClientCancelsOnTheServerAndTakesItsScreenshot();
+    void theBoardAppIsAServiceThatRemoteCallersChange();
     void everyProgramAnswersHelpAndVersionAndRefusesMistakes_data();
     void everyProgramAnswersHelpAndVersionAndRefusesMistakes();
     void helpListsTheConfigurationKeysWithTheirDefaults();
@@ -206,6 +208,42 @@ void tst_Samples::theWidgetsClientCancelsOnTheServerAndTakesItsScreenshot()
     QVERIFY2(page.contains("\ntomato_server_calls_cancelled_total 1\n"), page.constData());
     server.terminate();
     QVERIFY(server.waitForFinished(10000));
+}
+
+// examples/board-app: a window that is itself a service (object-thread dispatch); the
+// `tomato` command line changes what it shows, and every call ran on the window's thread.
+void tst_Samples::theBoardAppIsAServiceThatRemoteCallersChange()
+{
+    QTemporaryDir dir;
+    const QString png = dir.filePath(QStringLiteral("board.png"));
+    QProcess app;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    app.setProcessEnvironment(env);
+    app.start(QStringLiteral(BOARD_APP), {QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--screenshot"), png,
+                                          QStringLiteral("--after"), QStringLiteral("2")});
+    QByteArray out;
+    QDeadlineTimer deadline(20000);
+    while (!out.contains("READY ") && !deadline.hasExpired()) {
+        app.waitForReadyRead(200);
+        out += app.readAllStandardOutput();
+    }
+    const auto m = QRegularExpression(QStringLiteral("READY (\\d+)")).match(QString::fromUtf8(out));
+    QVERIFY2(m.hasMatch(), app.readAllStandardError().constData());
+    const QString address = QStringLiteral("127.0.0.1:") + m.captured(1);
+    const auto call = [&](const QString &method, const QString &arguments) {
+        QProcess cli;
+        cli.start(QStringLiteral(TOMATO_CLI), {QStringLiteral("call"), address, QStringLiteral("Sample::BoardService.") + method,
+                                               arguments});
+        cli.waitForFinished(20000);
+        return QString::fromUtf8(cli.readAllStandardOutput()).trimmed();
+    };
+    QCOMPARE(call(QStringLiteral("show"), QStringLiteral("[\"Hello from afar\", \"darkgreen\"]")), QStringLiteral("true"));
+    QCOMPARE(call(QStringLiteral("shown"), QStringLiteral("[]")), QStringLiteral("\"Hello from afar\""));
+    QCOMPARE(call(QStringLiteral("show"), QStringLiteral("[\"Changed again\", \"#a4161a\"]")), QStringLiteral("true"));
+    QVERIFY(app.waitForFinished(20000)); // the second change: the screenshot, then it exits
+    QCOMPARE(app.exitCode(), 0);
+    QCOMPARE(QImage(png).size(), QSize(560, 260));
 }
 
 void tst_Samples::everyProgramAnswersHelpAndVersionAndRefusesMistakes_data()
