@@ -30,7 +30,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$root/tests/scripts/zookeeper.sh" # free_port, start_zookeeper
 wait_for() { # wait_for <file> <pattern>: up to 20 s
     for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
     fail "no '$2' in $1: $(cat "$1")"
@@ -98,16 +98,8 @@ ok "examples/quickstart: built against /usr, its client called its server"
 
 # ---- the installed programs on a real ZooKeeper ---------------------------------------------
 zk_port=$(free_port)
-mkdir -p "$work/zk"
-printf 'tickTime=500\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n' \
-    "$work/zk" "$zk_port" >"$work/zoo.cfg"
-java -cp /etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar \
-    org.apache.zookeeper.server.ZooKeeperServerMain "$work/zoo.cfg" >"$work/zk.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 200); do
-    [ "$(timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$zk_port && printf ruok >&3 && cat <&3" 2>/dev/null)" = imok ] && break
-    sleep 0.1
-done
+start_zookeeper "$work/zk" "$zk_port" || { pids+=("$zk_pid"); fail "ZooKeeper did not start"; }
+pids+=("$zk_pid")
 zk=127.0.0.1:$zk_port
 # The environment the packaged unit gives it (demo.env), with this test's ZooKeeper and port.
 (set -a; . /etc/tomato/tomato-sample-server/demo.env; set +a

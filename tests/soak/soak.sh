@@ -30,24 +30,15 @@ cleanup() {
     wait 2>/dev/null || true
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/../scripts/zookeeper.sh" # free_port, start_zookeeper
 wait_for() { # wait_for <file> <pattern>: up to 20 s
     for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
     echo "soak: no '$2' in $1" >&2; cat "$1" >&2; exit 1
 }
 
 zk_port=$(free_port)
-mkdir -p "$out/zk"
-printf 'tickTime=500\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n' \
-    "$out/zk" "$zk_port" >"$out/zoo.cfg"
-java -cp /etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar \
-    org.apache.zookeeper.server.ZooKeeperServerMain "$out/zoo.cfg" >"$out/zk.log" 2>&1 &
-zk_pid=$!
+start_zookeeper "$out/zk" "$zk_port" || { pids+=("$zk_pid"); exit 1; }
 pids+=("$zk_pid")
-for _ in $(seq 200); do
-    [ "$(timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$zk_port && printf ruok >&3 && cat <&3" 2>/dev/null)" = imok ] && break
-    sleep 0.1
-done
 registry=(--tomato-rpc.name-service-uri="127.0.0.1:$zk_port" --tomato-rpc.stage=dev --tomato-rpc.group=main)
 # Clients fail over, as a cluster that restarts its instances wants them to (docs/CLUSTER.md).
 clients=("${registry[@]}" --tomato-rpc.cluster=failover)
