@@ -787,11 +787,11 @@ bool decodeArguments(QByteArrayView body, const QMetaType *types, void *const *o
         return ctx.fail(QStringLiteral("expected %1 arguments, got %2").arg(count).arg(reader.length()));
     // Entering reads the first element's head, so a failure there is that argument's.
     if (count > 0)
-        ctx.setSubject(QStringLiteral("argument 1"));
+        ctx.setArgument(1);
     if (!decoder.enterContainer())
         return false;
     for (qsizetype i = 0; i < count; ++i) {
-        ctx.setSubject(QStringLiteral("argument %1").arg(i + 1));
+        ctx.setArgument(i + 1);
         if (!reader.hasNext()) {
             if (!decoder.readerOk())
                 return false;

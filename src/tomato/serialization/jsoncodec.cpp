@@ -556,7 +556,7 @@ bool decodeArguments(QByteArrayView body, const QMetaType *types, void *const *o
         return ctx.fail(QStringLiteral("expected %1 arguments, got %2").arg(count).arg(array.size()));
     Decoder decoder(ctx);
     for (qsizetype i = 0; i < count; ++i) {
-        ctx.setSubject(QStringLiteral("argument %1").arg(i + 1));
+        ctx.setArgument(i + 1);
         if (!decoder.decode(typeInfo(types[i]), array.at(i), out[i]))
             return false;
     }

@@ -348,7 +348,7 @@ bool DecodeContext::fail(const QString &message)
 {
     if (!m_error)
         return false;
-    QString text = m_subject;
+    QString text = m_argument > 0 ? QStringLiteral("argument %1").arg(m_argument) : m_subject;
     if (!m_path.isEmpty()) {
         if (!text.isEmpty())
             text += QLatin1String(": ");

@@ -82,8 +82,19 @@ class DecodeContext
 public:
     explicit DecodeContext(QString *error) : m_error(error) { }
 
-    // The thing being decoded, for messages: "argument 2", or empty for a response value.
-    void setSubject(QString subject) { m_subject = std::move(subject); }
+    // The thing being decoded, for messages: "request body", or empty for a response value.
+    void setSubject(QString subject)
+    {
+        m_subject = std::move(subject);
+        m_argument = 0;
+    }
+    // "argument <position>" (from 1), formatted only on failure: set once per argument of
+    // every call, it must not allocate.
+    void setArgument(qsizetype position)
+    {
+        m_subject.clear();
+        m_argument = position;
+    }
 
     void pushProperty(const QString *name) { m_path.append({ name, -1, false }); }
     void pushIndex(qsizetype index) { m_path.append({ nullptr, index, false }); }
@@ -111,6 +122,7 @@ private:
     };
     QString *m_error;
     QString m_subject;
+    qsizetype m_argument = 0; // > 0: the subject is that argument
     QVarLengthArray<Segment, 16> m_path;
     int m_depth = 0;
 };
