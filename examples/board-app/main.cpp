@@ -124,11 +124,11 @@ int main(int argc, char **argv)
         const QString file = parser.value(QStringLiteral("screenshot"));
         const int after = qMax(1, parser.value(QStringLiteral("after")).toInt());
         rc = 1;
-        board.changed = [&](int changes) {
+        board.changed = [&, file, after](int changes) {
             if (changes != after)
                 return;
             // After this call's answer has gone and the window has painted the change.
-            QTimer::singleShot(100, &window, [&] {
+            QTimer::singleShot(100, &window, [&, file] {
                 if (window.grab().save(file)) {
                     std::printf("wrote %s\n", qPrintable(file));
                     std::fflush(stdout);

@@ -78,14 +78,18 @@ QFuture<int> DemoServiceImpl::countPrimes(int limit)
     return QtConcurrent::run([limit](QPromise<int> &promise) {
         std::vector<bool> composite(size_t(limit) + 1, false);
         int count = 0;
+        quint64 steps = 0; // a look at the promise every 2^20 steps: a few milliseconds apart
         for (qint64 i = 2; i < limit; ++i) {
-            if ((i & 0xffff) == 0 && promise.isCanceled())
+            if ((++steps & 0xfffff) == 0 && promise.isCanceled())
                 return;
             if (composite[size_t(i)])
                 continue;
             ++count;
-            for (qint64 j = i * i; j < limit; j += i)
+            for (qint64 j = i * i; j < limit; j += i) {
                 composite[size_t(j)] = true;
+                if ((++steps & 0xfffff) == 0 && promise.isCanceled())
+                    return;
+            }
         }
         promise.addResult(count);
     });

@@ -38,7 +38,8 @@ public:
         ShuttingDown = 204,     // the server is draining and refused the call before running it
         ApplicationException = 205, // the method threw: see remoteType() and message()
         Internal = 206,         // the server failed for a reason of its own
-        DeadlineExceeded = 207, // the caller's deadline passed before the method started
+        DeadlineExceeded = 207, // the caller's deadline passed before the method started, or while
+                                // the future an asynchronous method returned was pending
         FrameTooLarge = 208,    // a frame exceeded the receiver's max-frame-bytes
         MalformedFrame = 209,   // bad magic, length or header
         UnsupportedVersion = 210,
