@@ -33,14 +33,17 @@ expect "live" 200 "$(code "$base/tomato/status/live")"
 expect "live body" live "$(curl -s "$base/tomato/status/live")"
 expect "ready" ready "$(curl -s "$base/tomato/status/ready")"
 expect "node stage" '"qa"' "$(curl -s "$base/tomato/status/node" | sed -n 's/^  "stage": \(.*\),$/\1/p')"
-curl -s "$base/tomato/status/services" | grep -q '"service": "Sample::EchoService"' || fail "services lists Sample::EchoService"
+# Pages are read whole, then searched: `curl | grep -q` under pipefail fails whenever grep
+# finds its line before curl has written the rest (curl then dies of SIGPIPE).
+services=$(curl -s "$base/tomato/status/services")
+grep -q '"service": "Sample::EchoService"' <<<"$services" || fail "services lists Sample::EchoService"
 echo "ok - services"
-curl -s "$base/tomato/status/services" | grep -q '"signature": "echo(QString)"' || fail "services shows echo(QString)"
+grep -q '"signature": "echo(QString)"' <<<"$services" || fail "services shows echo(QString)"
 echo "ok - signatures"
 expect "invoker page without clients" '[]' "$(curl -s "$base/tomato/status/invoker?service-id=demo-rpc-service")"
 metrics=$(curl -s -D "$dir/headers" "$base/metrics")
 grep -qi '^content-type: text/plain; version=0.0.4' "$dir/headers" || fail "metrics content type"
-echo "$metrics" | grep -q '^tomato_server_calls_total{service="Sample::EchoService",method="echo",code="Ok"} [1-9]' \
+grep -q '^tomato_server_calls_total{service="Sample::EchoService",method="echo",code="Ok"} [1-9]' <<<"$metrics" \
     || { echo "$metrics" | grep calls_total >&2; fail "the sample client's echo calls are counted"; }
 echo "ok - metrics count the sample client's calls"
 expect "unknown path" 404 "$(code "$base/nothing/here")"
@@ -54,5 +57,5 @@ expect "keep-alive" "200200" "$(curl -s -o /dev/null -o /dev/null -w '%{http_cod
 # RPC still works on the port after all that.
 "$client_bin" --server "127.0.0.1:$port" >"$dir/client2.log" 2>&1 || { cat "$dir/client2.log"; fail "RPC after the status requests"; }
 echo "ok - RPC calls after the status requests"
-curl -s "$base/tomato/status" | grep -q '"/metrics"' || fail "the index lists /metrics"
+grep -q '"/metrics"' <<<"$(curl -s "$base/tomato/status")" || fail "the index lists /metrics"
 echo "ok - index"
