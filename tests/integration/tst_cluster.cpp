@@ -9,6 +9,7 @@
 #include <tomato/client/rpcclient.h>
 #include <tomato/registry/zookeeper/zookeeperregistry.h>
 
+#include <QtCore/QScopeGuard>
 #include <QtCore/QRegularExpression>
 #include <QtTest/QTest>
 
@@ -216,6 +217,12 @@ void tst_Cluster::anEnsembleLosingItsLeaderFailsNoCall()
             }
             calls.fetch_add(1);
         }
+    });
+    // A failed check returns early: the load thread still stops and is joined (not terminate()).
+    const auto stopLoad = qScopeGuard([&] {
+        running.store(false);
+        if (load.joinable())
+            load.join();
     });
     QTRY_VERIFY(calls.load() > 100);
     // Kill the leader; the others elect a new one while calls go on.
