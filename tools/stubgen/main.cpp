@@ -46,6 +46,7 @@ struct Interface
     QString name;
     QList<Method> methods;
     QList<QJsonObject> declarations; // moc's description of each method, clones included
+    QList<QJsonObject> signalDeclarations; // public signals: remote signals (docs/SIGNALS.md)
 };
 
 struct Diagnostic
@@ -450,6 +451,16 @@ private:
                 checkType(i, name, line, QStringLiteral("parameter %1").arg(a + 1),
                           arguments.at(a).toObject().value(QLatin1String("type")).toString());
         }
+        // A remote signal's arguments travel like a method's (docs/SIGNALS.md).
+        for (const QJsonObject &sig : i.signalDeclarations) {
+            const QString name = sig.value(QLatin1String("name")).toString();
+            const QList<const HeaderText::Member *> declared = c ? HeaderText::functions(*c, name) : QList<const HeaderText::Member *>();
+            const int line = declared.isEmpty() ? (c ? c->line : 0) : declared.first()->line;
+            const QJsonArray arguments = sig.value(QLatin1String("arguments")).toArray();
+            for (int a = 0; a < arguments.size(); ++a)
+                checkType(i, name, line, QStringLiteral("signal parameter %1").arg(a + 1),
+                          arguments.at(a).toObject().value(QLatin1String("type")).toString());
+        }
     }
 
     // What only the text shows: methods moc cannot see or the stub cannot override, and
@@ -549,6 +560,10 @@ QList<Interface> readInterfaces(const QJsonObject &root, const HeaderText &heade
         iface.namespaces = iface.qualifiedName.split(QLatin1String("::"));
         iface.name = iface.namespaces.takeLast();
         const HeaderText::Class *text = header.find(iface.qualifiedName);
+        for (const QJsonValue &sv : cls.value(QLatin1String("signals")).toArray()) {
+            if (sv.toObject().value(QLatin1String("access")).toString() == QLatin1String("public"))
+                iface.signalDeclarations.append(sv.toObject());
+        }
         QHash<QString, int> byName;
         for (const char *section : {"methods", "slots"}) {
             for (const QJsonValue &mv : cls.value(QLatin1String(section)).toArray()) {
@@ -666,6 +681,15 @@ void writeHeader(QTextStream &out, const QList<Interface> &interfaces, const QSt
                     << m.name << "(" << argumentList(m, argc) << ");\n    }\n";
             }
         }
+        if (!iface.signalDeclarations.isEmpty()) {
+            // Remote signals: a receiver connected to one of the interface's signals
+            // subscribes to it on the server(s); the last one gone unsubscribes.
+            out << "    // Reports on the remote-signal subscriptions (docs/SIGNALS.md).\n"
+                << "    Tomato::RemoteSignalStatus *signalStatus() const { return m_core.signalStatus(); }\n\n"
+                << "protected:\n"
+                << "    void connectNotify(const QMetaMethod &signal) override;\n"
+                << "    void disconnectNotify(const QMetaMethod &signal) override;\n";
+        }
         out << "\nprivate:\n";
         for (const Method &m : iface.methods)
             writeTypeChecks(out, iface, m);
@@ -703,6 +727,11 @@ void writeSource(QTextStream &out, const QList<Interface> &interfaces, const QSt
                 << parameterList(iface, m, true, false) << ") const\n{\n"
                 << "    return m_core.call<Tomato::detail::ResultOf<" << mp << ">>(" << slot << ", options"
                 << (args.isEmpty() ? QString() : QLatin1String(", ") + args) << ");\n}\n\n";
+        }
+        if (!iface.signalDeclarations.isEmpty()) {
+            for (const char *notify : {"connectNotify", "disconnectNotify"})
+                out << "void " << stub << "::" << notify << "(const QMetaMethod &)\n{\n"
+                    << "    m_core.updateSubscriptions(this, [this](const QMetaMethod &s) { return isSignalConnected(s); });\n}\n\n";
         }
         for (int i = int(iface.namespaces.size()) - 1; i >= 0; --i)
             out << "} // namespace " << iface.namespaces.at(i) << "\n";

@@ -45,6 +45,54 @@ void ClusterState::setInvokers(std::shared_ptr<const Invokers> invokers)
     for (const auto &invoker : *invokers)
         invoker->setOverride(m_overrides.value(invoker->key()));
     m_invokers = std::move(invokers);
+    for (auto &entry : m_subscriptions)
+        placeSubscriptionLocked(entry.second);
+}
+
+// Subscribes on the instances listed now that do not have it yet, and withdraws it from those
+// no longer listed.
+void ClusterState::placeSubscriptionLocked(ClusterSubscription &subscription)
+{
+    QSet<QString> listed;
+    for (const auto &invoker : *m_invokers) {
+        listed.insert(invoker->key());
+        if (subscription.placed.contains(invoker->key()))
+            continue;
+        const auto &session = invoker->signalSession();
+        subscription.placed.insert(invoker->key(), {session, session->subscribe(subscription.target)});
+    }
+    for (auto it = subscription.placed.begin(); it != subscription.placed.end();) {
+        if (listed.contains(it.key())) {
+            ++it;
+            continue;
+        }
+        if (auto session = it->first.lock())
+            session->unsubscribe(it->second);
+        it = subscription.placed.erase(it);
+    }
+}
+
+quint64 ClusterState::subscribe(SignalTarget target)
+{
+    QMutexLocker lock(&m_mutex);
+    const quint64 id = m_nextSubscription++;
+    auto &subscription = m_subscriptions[id];
+    subscription.target = std::move(target);
+    placeSubscriptionLocked(subscription);
+    return id;
+}
+
+void ClusterState::unsubscribe(quint64 id)
+{
+    QMutexLocker lock(&m_mutex);
+    const auto it = m_subscriptions.find(id);
+    if (it == m_subscriptions.end())
+        return;
+    for (const auto &placed : std::as_const(it->second.placed)) {
+        if (auto session = placed.first.lock())
+            session->unsubscribe(placed.second);
+    }
+    m_subscriptions.erase(it);
 }
 
 InstanceOverrides ClusterState::overrides() const
@@ -227,6 +275,30 @@ void DirectChannel::send(std::unique_ptr<OutgoingCall> call)
     m_session->send(std::move(call));
 }
 
+namespace {
+// Withdraws one subscription when the stub lets go of it.
+template<class Owner>
+class ChannelSubscription final : public SignalSubscription
+{
+public:
+    ChannelSubscription(std::weak_ptr<Owner> owner, quint64 id) : m_owner(std::move(owner)), m_id(id) {}
+    ~ChannelSubscription() override
+    {
+        if (auto owner = m_owner.lock())
+            owner->unsubscribe(m_id);
+    }
+
+private:
+    std::weak_ptr<Owner> m_owner;
+    quint64 m_id;
+};
+} // namespace
+
+std::unique_ptr<SignalSubscription> DirectChannel::subscribe(const SignalTarget &target)
+{
+    return std::make_unique<ChannelSubscription<ClientSession>>(m_session, m_session->subscribe(target));
+}
+
 ClusterChannel::ClusterChannel(std::shared_ptr<ClusterState> state, const RpcConfig &config)
     : ConfiguredChannel(config), m_state(std::move(state)),
       m_wantsHashKey(m_state->balancer().name() == QLatin1String("consistent-hash"))
@@ -241,6 +313,11 @@ QString ClusterChannel::describe() const
 void ClusterChannel::send(std::unique_ptr<OutgoingCall> call)
 {
     ClusterState::placeCall(m_state, std::move(call));
+}
+
+std::unique_ptr<SignalSubscription> ClusterChannel::subscribe(const SignalTarget &target)
+{
+    return std::make_unique<ChannelSubscription<ClusterState>>(m_state, m_state->subscribe(target));
 }
 
 } // namespace Tomato

@@ -2,6 +2,7 @@
 #pragma once
 #include <tomato/client/clientsession_p.h>
 #include <tomato/client/invoker_p.h>
+#include <tomato/client/remotesignal_p.h>
 #include <tomato/client/policy/loadbalancer_p.h>
 #include <tomato/client/stub.h>
 #include <tomato/core/rpcconfig.h>
@@ -41,6 +42,11 @@ public:
     // NoProvider or CircuitOpen when there is none.
     static void placeCall(const std::shared_ptr<ClusterState> &state, std::unique_ptr<OutgoingCall> call);
 
+    // Remote signals: a subscription on every listed instance, made on the instances that
+    // join later and withdrawn from those that leave (docs/SIGNALS.md). Any thread.
+    quint64 subscribe(SignalTarget target);
+    void unsubscribe(quint64 id);
+
 private:
     struct Attempt
     {
@@ -64,6 +70,15 @@ private:
     const int m_retries;
     const QSet<QByteArray> m_idempotent;    // idempotent-methods for the service
     mutable QHash<QByteArray, bool> m_failoverByMethod; // resolved modes, under m_mutex
+    struct ClusterSubscription
+    {
+        SignalTarget target;
+        // Per instance (its invoker's key): the session it was made on and its id there.
+        QHash<QString, std::pair<std::weak_ptr<ClientSession>, quint64>> placed;
+    };
+    void placeSubscriptionLocked(ClusterSubscription &subscription);
+    std::map<quint64, ClusterSubscription> m_subscriptions; // under m_mutex
+    quint64 m_nextSubscription = 1;
 };
 
 // Client-wide defaults every channel reports to its stubs.
@@ -88,6 +103,7 @@ public:
 
 private:
     void send(std::unique_ptr<OutgoingCall> call) override;
+    std::unique_ptr<SignalSubscription> subscribe(const SignalTarget &target) override;
     std::shared_ptr<ClientSession> m_session;
 };
 
@@ -102,6 +118,7 @@ public:
 
 private:
     void send(std::unique_ptr<OutgoingCall> call) override;
+    std::unique_ptr<SignalSubscription> subscribe(const SignalTarget &target) override;
     std::shared_ptr<ClusterState> m_state;
     bool m_wantsHashKey;
 };

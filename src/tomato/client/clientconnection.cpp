@@ -31,6 +31,14 @@ ClientConnection::ClientConnection(std::shared_ptr<ClientSession> session,
     }
     m_connectTimer.setSingleShot(true);
     connect(&m_connectTimer, &QTimer::timeout, this, &ClientConnection::onConnectTimeout);
+    m_session->requestSync = [this] {
+        QMetaObject::invokeMethod(this, &ClientConnection::syncSubscriptions, Qt::QueuedConnection);
+    };
+    m_resubscribeTimer.setSingleShot(true);
+    connect(&m_resubscribeTimer, &QTimer::timeout, this, [this] {
+        if (!m_stream && m_session->hasSubscriptions())
+            connectStream();
+    });
 }
 
 ClientConnection::~ClientConnection()
@@ -116,6 +124,8 @@ void ClientConnection::onReady()
     m_session->outbox->attach(m_stream);
     if (m_session->settings.keepAliveMs > 0)
         m_keepAlive.start();
+    m_resubscribeBackoffMs = 100;
+    syncSubscriptions();
     flush();
 }
 
@@ -134,6 +144,12 @@ void ClientConnection::onStreamGone()
     m_keepAlive.stop();
     m_connectTimer.stop();
     m_writer.stop();
+    m_session->connectionLost();
+    if (m_session->hasSubscriptions()) {
+        // Nothing else would reconnect until the next call: the subscriptions want events.
+        m_resubscribeTimer.start(m_resubscribeBackoffMs);
+        m_resubscribeBackoffMs = qMin(m_resubscribeBackoffMs * 2, 5000);
+    }
     qCDebug(lcTransport).noquote() << (gone->isReady() ? "the connection to" : "no connection to")
                                    << m_session->settings.endpoint.toString() + QLatin1Char(':') << gone->errorString();
     if (m_goneWith) // the peer's Error frame said why: every call still on the stream gets that
@@ -218,11 +234,15 @@ void ClientConnection::handleFrame(Frame &&frame)
         m_goneWith.reset();
         return;
     }
-    if (frame.command != Frame::Response)
+    if (frame.command != Frame::Response) {
+        handleSignalFrame(frame, ext, extOk);
         return; // nothing else is meant for a client; ignore rather than fail everyone
+    }
     std::unique_ptr<OutgoingCall> call = m_session->take(frame.messageId);
-    if (!call)
-        return; // timed out or cancelled already
+    if (!call) {
+        handleSignalFrame(frame, ext, extOk); // the answer to a Subscribe, or a late one
+        return;
+    }
     if (!extOk) {
         const RpcError violation(RpcError::ProtocolViolation, error);
         return finishCall(*call, m_session->settings.endpoint.toString(), &violation);
@@ -253,6 +273,78 @@ void ClientConnection::complete(OutgoingCall &call, Frame &&frame, const Extensi
         return fail(RpcError(RpcError::ProtocolViolation, QStringLiteral("the reply cannot be decoded: %1").arg(error)));
     }
     finishCall(call, where, nullptr);
+}
+
+// ---- remote signals ------------------------------------------------------------------------
+
+// Sends the Subscribe and Unsubscribe frames that changed since the last time (everything
+// after a reconnect); connects first when there is something to subscribe to.
+void ClientConnection::syncSubscriptions()
+{
+    if (!isConnected()) {
+        if (!m_stream && m_session->hasSubscriptions() && !m_resubscribeTimer.isActive())
+            connectStream(); // onReady() syncs
+        return;
+    }
+    std::vector<std::pair<quint64, SignalTarget>> subscribe;
+    std::vector<quint64> unsubscribe;
+    m_session->takeToSync(&subscribe, &unsubscribe);
+    for (const quint64 id : unsubscribe)
+        m_session->outbox->post(Message::emptyFrame(Frame::Unsubscribe, id));
+    for (const auto &[id, target] : subscribe) {
+        FrameBuilder frame;
+        frame.add(ExtensionKey::Service, target.service);
+        frame.add(ExtensionKey::Signal, target.signal);
+        m_session->outbox->post(frame.finish(Frame::Subscribe, quint8(target.serialization), id));
+    }
+}
+
+// A Response to a Subscribe, an Event, or the server's Unsubscribe. False when it is none of
+// them (or for a subscription this side no longer has: ignored).
+bool ClientConnection::handleSignalFrame(const Frame &frame, const Extension &ext, bool extOk)
+{
+    const QString where = m_session->settings.endpoint.toString();
+    switch (frame.command) {
+    case Frame::Response: {
+        Message::ResponseHeader header;
+        QString error;
+        if (!extOk || !Message::readResponse(ext, &header, &error)) {
+            header.code = RpcError::ProtocolViolation;
+            header.message = error;
+        }
+        bool again = false;
+        const bool ok = header.code == RpcError::Ok;
+        const auto sink = m_session->sinkOf(frame.messageId, ok, !ok, &again);
+        if (!sink)
+            return false;
+        if (ok)
+            sink->subscribed(where, again);
+        else
+            sink->ended(where, RpcError(header.code, header.message, header.exceptionType));
+        return true;
+    }
+    case Frame::Event: {
+        const auto sink = m_session->sinkOf(frame.messageId);
+        if (!sink)
+            return false; // unsubscribed meanwhile
+        const quint64 seq = extOk ? ext.view(ExtensionKey::Seq).toULongLong() : 0;
+        QByteArray body = frame.body;
+        sink->delivered(where, seq, Serialization(frame.serialization), std::move(body));
+        return true;
+    }
+    case Frame::Unsubscribe: {
+        const auto sink = m_session->sinkOf(frame.messageId, false, true);
+        if (!sink)
+            return false;
+        bool known = false;
+        const int code = extOk ? ext.view(ExtensionKey::Code).toInt(&known) : 0;
+        sink->ended(where, RpcError(known && RpcError::isKnownCode(quint16(code)) ? RpcError::Code(code) : RpcError::Internal,
+                                    QString::fromUtf8(ext.view(ExtensionKey::Message))));
+        return true;
+    }
+    default:
+        return false;
+    }
 }
 
 // ---- timers --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 #pragma once
 #include <tomato/client/clientsession_p.h>
 #include <tomato/transport/outbox_p.h>
+#include <tomato/wire/extension_p.h>
 #include <tomato/wire/frameparser_p.h>
 
 #include <QtCore/QObject>
@@ -48,6 +49,13 @@ private:
     void onKeepAlive();
     void onConnectTimeout();
     bool isConnected() const;
+    void syncSubscriptions();
+    bool handleSignalFrame(const Frame &frame, const Extension &ext, bool extOk);
+
+    // Reconnects while subscriptions wait for a connection (docs/SIGNALS.md), backing off
+    // from 100 ms to 5 s between attempts.
+    QTimer m_resubscribeTimer;
+    int m_resubscribeBackoffMs = 100;
 
     std::shared_ptr<ClientSession> m_session;
     std::shared_ptr<const Transports> m_transports;

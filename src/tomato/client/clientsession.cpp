@@ -163,4 +163,79 @@ void ClientSession::close()
     m_closed = true;
 }
 
+// ---- remote signals ----------------------------------------------------------------------
+
+SignalSink::~SignalSink() = default;
+SignalSubscription::~SignalSubscription() = default;
+
+quint64 ClientSession::subscribe(SignalTarget target)
+{
+    const quint64 id = nextMessageId();
+    QMutexLocker lock(&m_mutex);
+    if (m_closed)
+        return id;
+    m_subscriptions.emplace(id, SubscriptionState{std::move(target)});
+    requestSync();
+    return id;
+}
+
+void ClientSession::unsubscribe(quint64 id)
+{
+    QMutexLocker lock(&m_mutex);
+    const auto it = m_subscriptions.find(id);
+    if (it == m_subscriptions.end())
+        return;
+    const bool sent = it->second.sent;
+    m_subscriptions.erase(it);
+    if (sent && !m_closed) {
+        m_unsubscribed.push_back(id);
+        requestSync();
+    }
+}
+
+void ClientSession::takeToSync(std::vector<std::pair<quint64, SignalTarget>> *subscribe, std::vector<quint64> *unsubscribe)
+{
+    QMutexLocker lock(&m_mutex);
+    for (auto &[id, state] : m_subscriptions) {
+        if (!state.sent) {
+            state.sent = true;
+            subscribe->emplace_back(id, state.target);
+        }
+    }
+    unsubscribe->swap(m_unsubscribed);
+}
+
+void ClientSession::connectionLost()
+{
+    QMutexLocker lock(&m_mutex);
+    for (auto &entry : m_subscriptions) {
+        entry.second.sent = false;
+        entry.second.confirmed = false;
+    }
+    m_unsubscribed.clear(); // the server forgot them with the connection
+}
+
+bool ClientSession::hasSubscriptions() const
+{
+    QMutexLocker lock(&m_mutex);
+    return !m_subscriptions.empty();
+}
+
+std::shared_ptr<SignalSink> ClientSession::sinkOf(quint64 id, bool confirm, bool end, bool *again)
+{
+    QMutexLocker lock(&m_mutex);
+    const auto it = m_subscriptions.find(id);
+    if (it == m_subscriptions.end())
+        return nullptr;
+    std::shared_ptr<SignalSink> sink = it->second.target.sink;
+    if (confirm) {
+        if (again)
+            *again = it->second.everConfirmed;
+        it->second.confirmed = it->second.everConfirmed = true;
+    }
+    if (end)
+        m_subscriptions.erase(it);
+    return sink;
+}
+
 } // namespace Tomato

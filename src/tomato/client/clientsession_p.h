@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 #include <tomato/client/outgoingcall_p.h>
+#include <tomato/client/remotesignal_p.h>
 #include <tomato/compression/codec_p.h>
 #include <tomato/core/endpoint.h>
 
@@ -54,6 +55,29 @@ public:
     quint64 nextMessageId();
     void close(); // fails calls sent later with ClientClosed
 
+    // Remote signals (docs/SIGNALS.md). Any thread: adds a subscription and returns its id
+    // (its message id on the wire); the connection sends it when it is up, and again on every
+    // new connection, until unsubscribe(). On a closed session nothing happens.
+    quint64 subscribe(SignalTarget target);
+    void unsubscribe(quint64 id);
+    // The connection's side, on its I/O thread.
+    struct SubscriptionState
+    {
+        SignalTarget target;
+        bool sent = false;      // on the current connection
+        bool confirmed = false; // by the current connection's server
+        bool everConfirmed = false;
+    };
+    // Subscriptions not sent on the current connection (marked sent), and ids to unsubscribe
+    // there.
+    void takeToSync(std::vector<std::pair<quint64, SignalTarget>> *subscribe, std::vector<quint64> *unsubscribe);
+    void connectionLost(); // every subscription is to be sent again
+    bool hasSubscriptions() const;
+    // The sink of a subscription, null when unknown. `confirm`: the server's answer was a
+    // success (*again: it is a re-subscription); `end`: forget it.
+    std::shared_ptr<SignalSink> sinkOf(quint64 id, bool confirm = false, bool end = false, bool *again = nullptr);
+    std::function<void()> requestSync; // set once by the connection: have it send what changed
+
     const ClientConnectionSettings settings;
     std::shared_ptr<Outbox> outbox; // set once by the connection, before any send
     std::function<void()> requestRearm; // set once by the connection: re-arm its timer
@@ -69,6 +93,8 @@ private:
     std::multimap<std::chrono::steady_clock::time_point, quint64> m_deadlines;
     std::atomic<quint64> m_nextId{1};
     bool m_closed = false;
+    std::map<quint64, SubscriptionState> m_subscriptions;
+    std::vector<quint64> m_unsubscribed; // sent, not yet withdrawn on the wire
 };
 
 } // namespace Tomato

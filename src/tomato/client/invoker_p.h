@@ -67,6 +67,8 @@ public:
     void ended(const RpcError *error, std::chrono::microseconds latency, Judge judge = Judge::Yes);
 
     void setOverride(const InstanceOverride &o);
+    // The connection remote-signal subscriptions to this instance use.
+    const std::shared_ptr<ClientSession> &signalSession() const { return m_sessions.front(); }
     InvokerStats stats() const;
 
 private:

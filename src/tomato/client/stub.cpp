@@ -2,6 +2,7 @@
 #include <tomato/client/stub.h>
 
 #include <tomato/client/outgoingcall_p.h>
+#include <tomato/client/remotesignal_p.h>
 #include <tomato/core/logging_p.h>
 #include <tomato/serialization/interfaceinfo_p.h>
 #include <tomato/serialization/marshal_p.h>
@@ -9,10 +10,11 @@
 #include <QtCore/QMetaClassInfo>
 #include <QtCore/QVarLengthArray>
 
+#include <atomic>
+
 namespace Tomato {
 
 PendingCall::~PendingCall() = default;
-Channel::~Channel() = default;
 
 // ---- CallOptions, StubOptions --------------------------------------------------------------
 
@@ -119,10 +121,109 @@ StubOptions &StubOptions::setConnection(int index)
 
 // ---- StubCore ------------------------------------------------------------------------------
 
+namespace {
+
+// What a stub's signal sinks share with it: where events go. `target` is null once the stub
+// is going; posting to it happens under the mutex, so never to a stub already gone.
+struct StubSignals
+{
+    QMutex mutex;
+    QObject *target = nullptr;
+    QList<SignalInfo> signalList;
+    RemoteSignalStatus *status = nullptr;
+
+    template<typename F>
+    void post(F &&f)
+    {
+        QMutexLocker lock(&mutex);
+        if (target)
+            QMetaObject::invokeMethod(target, std::forward<F>(f), Qt::QueuedConnection);
+    }
+};
+
+// Decoded arguments of one event, destroyed wherever the last reference goes.
+struct DecodedEvent
+{
+    explicit DecodedEvent(const QList<QMetaType> &t) : types(t)
+    {
+        for (const QMetaType &type : types)
+            values.append(type.create());
+    }
+    ~DecodedEvent()
+    {
+        for (qsizetype i = 0; i < types.size(); ++i)
+            types.at(i).destroy(values.at(i));
+    }
+    QList<QMetaType> types;
+    QVarLengthArray<void *, 8> values;
+};
+
+// The events of one signal, from any instance: decoded on the I/O thread, emitted on the stub's.
+class StubSignalSink final : public SignalSink
+{
+public:
+    StubSignalSink(std::shared_ptr<StubSignals> shared, int signal) : m_shared(std::move(shared)), m_signal(signal) {}
+
+    void subscribed(const QString &instance, bool again) override
+    {
+        m_shared->post([shared = m_shared, k = m_signal, instance, again] {
+            const QString name = QString::fromLatin1(shared->signalList.at(k).name);
+            Q_EMIT shared->status->subscribed(instance, name);
+            if (again)
+                Q_EMIT shared->status->eventsMayHaveBeenMissed(instance, name);
+        });
+    }
+
+    void delivered(const QString &instance, quint64 seq, Serialization serialization, QByteArray &&body) override
+    {
+        const SignalInfo &info = m_shared->signalList.at(m_signal);
+        auto event = std::make_shared<DecodedEvent>(info.parameterTypes);
+        QString error;
+        if (!Marshal::decodeArguments(serialization, body, event->types.constData(), event->values.constData(),
+                                      event->types.size(), &error)) {
+            qCWarning(lcClient).noquote() << QStringLiteral("event %1 of %2 from %3 cannot be decoded: %4")
+                                                 .arg(seq)
+                                                 .arg(QString::fromLatin1(info.signature), instance, error);
+            return;
+        }
+        m_shared->post([shared = m_shared, index = info.index, event] {
+            QVarLengthArray<void *, 9> argv;
+            argv.append(nullptr);
+            for (void *value : event->values)
+                argv.append(value);
+            QMetaObject::metacall(shared->target, QMetaObject::InvokeMetaMethod, index, argv.data());
+        });
+    }
+
+    void ended(const QString &instance, const RpcError &error) override
+    {
+        qCInfo(lcClient).noquote() << QStringLiteral("subscription to %1 on %2 ended: %3")
+                                          .arg(QString::fromLatin1(m_shared->signalList.at(m_signal).signature), instance,
+                                               error.toString());
+        m_shared->post([shared = m_shared, k = m_signal, instance, code = int(error.code()), message = error.message()] {
+            Q_EMIT shared->status->subscriptionEnded(instance, QString::fromLatin1(shared->signalList.at(k).name), code,
+                                                     message);
+        });
+    }
+
+private:
+    std::shared_ptr<StubSignals> m_shared;
+    int m_signal;
+};
+
+} // namespace
+
 class StubCorePrivate
 {
 public:
     std::shared_ptr<Channel> channel;
+    const QMetaObject *interface = nullptr;
+    std::shared_ptr<StubSignals> signalState = std::make_shared<StubSignals>();
+    std::unique_ptr<RemoteSignalStatus> status;
+    QMutex subscriptionMutex;
+    std::vector<std::unique_ptr<SignalSubscription>> subscriptions; // per signal; null: none
+    bool warnedNoSignals = false;
+    std::atomic<bool> updatePending{false};
     InterfaceInfo info;
     QList<const MethodInfo *> methods;
     QList<QByteArray> extensionPrefix; // per slot: "service:...&method:..."
@@ -152,9 +253,76 @@ StubCore::StubCore(std::shared_ptr<Channel> channel, const QMetaObject &interfac
     }
     d->timeout = options.timeout().count() > 0 ? options.timeout() : d->channel->defaultTimeout();
     d->serialization = options.serialization().value_or(d->channel->defaultSerialization());
+    d->interface = &interface;
+    d->status = std::make_unique<RemoteSignalStatus>();
+    d->signalState->signalList = d->info.remoteSignals;
+    d->signalState->status = d->status.get();
+    d->subscriptions.resize(size_t(d->info.remoteSignals.size()));
 }
 
-StubCore::~StubCore() = default;
+StubCore::~StubCore()
+{
+    {
+        QMutexLocker lock(&d->subscriptionMutex);
+        d->subscriptions.clear(); // unsubscribes
+    }
+    QMutexLocker lock(&d->signalState->mutex);
+    d->signalState->target = nullptr; // events still on their way are dropped
+}
+
+Channel::~Channel() = default;
+
+std::unique_ptr<SignalSubscription> Channel::subscribe(const SignalTarget &target)
+{
+    Q_UNUSED(target);
+    return nullptr;
+}
+
+// connectNotify() and disconnectNotify() may be called with a lock of Qt's held (the one
+// isSignalConnected() takes): the subscriptions are looked at afterwards, on the stub's thread,
+// once for any number of changes in between.
+void StubCore::updateSubscriptions(QObject *stub, const std::function<bool(const QMetaMethod &)> &isConnected)
+{
+    if (d->info.remoteSignals.isEmpty())
+        return;
+    {
+        QMutexLocker lock(&d->signalState->mutex);
+        d->signalState->target = stub;
+    }
+    if (d->updatePending.exchange(true))
+        return;
+    QMetaObject::invokeMethod(
+        stub,
+        [this, isConnected] {
+            d->updatePending.store(false);
+            applySubscriptions(isConnected);
+        },
+        Qt::QueuedConnection);
+}
+
+void StubCore::applySubscriptions(const std::function<bool(const QMetaMethod &)> &isConnected)
+{
+    QMutexLocker lock(&d->subscriptionMutex);
+    for (const SignalInfo &s : std::as_const(d->info.remoteSignals)) {
+        auto &subscription = d->subscriptions[size_t(s.relative)];
+        const bool wanted = isConnected(d->interface->method(s.index));
+        if (wanted && !subscription) {
+            subscription = d->channel->subscribe(
+                SignalTarget{d->info.serviceName, s.name, d->serialization,
+                             std::make_shared<StubSignalSink>(d->signalState, s.relative)});
+            if (!subscription && !std::exchange(d->warnedNoSignals, true))
+                qCWarning(lcClient).noquote() << QStringLiteral("%1 carries no remote signals: %2 is not delivered")
+                                                     .arg(d->channel->describe(), QString::fromLatin1(s.signature));
+        } else if (!wanted && subscription) {
+            subscription.reset();
+        }
+    }
+}
+
+RemoteSignalStatus *StubCore::signalStatus() const
+{
+    return d->status.get();
+}
 
 void StubCore::setTimeout(std::chrono::milliseconds timeout)
 {

@@ -9,6 +9,7 @@
 #include <QtCore/QDateTime>
 #include <QtCore/QHash>
 #include <QtCore/QList>
+#include <QtCore/QMetaMethod>
 #include <QtCore/QMap>
 #include <QtCore/QPromise>
 #include <QtCore/QQueue>
@@ -20,6 +21,7 @@
 #include <QtCore/QUuid>
 #include <QtCore/QVariant>
 #include <chrono>
+#include <functional>
 #include <initializer_list>
 #include <list>
 #include <map>
@@ -34,6 +36,8 @@ namespace Tomato {
 class CallOptionsData;
 class StubOptionsData;
 struct OutgoingCall;
+struct SignalTarget;
+class SignalSubscription;
 
 // Per-call settings, all optional. A value; setters return *this to chain:
 //     stub->echoAsync("hi", Tomato::CallOptions().setTimeout(200ms).setTraceId("abc"));
@@ -174,6 +178,30 @@ private:
     friend class DynamicStub;
     // Takes the call; completes it exactly once, now or later, on any thread.
     virtual void send(std::unique_ptr<OutgoingCall> call) = 0;
+    // Subscribes to a remote signal on every instance the channel reaches, following them as
+    // they come and go (docs/SIGNALS.md); null when the channel carries no signals.
+    virtual std::unique_ptr<SignalSubscription> subscribe(const SignalTarget &target);
+};
+
+// What a stub says about its remote-signal subscriptions (docs/SIGNALS.md), per instance it
+// subscribed on. Owned by the stub's StubCore (stub->stubCore().signalStatus()); its signals
+// are emitted on the stub's thread, in order with the stub's own remote signals.
+class TOMATO_EXPORT RemoteSignalStatus : public QObject
+{
+    Q_OBJECT
+public:
+    using QObject::QObject;
+
+Q_SIGNALS:
+    // The instance confirmed the subscription to `signal`.
+    void subscribed(const QString &instance, const QString &signal);
+    // The subscription was made again after the connection to the instance was lost (the
+    // server restarted, the network broke): events emitted meanwhile were not delivered.
+    void eventsMayHaveBeenMissed(const QString &instance, const QString &signal);
+    // The instance refused the subscription (unknown signal, permission) or ended it: the stub
+    // fell behind (216 ResourceExhausted) or the service was unpublished (200). No more events
+    // of `signal` come from there until its last receiver disconnects and one connects again.
+    void subscriptionEnded(const QString &instance, const QString &signal, int code, const QString &message);
 };
 
 // The engine of a generated stub: resolves the interface's methods once (refusing types that
@@ -206,9 +234,18 @@ public:
     Serialization serialization() const;
     Channel &channel() const;
 
+    // Remote signals (docs/SIGNALS.md). The generated stub's connectNotify() and
+    // disconnectNotify() call this with itself and its isSignalConnected(): soon after, on the
+    // stub's thread (its event loop), a signal of the interface that has a receiver is
+    // subscribed to, one that has none no longer is. Events are emitted as the stub's own
+    // signal, on the stub's thread. Any thread.
+    void updateSubscriptions(QObject *stub, const std::function<bool(const QMetaMethod &)> &isConnected);
+    RemoteSignalStatus *signalStatus() const;
+
 private:
     void send(int slot, const CallOptions &options, const void *const *argv, int argc,
               std::unique_ptr<PendingCall> pending) const;
+    void applySubscriptions(const std::function<bool(const QMetaMethod &)> &isConnected);
     std::unique_ptr<class StubCorePrivate> d;
 };
 

@@ -56,7 +56,7 @@ enum class KeyId {
     CircuitMinCalls, CircuitHalfOpenCalls, WarmupSeconds, MaxQueuedCalls, MaxQueuedPerConnection,
     StatusEnabled, StatusPort, StatusRequestTimeoutMs,
     MaxBufferedBytes, MaxBufferedWaitMs, FrameReadTimeoutMs, FirstByteTimeoutMs, MaxConnections,
-    MaxConnectionsPerHost, StatusMaxConnections,
+    MaxConnectionsPerHost, StatusMaxConnections, MaxEventQueueBytes,
     Count
 };
 
@@ -203,6 +203,8 @@ constexpr KeyInfo keyTable[] = {
      "Connections a server holds at once from one remote address (Unix sockets are not counted); 0 = no limit but max-connections."},
     {KeyId::StatusMaxConnections, "status-max-connections", Type::Int, 1, IntMax, nullptr, "64", true, nullptr,
      "Connections the separate status-port holds at once; more are answered 503 and closed."},
+    {KeyId::MaxEventQueueBytes, "max-event-queue-bytes", Type::Int, 4096, qint64(1) << 40, nullptr, "4194304", true, nullptr,
+     "Bytes of remote-signal events and answers a server lets wait unsent for one subscriber; past it that subscriber's subscription ends (Unsubscribe 216)."},
 };
 
 constexpr int KeyCount = int(std::size(keyTable));
@@ -1355,6 +1357,8 @@ int RpcConfig::statusPort() const { return intAt(d->values, KeyId::StatusPort); 
 void RpcConfig::setStatusPort(int port) { setInt(this, KeyId::StatusPort, port); }
 int RpcConfig::statusRequestTimeoutMs() const { return intAt(d->values, KeyId::StatusRequestTimeoutMs); }
 void RpcConfig::setStatusRequestTimeoutMs(int ms) { setInt(this, KeyId::StatusRequestTimeoutMs, ms); }
+qint64 RpcConfig::maxEventQueueBytes() const { return d->values.at(index(KeyId::MaxEventQueueBytes)).toLongLong(); }
+void RpcConfig::setMaxEventQueueBytes(qint64 bytes) { setInt(this, KeyId::MaxEventQueueBytes, bytes); }
 qint64 RpcConfig::maxBufferedBytes() const { return d->values.at(index(KeyId::MaxBufferedBytes)).toLongLong(); }
 void RpcConfig::setMaxBufferedBytes(qint64 bytes) { setInt(this, KeyId::MaxBufferedBytes, bytes); }
 int RpcConfig::maxBufferedWaitMs() const { return intAt(d->values, KeyId::MaxBufferedWaitMs); }

@@ -240,6 +240,9 @@ public:
     void setStatusRequestTimeoutMs(int ms);
     // A server's bounds against hostile or broken peers (docs/RELIABILITY.md).
     qint64 maxBufferedBytes() const;
+    // Remote signals (docs/SIGNALS.md): what may wait unsent for one subscriber.
+    qint64 maxEventQueueBytes() const;
+    void setMaxEventQueueBytes(qint64 bytes);
     void setMaxBufferedBytes(qint64 bytes);
     int maxBufferedWaitMs() const; // 0: never close connections to make room
     void setMaxBufferedWaitMs(int ms);

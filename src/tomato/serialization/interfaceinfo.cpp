@@ -100,6 +100,30 @@ InterfaceInfo InterfaceInfo::fromMetaObject(const QMetaObject &mo)
     // From methodOffset(): only what the interface class itself declares.
     for (int i = mo.methodOffset(); i < mo.methodCount(); ++i) {
         const QMetaMethod m = mo.method(i);
+        if (m.methodType() == QMetaMethod::Signal && m.access() == QMetaMethod::Public
+            && !(m.attributes() & QMetaMethod::Cloned)) {
+            SignalInfo si;
+            si.index = m.methodIndex();
+            si.relative = int(info.remoteSignals.size());
+            si.name = m.name();
+            si.signature = m.methodSignature();
+            si.parameterNames = m.parameterNames();
+            const QString where = QString::fromLatin1(info.serviceName + "::" + si.signature);
+            for (int p = 0; p < m.parameterCount(); ++p) {
+                const QMetaType t = m.parameterMetaType(p);
+                const QString problem = typeProblem(where, QStringLiteral("signal parameter %1").arg(p + 1), t,
+                                                    m.parameterTypeName(p).constData());
+                if (!problem.isEmpty())
+                    problems << problem;
+                si.parameterTypes.append(t);
+            }
+            if (info.findSignal(si.name))
+                problems << QStringLiteral("%1: signal name '%2' is overloaded; remote signals need unique names")
+                                .arg(where, QString::fromLatin1(si.name));
+            else
+                info.remoteSignals.append(std::move(si));
+            continue;
+        }
         if (m.access() != QMetaMethod::Public
             || (m.methodType() != QMetaMethod::Method && m.methodType() != QMetaMethod::Slot)
             || (m.attributes() & QMetaMethod::Cloned))
@@ -116,7 +140,7 @@ InterfaceInfo InterfaceInfo::fromMetaObject(const QMetaObject &mo)
         info.byName.insert(mi.name, int(info.methods.size()));
         info.methods.append(std::move(mi));
     }
-    if (info.methods.isEmpty() && problems.isEmpty())
+    if (info.methods.isEmpty() && info.remoteSignals.isEmpty() && problems.isEmpty())
         problems << QStringLiteral("it declares no public Q_INVOKABLE method (a pure virtual method without "
                                    "Q_INVOKABLE is invisible to moc: add Q_INVOKABLE)");
     if (!problems.isEmpty())

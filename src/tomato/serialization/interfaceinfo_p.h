@@ -27,6 +27,17 @@ struct MethodInfo
     bool returnsVoid() const { return !returnType.isValid(); }
 };
 
+// One signal of an interface that clients may subscribe to (docs/SIGNALS.md).
+struct SignalInfo
+{
+    int index = -1;       // absolute method index in the interface's QMetaObject
+    int relative = -1;    // position in InterfaceInfo::remoteSignals
+    QByteArray name;      // what travels as the `signal` extension
+    QByteArray signature; // normalized, e.g. "messagePosted(QString,QString)"
+    QList<QMetaType> parameterTypes;
+    QList<QByteArray> parameterNames;
+};
+
 // The remote methods of an interface QMetaObject: the public Q_INVOKABLE methods and slots
 // the interface class itself declares (default-argument clones skipped). Nothing declared by
 // QObject or by any class above the interface is ever remote. Built once per publish or stub
@@ -37,6 +48,27 @@ struct InterfaceInfo
     QString microServiceId;   // its Q_CLASSINFO("microServiceId"), empty without one
     QList<MethodInfo> methods;
     QHash<QByteArray, int> byName; // method name -> position in methods
+    // The public signals the interface class itself declares (not QObject's): what clients may
+    // subscribe to. Not named `signals`: that is a Qt keyword.
+    QList<SignalInfo> remoteSignals;
+
+    const SignalInfo *findSignal(QByteArrayView name) const
+    {
+        for (const SignalInfo &s : remoteSignals) {
+            if (s.name == name)
+                return &s;
+        }
+        return nullptr;
+    }
+    // By absolute method index (a QMetaMethod's methodIndex()); null for any other.
+    const SignalInfo *signalAt(int methodIndex) const
+    {
+        for (const SignalInfo &s : remoteSignals) {
+            if (s.index == methodIndex)
+                return &s;
+        }
+        return nullptr;
+    }
 
     const MethodInfo *find(QByteArrayView name) const
     {
@@ -45,7 +77,7 @@ struct InterfaceInfo
         return it == byName.cend() ? nullptr : &methods.at(*it);
     }
 
-    // Throws RpcError(BadArguments) naming the method and the type when a method uses a type
+    // Throws RpcError(BadArguments) naming the method (or signal) and the type when one uses a type
     // that cannot be marshalled, when a method name is overloaded (ambiguous on the wire) or
     // is one QObject declares, and when `metaObject` is QObject's own (an interface class
     // without Q_OBJECT has no meta-object of its own).

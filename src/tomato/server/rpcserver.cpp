@@ -65,6 +65,8 @@ public:
     int maxConnections = 0;
     int connections = 0;
     int callsInFlight = 0;
+    int subscriptions = 0;
+    quint64 events = 0, subscriptionsEnded = 0;
 };
 
 ServerStats::ServerStats() : d(new ServerStatsData) { }
@@ -88,6 +90,9 @@ qint64 ServerStats::bufferedBytes() const { return d->bufferedBytes; }
 int ServerStats::maxConnections() const { return d->maxConnections; }
 int ServerStats::connections() const { return d->connections; }
 int ServerStats::callsInFlight() const { return d->callsInFlight; }
+int ServerStats::subscriptions() const { return d->subscriptions; }
+quint64 ServerStats::events() const { return d->events; }
+quint64 ServerStats::subscriptionsEnded() const { return d->subscriptionsEnded; }
 
 // ---- RpcServerPrivate ----------------------------------------------------------------------
 
@@ -370,6 +375,11 @@ std::shared_ptr<Service> RpcServerPrivate::makeService(QObject *implementation, 
                                    configured.value(QStringLiteral("*")));
     service->allowedClients = QSet<QString>(allowed.cbegin(), allowed.cend());
     service->metrics = std::make_unique<MethodMetrics[]>(size_t(service->info.methods.size()));
+    if (!service->info.remoteSignals.isEmpty()) {
+        service->hub = std::make_shared<SignalHub>(service->info.serviceName, service->info.remoteSignals,
+                                                   core->config.maxEventQueueBytes(), core->signalCounters);
+        service->hub->attach(implementation, interface);
+    }
     return service;
 }
 
@@ -643,6 +653,9 @@ ServerStats RpcServer::stats() const
     o.maxConnections = c.limits.maxConnections();
     o.connections = c.connections.load();
     o.callsInFlight = c.callsInFlight.load();
+    o.subscriptions = c.signalCounters->subscriptions.load();
+    o.events = c.signalCounters->events.load();
+    o.subscriptionsEnded = c.signalCounters->overflows.load();
     return s;
 }
 

@@ -78,6 +78,10 @@ public:
     int maxConnections() const;          // max-connections in effect (derived when it is 0)
     int connections() const;           // RPC connections open now (not status requests)
     int callsInFlight() const;         // admitted, not yet answered or dropped: what max-queued-calls bounds
+    // Remote signals (docs/SIGNALS.md).
+    int subscriptions() const;          // held now, over every connection and service
+    quint64 events() const;             // Event frames queued to subscribers
+    quint64 subscriptionsEnded() const; // ended because the subscriber fell behind (max-event-queue-bytes)
 
 private:
     friend class RpcServer;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <tomato/server/serverconnection_p.h>
+#include <tomato/server/signalhub_p.h>
 
 #include <tomato/core/logging_p.h>
 #include <tomato/server/servercore_p.h>
@@ -44,6 +45,10 @@ ServerConnection::~ServerConnection()
     m_account.detach();
     m_writer.stop();
     m_state->outbox->close();
+    for (const auto &entry : m_subscriptions) {
+        if (auto hub = entry.second.lock())
+            hub->dropConnection(m_state.get());
+    }
     // Calls not started yet have nobody to answer to: drop them; running ones see
     // CallContext::isCancelled().
     for (const auto &entry : m_calls) {
@@ -413,6 +418,21 @@ void ServerConnection::handleFrame(Frame &&frame)
     case Frame::Cancel:
         cancel(frame.messageId);
         return;
+    case Frame::Subscribe:
+        if (auto hub = m_core->subscribe(frame, m_state))
+            m_subscriptions.emplace_back(frame.messageId, std::move(hub));
+        return;
+    case Frame::Unsubscribe: {
+        // No answer; an id this connection never subscribed with is ignored.
+        const auto it = std::find_if(m_subscriptions.begin(), m_subscriptions.end(),
+                                     [&](const auto &e) { return e.first == frame.messageId; });
+        if (it != m_subscriptions.end()) {
+            if (auto hub = it->second.lock())
+                hub->unsubscribe(m_state.get(), frame.messageId);
+            m_subscriptions.erase(it);
+        }
+        return;
+    }
     case Frame::Error: {
         // The peer ends the connection: no answer to it (docs/PROTOCOL.md section 3).
         Extension ext;
@@ -427,7 +447,8 @@ void ServerConnection::handleFrame(Frame &&frame)
     default: // Response, KeepAliveResponse (a server sends no KeepAliveRequest), or unknown
         m_state->outbox->post(Message::errorResponse(frame.messageId, frame.serialization, RpcError::BadRequest,
                                                      QStringLiteral("command %1 is not one a server accepts "
-                                                                    "(1 Request, 3 KeepAliveRequest, 5 Cancel, 6 Error)")
+                                                                    "(1 Request, 3 KeepAliveRequest, 5 Cancel, 6 Error, "
+                                                                    "7 Subscribe, 8 Unsubscribe)")
                                                          .arg(frame.command)));
         return;
     }

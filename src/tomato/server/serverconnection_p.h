@@ -94,6 +94,8 @@ private:
     // few calls in flight, and an idle one should cost nothing. Purged lazily.
     std::vector<std::pair<quint64, std::weak_ptr<ServerCall>>> m_calls;
     size_t m_purgeAt = 16;
+    // Its remote-signal subscriptions, by id: dropped from their hubs when it goes.
+    std::vector<std::pair<quint64, std::weak_ptr<class SignalHub>>> m_subscriptions;
     std::chrono::steady_clock::time_point m_lastActivity; // the last read (before the first: the accept)
     std::chrono::steady_clock::time_point m_frameStartedAt{}; // epoch: no frame under way
     bool m_frameDone = false;      // a frame was parsed since the last settleBudget(): one under way is new

@@ -148,8 +148,16 @@ ServerCore::~ServerCore()
 
 void ServerCore::addService(std::shared_ptr<const Service> service)
 {
-    QWriteLocker lock(&m_servicesLock);
-    m_services.insert(service->info.serviceName, std::move(service));
+    std::shared_ptr<const Service> replaced;
+    {
+        QWriteLocker lock(&m_servicesLock);
+        replaced = m_services.value(service->info.serviceName);
+        m_services.insert(service->info.serviceName, std::move(service));
+    }
+    if (replaced && replaced->hub)
+        replaced->hub->detach(RpcError::UnknownService,
+                              QStringLiteral("%1 was published again: subscribe again")
+                                  .arg(QString::fromLatin1(replaced->info.serviceName)));
 }
 
 std::shared_ptr<const Service> ServerCore::removeService(const QByteArray &name)
@@ -158,6 +166,10 @@ std::shared_ptr<const Service> ServerCore::removeService(const QByteArray &name)
     std::shared_ptr<const Service> service = m_services.take(name);
     if (service)
         service->withdrawn.store(true);
+    lock.unlock();
+    if (service && service->hub)
+        service->hub->detach(RpcError::UnknownService,
+                             QStringLiteral("%1 was unpublished").arg(QString::fromLatin1(name)));
     return service;
 }
 
@@ -283,7 +295,17 @@ std::optional<Failure> ServerCore::lookup(QByteArrayView serviceName, QByteArray
     if (!method)
         return Failure{RpcError::UnknownMethod, QStringLiteral("service '%1' has no method '%2'")
                                                     .arg(QString::fromUtf8(serviceName), QString::fromUtf8(methodName))};
-    const QSet<QString> &allowed = found->allowedClients;
+    if (auto refusal = permitted(*found, serviceName, connection))
+        return refusal;
+    call->service = std::move(found);
+    call->method = method;
+    return std::nullopt;
+}
+
+std::optional<Failure> ServerCore::permitted(const Service &service, QByteArrayView serviceName,
+                                             const ConnectionState &connection)
+{
+    const QSet<QString> &allowed = service.allowedClients;
     if (!allowed.isEmpty() && (connection.commonName.isEmpty()
                                || !(allowed.contains(connection.commonName) || allowed.contains(QStringLiteral("*"))))) {
         const QString who = connection.commonName.isEmpty()
@@ -292,9 +314,56 @@ std::optional<Failure> ServerCore::lookup(QByteArrayView serviceName, QByteArray
         return Failure{RpcError::PermissionDenied, QStringLiteral("%1 may not call %2 (tls-allowed-clients)")
                                                        .arg(who, QString::fromUtf8(serviceName))};
     }
-    call->service = std::move(found);
-    call->method = method;
     return std::nullopt;
+}
+
+std::shared_ptr<SignalHub> ServerCore::subscribe(const Frame &frame, const std::shared_ptr<ConnectionState> &connection)
+{
+    auto refuse = [&](RpcError::Code code, const QString &message) {
+        connection->outbox->post(Message::errorResponse(frame.messageId, frame.serialization, code, message));
+        return nullptr;
+    };
+    if (frame.serialization > quint8(Serialization::Json))
+        return refuse(RpcError::UnsupportedSerialization,
+                      QStringLiteral("serialization %1 is not supported (0 = CBOR, 1 = JSON)").arg(frame.serialization));
+    Extension ext;
+    QString error;
+    if (!Extension::decode(frame.extension, &ext, &error))
+        return refuse(RpcError::BadRequest, error);
+    const QByteArrayView serviceName = ext.view(ExtensionKey::Service);
+    const QByteArrayView signalName = ext.view(ExtensionKey::Signal);
+    if (serviceName.isEmpty() || signalName.isEmpty())
+        return refuse(RpcError::BadRequest, QStringLiteral("a Subscribe needs a non-empty '%1'")
+                                                .arg(QLatin1String(serviceName.isEmpty() ? ExtensionKey::Service
+                                                                                         : ExtensionKey::Signal)));
+    if (shuttingDown.load())
+        return refuse(RpcError::ShuttingDown, QStringLiteral("the server is shutting down"));
+    const auto found = service(serviceName);
+    if (!found)
+        return refuse(RpcError::UnknownService, QStringLiteral("service '%1' is not published here (published: %2)")
+                                                    .arg(QString::fromUtf8(serviceName),
+                                                         serviceNames().join(QLatin1String(", "))));
+    const SignalInfo *signal = found->info.findSignal(signalName);
+    if (!signal || !found->hub) {
+        QStringList known;
+        for (const SignalInfo &s : found->info.remoteSignals)
+            known << QString::fromLatin1(s.name);
+        return refuse(RpcError::UnknownMethod, QStringLiteral("service '%1' has no signal '%2' (signals: %3)")
+                                                   .arg(QString::fromUtf8(serviceName), QString::fromUtf8(signalName),
+                                                        known.isEmpty() ? QStringLiteral("none")
+                                                                        : known.join(QLatin1String(", "))));
+    }
+    if (auto refusal = permitted(*found, serviceName, *connection))
+        return refuse(refusal->code, refusal->message);
+    FrameBuilder confirmation;
+    confirmation.addNumber(ExtensionKey::Code, 0);
+    if (!found->hub->subscribe(signal->relative, connection, frame.messageId, Serialization(frame.serialization),
+                               confirmation.finish(Frame::Response, frame.serialization, frame.messageId)))
+        return refuse(RpcError::BadRequest, QStringLiteral("subscription id %1 is in use on this connection")
+                                                .arg(frame.messageId));
+    qCDebug(lcServer).noquote() << connection->peer << "subscribed to" << QString::fromUtf8(serviceName) + "::"
+                                       + QString::fromLatin1(signal->name) << "as" << frame.messageId;
+    return found->hub;
 }
 
 // Takes a place for the call in the queue bounds (callsInFlight), or says why it gets none:

@@ -3,6 +3,7 @@
 #include <tomato/compression/codec_p.h>
 #include <tomato/server/rpcserver.h>
 #include <tomato/serialization/interfaceinfo_p.h>
+#include <tomato/server/signalhub_p.h>
 #include <tomato/status/statuspages_p.h>
 #include <tomato/transport/bufferbudget_p.h>
 #include <tomato/transport/connectionlimits_p.h>
@@ -68,6 +69,8 @@ struct Service
     // (the calls inside the implementation's method right now) is 0.
     mutable std::atomic<bool> withdrawn{false};
     mutable std::atomic<int> running{0};
+    // Its remote signals' subscriptions; null when the interface declares no signal.
+    std::shared_ptr<SignalHub> hub;
     MethodMetrics &metricsOf(const MethodInfo *method) const { return metrics[method - info.methods.constData()]; }
 };
 
@@ -173,6 +176,11 @@ public:
     // instances that publish different things apart.
     static QString interfacesHash(const QStringList &signatures);
 
+    // I/O thread: a Subscribe frame (docs/SIGNALS.md). Answers it, with the confirmation or the
+    // refusal; returns the hub subscribed to, or null.
+    std::shared_ptr<SignalHub> subscribe(const Frame &frame, const std::shared_ptr<ConnectionState> &connection);
+    const std::shared_ptr<SignalCounters> signalCounters = std::make_shared<SignalCounters>();
+
     // I/O thread: checks a Request frame and makes its call, or answers the refusal and
     // returns null.
     std::shared_ptr<ServerCall> admit(Frame &&frame, const std::shared_ptr<ConnectionState> &connection);
@@ -226,6 +234,8 @@ private:
     std::optional<Failure> check(const Frame &frame, const ConnectionState &connection, ServerCall *call) const;
     std::optional<Failure> lookup(QByteArrayView serviceName, QByteArrayView methodName,
                                   const ConnectionState &connection, ServerCall *call) const;
+    static std::optional<Failure> permitted(const Service &service, QByteArrayView serviceName,
+                                            const ConnectionState &connection);
     std::optional<Failure> enqueue(const ConnectionState &connection);
     bool begin(const std::shared_ptr<ServerCall> &call, bool *last);
     std::optional<Failure> decode(ServerCall &call, void *const *arguments) const;

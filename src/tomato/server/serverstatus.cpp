@@ -206,6 +206,9 @@ QVariantMap ServerStatusSource::statistics() const
         {QStringLiteral("connections"), c.connections.load()},
         {QStringLiteral("callsInFlight"), c.callsInFlight.load()},
         {QStringLiteral("callsQueued"), c.queuedCalls()},
+        {QStringLiteral("subscriptions"), c.signalCounters->subscriptions.load()},
+        {QStringLiteral("events"), c.signalCounters->events.load()},
+        {QStringLiteral("subscriptionsEnded"), c.signalCounters->overflows.load()},
         {QStringLiteral("bytesReceived"), c.bytesReceived.load()},
         {QStringLiteral("bytesSent"), c.bytesSent.load()},
         {QStringLiteral("unknownCalls"), methodStatistics(c.unknownMetrics)},
@@ -295,6 +298,14 @@ void ServerStatusSource::writeMetrics(MetricsWriter &out) const
                 double(c.acceptExhaustions.load()));
     out.gauge("tomato_server_overloaded", "1 while the application says the server is overloaded.", {},
               c.overloaded.load() ? 1 : 0);
+    const SignalCounters &sc = *c.signalCounters;
+    out.gauge("tomato_server_subscriptions", "Remote-signal subscriptions held now (docs/SIGNALS.md).", {},
+              sc.subscriptions.load());
+    out.counter("tomato_server_events_total", "Remote-signal events queued to subscribers.", {},
+                double(sc.events.load()));
+    out.counter("tomato_server_subscriptions_ended_total",
+                "Subscriptions the server ended because the subscriber fell behind (max-event-queue-bytes).", {},
+                double(sc.overflows.load()));
     const Life l = life();
     if (l.usesRegistry) {
         out.gauge("tomato_registry_connected", "1 while the registry session is connected.", {{"side", QStringLiteral("server")}},

@@ -63,6 +63,8 @@ inline constexpr char Code[] = "code";             // response: decimal RpcError
 inline constexpr char Message[] = "message";       // response: error text
 inline constexpr char ExceptionType[] = "exception-type"; // response: remote C++ exception type
 inline constexpr char ContextPrefix[] = "ctx.";    // user context: ctx.<name>
+inline constexpr char Signal[] = "signal";         // subscribe: the signal's name
+inline constexpr char Seq[] = "seq";               // event: 1, 2, ... per subscription
 } // namespace ExtensionKey
 
 } // namespace Tomato

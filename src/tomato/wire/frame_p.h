@@ -24,6 +24,12 @@ struct Frame
         KeepAliveResponse = 4,
         Cancel = 5,
         Error = 6, // connection-level error: the sender closes the connection after it
+        // Remote signals (docs/SIGNALS.md): a client subscribes to a signal of a service (the
+        // server answers with a Response of the same id), events follow with that id, and
+        // either side ends the subscription.
+        Subscribe = 7,
+        Unsubscribe = 8,
+        Event = 9,
     };
 
     quint32 version = CurrentVersion;

@@ -152,6 +152,7 @@ void tst_RpcConfig::keysAreTheTomatoRpcKeysAndEachIsDescribed()
         "max-queued-calls", "max-queued-per-connection", "status-enabled", "status-port",
         "status-request-timeout-ms", "max-buffered-bytes", "max-buffered-wait-ms", "frame-read-timeout-ms",
         "first-byte-timeout-ms", "max-connections", "max-connections-per-host", "status-max-connections",
+        "max-event-queue-bytes",
     };
     QCOMPARE(RpcConfig::keys(), expected);
 
@@ -1273,6 +1274,7 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     c.setMaxConnections(100);
     c.setMaxConnectionsPerHost(10);
     c.setStatusMaxConnections(8);
+    c.setMaxEventQueueBytes(qint64(5) << 30);
     c.setIoThreads(64);
     c.setMaxFrameBytes(1024);
     c.setTimeoutMs(2000);
@@ -1356,6 +1358,7 @@ void tst_RpcConfig::typedSettersStoreValuesWithTheApiAsSource()
     QCOMPARE(c.maxConnections(), 100);
     QCOMPARE(c.maxConnectionsPerHost(), 10);
     QCOMPARE(c.statusMaxConnections(), 8);
+    QCOMPARE(c.maxEventQueueBytes(), qint64(5) << 30);
 
     for (const QString &key : RpcConfig::keys())
         QCOMPARE(c.sourceOf(key), QStringLiteral("API"));
