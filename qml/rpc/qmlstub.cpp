@@ -20,6 +20,7 @@ struct Registered
 {
     QString microServiceId;
     QList<QmlStub::Method> methods;
+    StubFactory makeStub;
 };
 
 QMutex &registryMutex()
@@ -115,9 +116,10 @@ QString expected(const QJSValue &v, QMetaType type)
 
 } // namespace
 
-void registerInterface(const QMetaObject &mo)
+void registerInterface(const QMetaObject &mo, StubFactory makeStub)
 {
     Registered r;
+    r.makeStub = std::move(makeStub);
     if (const int i = mo.indexOfClassInfo("microServiceId"); i >= 0)
         r.microServiceId = QString::fromUtf8(mo.classInfo(i).value());
     for (int i = mo.methodOffset(); i < mo.methodCount(); ++i) {
@@ -226,9 +228,41 @@ void QmlStub::reconfigure()
 {
     m_stub.reset();
     m_channel.reset();
+    const bool hadEvents = bool(m_events);
+    m_events.reset(); // its subscriptions end with it
+    if (hadEvents || m_complete)
+        emit eventsChanged(); // bindings read `events` again, made for the new configuration
     if (!m_complete)
         return;
     learnMethods();
+}
+
+QObject *QmlStub::events()
+{
+    if (m_events || !m_complete || !m_client || m_service.isEmpty())
+        return m_events.get();
+    Registered r;
+    {
+        QMutexLocker lock(&registryMutex());
+        r = registered().value(m_service);
+    }
+    if (!r.makeStub)
+        return nullptr;
+    const auto channel = m_client->channel(m_microServiceId.isEmpty() ? r.microServiceId : m_microServiceId);
+    if (!channel) {
+        setError(m_client->errorString());
+        return nullptr;
+    }
+    try {
+        const auto [stub, status] = r.makeStub(channel);
+        m_events.reset(stub);
+        QQmlEngine::setObjectOwnership(stub, QQmlEngine::CppOwnership);
+        connect(status, &RemoteSignalStatus::eventsMayHaveBeenMissed, this, &QmlStub::eventsMayHaveBeenMissed);
+        connect(status, &RemoteSignalStatus::subscriptionEnded, this, &QmlStub::subscriptionEnded);
+    } catch (const RpcError &e) {
+        setError(e.message());
+    }
+    return m_events.get();
 }
 
 DynamicStub *QmlStub::dynamicStub()

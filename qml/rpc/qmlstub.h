@@ -3,6 +3,7 @@
 #include "qmlrpcclient.h"
 
 #include <tomato/client/dynamicstub.h>
+#include <tomato/client/stub.h>
 
 #include <QtCore/QPointer>
 #include <QtQml/QJSEngine>
@@ -11,7 +12,9 @@
 #include <QtQml/QQmlPropertyMap>
 #include <QtQml/qqmlregistration.h>
 
+#include <functional>
 #include <memory>
+#include <type_traits>
 
 namespace Tomato::Qml {
 
@@ -31,6 +34,12 @@ class StubInvoker;
 // args, options) works at any time. A trailing object after a method's own arguments holds
 // the call's options: {timeout: ms, context: {key: value}, traceId: "..."}.
 //
+// Remote signals (docs/SIGNALS.md): `events` is a typed stub of the interface, made when the
+// application registered the interface with its generated stub in scope; its signals are the
+// interface's, so `Connections { target: chat.events; function onMessagePosted(author, text) {} }`
+// subscribes while connected. The Stub repeats what the subscriptions report as its own
+// signals eventsMayHaveBeenMissed() and subscriptionEnded().
+//
 // Arguments are checked against the method's declared types before anything is sent (a
 // wrong one is a rejected promise naming it, code 202 BadArguments); the server converts
 // them (docs/SERIALIZATION.md's JSON rules). Results arrive as JavaScript values: gadgets
@@ -49,6 +58,8 @@ class QmlStub : public QQmlPropertyMap, public QQmlParserStatus
     Q_PROPERTY(bool ready READ isReady NOTIFY readyChanged)                   // the methods are known
     Q_PROPERTY(QStringList methods READ methods NOTIFY readyChanged)
     Q_PROPERTY(QString errorString READ errorString NOTIFY errorStringChanged)
+    // The interface's remote signals; null when the interface was not registered with its stub.
+    Q_PROPERTY(QObject *events READ events NOTIFY eventsChanged)
 
 public:
     explicit QmlStub(QObject *parent = nullptr);
@@ -67,6 +78,7 @@ public:
     bool isReady() const { return m_ready; }
     QStringList methods() const;
     QString errorString() const { return m_error; }
+    QObject *events();
 
     // Calls `method` with the arguments in the array `args`; `options` as above. A Promise.
     Q_INVOKABLE QJSValue call(const QString &method, const QJSValue &args = QJSValue(),
@@ -96,6 +108,11 @@ Q_SIGNALS:
     void contextChanged();
     void readyChanged();
     void errorStringChanged();
+    void eventsChanged();
+    // From the subscriptions of `events` (RemoteSignalStatus): after a reconnect, and when an
+    // instance refused or ended one.
+    void eventsMayHaveBeenMissed(const QString &instance, const QString &signal);
+    void subscriptionEnded(const QString &instance, const QString &signal, int code, const QString &message);
 
 private:
     void reconfigure();
@@ -118,6 +135,7 @@ private:
     QList<Method> m_methods;
     std::unique_ptr<DynamicStub> m_stub;
     std::shared_ptr<Channel> m_channel;
+    std::unique_ptr<QObject> m_events;
     StubInvoker *m_invoker; // what the method functions call (a child: never collected by JS)
 };
 
@@ -137,13 +155,35 @@ private:
     QmlStub *m_stub;
 };
 
+// Makes a typed stub on a channel, with its subscription reports.
+using StubFactory = std::function<std::pair<QObject *, RemoteSignalStatus *>(std::shared_ptr<Channel>)>;
+
 // Makes an interface's methods known to Stub elements of that service before any call (and
-// without the server's introspection). Call before loading the QML.
-void registerInterface(const QMetaObject &interface);
+// without the server's introspection), and with `makeStub` its remote signals (`events`).
+// Call before loading the QML.
+void registerInterface(const QMetaObject &interface, StubFactory makeStub = {});
+
+namespace detail {
+template<class I, class = void>
+struct HasStub : std::false_type
+{};
+template<class I>
+struct HasStub<I, std::void_t<typename StubFor<I>::Type>> : std::true_type
+{};
+} // namespace detail
+
+// With the interface's generated stub header included before, `events` carries its signals.
 template<class Interface>
 void registerInterface()
 {
-    registerInterface(Interface::staticMetaObject);
+    if constexpr (detail::HasStub<Interface>::value) {
+        registerInterface(Interface::staticMetaObject, [](std::shared_ptr<Channel> channel) {
+            auto *stub = new typename StubFor<Interface>::Type(std::move(channel));
+            return std::make_pair(static_cast<QObject *>(stub), stub->stubCore().signalStatus());
+        });
+    } else {
+        registerInterface(Interface::staticMetaObject);
+    }
 }
 
 } // namespace Tomato::Qml

@@ -731,7 +731,9 @@ void writeSource(QTextStream &out, const QList<Interface> &interfaces, const QSt
         if (!iface.signalDeclarations.isEmpty()) {
             for (const char *notify : {"connectNotify", "disconnectNotify"})
                 out << "void " << stub << "::" << notify << "(const QMetaMethod &)\n{\n"
-                    << "    m_core.updateSubscriptions(this, [this](const QMetaMethod &s) { return isSignalConnected(s); });\n}\n\n";
+                    << "    // receivers(), not isSignalConnected(): QML's receivers leave the latter true for good.\n"
+                    << "    m_core.updateSubscriptions(this, [this](const QMetaMethod &s) {\n"
+                    << "        return receivers((QByteArray(\"2\") + s.methodSignature()).constData()) > 0;\n    });\n}\n\n";
         }
         for (int i = int(iface.namespaces.size()) - 1; i >= 0; --i)
             out << "} // namespace " << iface.namespaces.at(i) << "\n";

@@ -235,7 +235,7 @@ public:
     Channel &channel() const;
 
     // Remote signals (docs/SIGNALS.md). The generated stub's connectNotify() and
-    // disconnectNotify() call this with itself and its isSignalConnected(): soon after, on the
+    // disconnectNotify() call this with itself and whether a signal has receivers: soon after, on the
     // stub's thread (its event loop), a signal of the interface that has a receiver is
     // subscribed to, one that has none no longer is. Events are emitted as the stub's own
     // signal, on the stub's thread. Any thread.

@@ -4,7 +4,7 @@
 // re-subscription after the server restarts, the cut for a subscriber that never reads, both
 // instances of a cluster delivering, refusals, unpublish, and the documented bytes.
 #include "rawclient.h"
-#include "signalservice.h"
+#include "signalserviceimpl.h"
 
 #include "signalservice_stub.h"
 
@@ -21,23 +21,6 @@ using namespace Tomato;
 using namespace std::chrono_literals;
 
 namespace {
-
-class SignalServiceImpl : public Test::SignalService
-{
-public:
-    explicit SignalServiceImpl(QString name) : m_name(std::move(name)) {}
-    int fire(int count, const QString &text) override
-    {
-        for (int i = 1; i <= count; ++i)
-            Q_EMIT ticked(i, text, Test::Tick{i, m_name});
-        return count;
-    }
-    void announce(const QStringList &items) override { Q_EMIT listChanged(items); }
-    QString name() override { return m_name; }
-
-private:
-    QString m_name;
-};
 
 struct Received
 {
@@ -66,7 +49,7 @@ private Q_SLOTS:
     void theDocumentedBytesSubscribeAndReceive();
 
 private:
-    std::unique_ptr<RpcServer> startServer(SignalServiceImpl *impl, quint16 port = 0, qint64 maxEventQueueBytes = 0)
+    std::unique_ptr<RpcServer> startServer(Test::SignalServiceImpl *impl, quint16 port = 0, qint64 maxEventQueueBytes = 0)
     {
         RpcConfig config;
         config.setHost(QStringLiteral("127.0.0.1"));
@@ -84,7 +67,7 @@ private:
         return Endpoint(QStringLiteral("tcp"), QStringLiteral("127.0.0.1"), server.port());
     }
 
-    std::unique_ptr<SignalServiceImpl> m_impl;
+    std::unique_ptr<Test::SignalServiceImpl> m_impl;
     std::unique_ptr<RpcServer> m_server;
     std::unique_ptr<RpcClient> m_client;
 };
@@ -92,7 +75,7 @@ private:
 void tst_Signals::init()
 {
     qRegisterMetaType<Test::Tick>();
-    m_impl = std::make_unique<SignalServiceImpl>(QStringLiteral("one"));
+    m_impl = std::make_unique<Test::SignalServiceImpl>(QStringLiteral("one"));
     m_server = startServer(m_impl.get());
     QVERIFY(m_server->isRunning());
     m_client = std::make_unique<RpcClient>();
@@ -243,7 +226,7 @@ void tst_Signals::aSubscriberThatNeverReadsIsCutOffAlone()
 
 void tst_Signals::bothInstancesOfAClusterDeliver()
 {
-    SignalServiceImpl otherImpl(QStringLiteral("two"));
+    Test::SignalServiceImpl otherImpl(QStringLiteral("two"));
     auto other = startServer(&otherImpl);
     RpcConfig config;
     config.setNameServiceUri(QStringLiteral("static://127.0.0.1:%1,127.0.0.1:%2").arg(m_server->port()).arg(other->port()));
