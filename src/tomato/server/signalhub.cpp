@@ -69,13 +69,12 @@ void SignalHub::attach(QObject *implementation, const QMetaObject &interface)
 
 void SignalHub::detach(RpcError::Code code, const QString &why)
 {
+    // The relay is disconnected, not deleted: another thread may be inside its qt_metacall
+    // right now (an emission that began before). It goes with the implementation, its parent;
+    // a late emission finds this hub without subscribers, or gone.
     if (QObject *relay = m_relay.data()) {
         if (QObject *implementation = relay->parent())
             QObject::disconnect(implementation, nullptr, relay, nullptr);
-        if (relay->thread() == QThread::currentThread())
-            delete relay;
-        else
-            relay->deleteLater(); // a child of the implementation: deleted with it at the latest
     }
     QMutexLocker lock(&m_mutex);
     for (auto &list : m_bySignal) {

@@ -36,7 +36,8 @@ struct SignalCounters
 // Unsubscribe frame (216 ResourceExhausted) to it alone; the others go on.
 //
 // Owned (shared) by its Service and by the relay's weak reference. attach() and detach() run
-// on the thread that publishes and unpublishes.
+// on the thread that publishes and unpublishes. The relay is a child of the implementation and
+// lives as long as it.
 class SignalHub : public std::enable_shared_from_this<SignalHub>
 {
 public:

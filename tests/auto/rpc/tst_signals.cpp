@@ -13,6 +13,7 @@
 #include <tomato/server/rpcserver.h>
 #include <tomato/wire/message_p.h>
 
+#include <QtCore/QFile>
 #include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -287,34 +288,51 @@ void tst_Signals::unpublishingEndsTheSubscription()
     m_impl->fire(1, QString()); // the relay is gone: nothing happens
 }
 
-// The example of docs/PROTOCOL.md section "Remote signals", byte for byte.
+namespace {
+// A hex block of docs/PROTOCOL.md, after its marker comment.
+QByteArray documentedBytes(const char *marker)
+{
+    QFile file(QStringLiteral(QT_TESTCASE_SOURCEDIR "/../../../docs/PROTOCOL.md"));
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    const QByteArray doc = file.readAll();
+    const qsizetype at = doc.indexOf(marker);
+    const qsizetype start = doc.indexOf("```hex\n", at);
+    const qsizetype end = doc.indexOf("```", start + 7);
+    if (at < 0 || start < 0 || end < 0)
+        return {};
+    return QByteArray::fromHex(doc.mid(start + 7, end - start - 7).simplified().replace(' ', ""));
+}
+} // namespace
+
+// The example of docs/PROTOCOL.md section 8a, byte for byte, read from the document.
 void tst_Signals::theDocumentedBytesSubscribeAndReceive()
 {
+    const QByteArray subscribe = documentedBytes("<!-- example-subscribe -->");
+    const QByteArray subscribed = documentedBytes("<!-- example-subscribed -->");
+    const QByteArray event = documentedBytes("<!-- example-event -->");
+    const QByteArray unsubscribe = documentedBytes("<!-- example-unsubscribe -->");
+    QCOMPARE(subscribe.size(), 74);
+    QCOMPARE(subscribed.size(), 30);
+    QCOMPARE(event.size(), 36);
+    QCOMPARE(unsubscribe.size(), 24);
+
     RawClient raw;
     QVERIFY(raw.connectTo(address(*m_server)));
-    const QByteArray subscribe = QByteArray::fromHex(
-        "ac00000045000000010000003200070100000000000000077365727669636"
-        "53a546573742533412533415369676e616c53657276696365267369676e616c3a6c6973744368616e676564");
     raw.write(subscribe);
     const auto confirmation = raw.readFrame();
     QVERIFY(confirmation);
-    QCOMPARE(confirmation->command, quint16(Frame::Response));
-    QCOMPARE(confirmation->messageId, quint64(7));
-    QCOMPARE(confirmation->extension, QByteArray("code:0"));
-    QByteArray confirmationBytes;
-    confirmation->encodeTo(confirmationBytes);
-    QCOMPARE(confirmationBytes.toHex(), QByteArray("ac0000001900000001000000060002010000000000000007636f64653a30"));
+    QByteArray bytes;
+    confirmation->encodeTo(bytes);
+    QCOMPARE(bytes.toHex(' '), subscribed.toHex(' '));
 
     m_impl->announce({QStringLiteral("a")});
-    const auto event = raw.readFrame();
-    QVERIFY(event);
-    QByteArray eventBytes;
-    event->encodeTo(eventBytes);
-    QCOMPARE(eventBytes.toHex(), QByteArray("ac0000001f000000010000000500090100000000000000077365713a315b5b2261225d5d"));
+    const auto received = raw.readFrame();
+    QVERIFY(received);
+    bytes.clear();
+    received->encodeTo(bytes);
+    QCOMPARE(bytes.toHex(' '), event.toHex(' '));
 
-    QByteArray unsubscribe;
-    Frame::encode(unsubscribe, Frame::Unsubscribe, 1, 7, {}, {});
-    QCOMPARE(unsubscribe.toHex(), QByteArray("ac0000001300000001000000000008010000000000000007"));
     raw.write(unsubscribe);
     QTRY_COMPARE(m_server->stats().subscriptions(), 0);
 }

@@ -205,6 +205,19 @@ void tst_Stubs::theGeneratorNamesEachMistake_data()
                              << QStringLiteral(":7: error: Calc::sum: parameter 1 'const int*' is a pointer: a remote "
                                                "call carries values, not addresses; use a value or a const reference "
                                                "(an object stays on its machine)");
+    QTest::newRow("signal with a pointer") << QByteArray("#include <QObject>\n"
+                                           "class Calc : public QObject\n"
+                                           "{\n"
+                                           "    Q_OBJECT\n"
+                                           "    Q_CLASSINFO(\"microServiceId\", \"calc\")\n"
+                                           "public:\n"
+                                           "    Q_INVOKABLE virtual int sum(int a, int b) = 0;\n"
+                                           "Q_SIGNALS:\n"
+                                           "    void summed(const int *values);\n"
+                                           "};\n")
+                             << QStringLiteral(":9: error: Calc::summed: signal parameter 1 'const int*' is a pointer: a remote "
+                                               "call carries values, not addresses; use a value or a const reference "
+                                               "(an object stays on its machine)");
     QTest::newRow("QObject") << QByteArray("#include <QObject>\n"
                                            "class Calc : public QObject\n"
                                            "{\n"
