@@ -10,6 +10,7 @@
 
 #include <tomato/client/rpcclient.h>
 #include <tomato/registry/registryfactory.h>
+#include <tomato/registry/staticregistry_p.h>
 #include <tomato/server/rpcserver.h>
 #include <tomato/wire/message_p.h>
 
@@ -22,6 +23,34 @@ using namespace Tomato;
 using namespace std::chrono_literals;
 
 namespace {
+
+// A registry whose list the test changes: instances come and go as the test says.
+class MovingRegistry : public Registry
+{
+public:
+    void start() override {}
+    void stop() override {}
+    void registerInstance(const InstanceInfo &) override {}
+    void unregisterInstance(const InstanceInfo &) override {}
+    void subscribe(const QString &, const QString &) override {}
+    QList<InstanceInfo> instances(const QString &, const QString &) const override { return m_instances; }
+    bool isConnected() const override { return true; }
+
+    // Lists the servers at these ports (as a static registry would), and says so.
+    void list(const QList<quint16> &ports)
+    {
+        QStringList addresses;
+        for (quint16 port : ports)
+            addresses << QStringLiteral("127.0.0.1:%1").arg(port);
+        m_instances = ports.isEmpty() ? QList<InstanceInfo>()
+                                      : StaticRegistry(QStringLiteral("static://") + addresses.join(QLatin1Char(',')))
+                                            .instances(QStringLiteral("signal-service"), QStringLiteral("default"));
+        Q_EMIT instancesChanged(QStringLiteral("signal-service"), QStringLiteral("default"), m_instances);
+    }
+
+private:
+    QList<InstanceInfo> m_instances;
+};
 
 struct Received
 {
@@ -45,6 +74,7 @@ private Q_SLOTS:
     void subscriptionsComeBackAfterTheServerRestarts();
     void aSubscriberThatNeverReadsIsCutOffAlone();
     void bothInstancesOfAClusterDeliver();
+    void aClusterSubscriptionFollowsInstancesAsTheyComeAndGo();
     void unknownSignalsAndServicesAreRefused();
     void unpublishingEndsTheSubscription();
     void theDocumentedBytesSubscribeAndReceive();
@@ -247,6 +277,38 @@ void tst_Signals::bothInstancesOfAClusterDeliver()
     stub.reset(); // the stub going unsubscribes everywhere
     QTRY_COMPARE(m_server->stats().subscriptions(), 0);
     QTRY_COMPARE(other->stats().subscriptions(), 0);
+    client.setRegistry(nullptr);
+}
+
+void tst_Signals::aClusterSubscriptionFollowsInstancesAsTheyComeAndGo()
+{
+    Test::SignalServiceImpl otherImpl(QStringLiteral("two"));
+    auto other = startServer(&otherImpl);
+    MovingRegistry registry;
+    registry.list({m_server->port()});
+    RpcClient client;
+    client.setRegistry(&registry);
+    auto stub = client.stub<Test::SignalService>();
+    QStringList from;
+    connect(stub.get(), &Test::SignalService::ticked, this,
+            [&](int, const QString &, const Test::Tick &tick) { from.append(tick.from); });
+    QTRY_COMPARE(m_server->stats().subscriptions(), 1);
+    QCOMPARE(other->stats().subscriptions(), 0);
+
+    registry.list({m_server->port(), other->port()}); // an instance joins: subscribed at once
+    QTRY_COMPARE(other->stats().subscriptions(), 1);
+    otherImpl.fire(1, QString());
+    QTRY_COMPARE(from, QStringList{QStringLiteral("two")});
+
+    registry.list({other->port()}); // one leaves: its subscription is withdrawn
+    QTRY_COMPARE(m_server->stats().subscriptions(), 0);
+    QCOMPARE(other->stats().subscriptions(), 1);
+    const quint64 sentBefore = m_server->stats().events();
+    m_impl->fire(1, QString());
+    otherImpl.fire(1, QString());
+    QTRY_COMPARE(from.size(), 2);
+    QCOMPARE(from.last(), QStringLiteral("two"));
+    QCOMPARE(m_server->stats().events(), sentBefore); // the one that left sent nothing
     client.setRegistry(nullptr);
 }
 
