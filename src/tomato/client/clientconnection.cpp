@@ -299,9 +299,9 @@ void ClientConnection::syncSubscriptions()
     }
 }
 
-// A Response to a Subscribe, an Event, or the server's Unsubscribe. False when it is none of
-// them (or for a subscription this side no longer has: ignored).
-bool ClientConnection::handleSignalFrame(const Frame &frame, const Extension &ext, bool extOk)
+// A Response to a Subscribe, an Event, or the server's Unsubscribe. Anything else, and frames
+// of subscriptions this side no longer has, are ignored.
+void ClientConnection::handleSignalFrame(const Frame &frame, const Extension &ext, bool extOk)
 {
     const QString where = m_session->settings.endpoint.toString();
     switch (frame.command) {
@@ -316,34 +316,39 @@ bool ClientConnection::handleSignalFrame(const Frame &frame, const Extension &ex
         const bool ok = header.code == RpcError::Ok;
         const auto sink = m_session->sinkOf(frame.messageId, ok, !ok, &again);
         if (!sink)
-            return false;
+            return;
         if (ok)
             sink->subscribed(where, again);
         else
             sink->ended(where, RpcError(header.code, header.message, header.exceptionType));
-        return true;
+        return;
     }
     case Frame::Event: {
         const auto sink = m_session->sinkOf(frame.messageId);
         if (!sink)
-            return false; // unsubscribed meanwhile
+            return; // unsubscribed meanwhile
+        if (frame.serialization > quint8(Serialization::Json)) {
+            qCWarning(lcClient).noquote() << QStringLiteral("an event from %1 in serialization %2 was dropped (0 = CBOR, 1 = JSON)")
+                                                 .arg(where).arg(frame.serialization);
+            return;
+        }
         const quint64 seq = extOk ? ext.view(ExtensionKey::Seq).toULongLong() : 0;
         QByteArray body = frame.body;
         sink->delivered(where, seq, Serialization(frame.serialization), std::move(body));
-        return true;
+        return;
     }
     case Frame::Unsubscribe: {
         const auto sink = m_session->sinkOf(frame.messageId, false, true);
         if (!sink)
-            return false;
+            return;
         bool known = false;
         const int code = extOk ? ext.view(ExtensionKey::Code).toInt(&known) : 0;
         sink->ended(where, RpcError(known && RpcError::isKnownCode(quint16(code)) ? RpcError::Code(code) : RpcError::Internal,
                                     QString::fromUtf8(ext.view(ExtensionKey::Message))));
-        return true;
+        return;
     }
     default:
-        return false;
+        return;
     }
 }
 

@@ -50,7 +50,7 @@ private:
     void onConnectTimeout();
     bool isConnected() const;
     void syncSubscriptions();
-    bool handleSignalFrame(const Frame &frame, const Extension &ext, bool extOk);
+    void handleSignalFrame(const Frame &frame, const Extension &ext, bool extOk);
 
     // Reconnects while subscriptions wait for a connection (docs/SIGNALS.md), backing off
     // from 100 ms to 5 s between attempts.

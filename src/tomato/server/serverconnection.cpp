@@ -419,6 +419,21 @@ void ServerConnection::handleFrame(Frame &&frame)
         cancel(frame.messageId);
         return;
     case Frame::Subscribe:
+        // Ended ones (a cut, an unpublish) leave their entry until the client unsubscribes or
+        // goes: count the live ones before refusing.
+        if (m_subscriptions.size() >= MaxSubscriptions)
+            m_subscriptions.erase(std::remove_if(m_subscriptions.begin(), m_subscriptions.end(),
+                                                 [this](const auto &e) {
+                                                     const auto hub = e.second.lock();
+                                                     return !hub || !hub->has(m_state.get(), e.first);
+                                                 }),
+                                  m_subscriptions.end());
+        if (m_subscriptions.size() >= MaxSubscriptions) {
+            m_state->outbox->post(Message::errorResponse(
+                frame.messageId, frame.serialization, RpcError::Overloaded,
+                QStringLiteral("this connection holds %1 subscriptions, the most a server takes on one").arg(MaxSubscriptions)));
+            return;
+        }
         if (auto hub = m_core->subscribe(frame, m_state))
             m_subscriptions.emplace_back(frame.messageId, std::move(hub));
         return;

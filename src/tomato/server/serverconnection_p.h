@@ -41,6 +41,8 @@ public:
     static constexpr qint64 ReadChunk = BufferBudget::SmallFrame / 2;
     // Requests larger than this stay counted in the budget until their call is done.
     static constexpr qint64 CountedRequestBytes = 4 << 10;
+    // Remote-signal subscriptions one connection may hold (docs/PROTOCOL.md section 7b).
+    static constexpr size_t MaxSubscriptions = 1024;
 
     // Takes the stream over (re-parents it). `slot`: its place in the server's connection
     // limits, held as long as the connection (or the HTTP connection it becomes) lives.

@@ -112,6 +112,18 @@ void SignalHub::unsubscribe(const ConnectionState *connection, quint64 id)
     }
 }
 
+bool SignalHub::has(const ConnectionState *connection, quint64 id) const
+{
+    QMutexLocker lock(&m_mutex);
+    for (const auto &list : m_bySignal) {
+        for (const Subscriber &s : list) {
+            if (s.key == connection && s.id == id)
+                return true;
+        }
+    }
+    return false;
+}
+
 void SignalHub::dropConnection(const ConnectionState *connection)
 {
     QMutexLocker lock(&m_mutex);

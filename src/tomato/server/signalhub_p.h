@@ -57,6 +57,7 @@ public:
     bool subscribe(int signal, const std::shared_ptr<ConnectionState> &connection, quint64 id,
                    Serialization serialization, QByteArray &&confirmation);
     void unsubscribe(const ConnectionState *connection, quint64 id);
+    bool has(const ConnectionState *connection, quint64 id) const;
     void dropConnection(const ConnectionState *connection);
     int subscriberCount() const;
 

@@ -76,6 +76,7 @@ private Q_SLOTS:
     void bothInstancesOfAClusterDeliver();
     void aClusterSubscriptionFollowsInstancesAsTheyComeAndGo();
     void unknownSignalsAndServicesAreRefused();
+    void aConnectionHoldsAtMost1024Subscriptions();
     void unpublishingEndsTheSubscription();
     void theDocumentedBytesSubscribeAndReceive();
 
@@ -333,6 +334,33 @@ void tst_Signals::unknownSignalsAndServicesAreRefused()
     expectRefusal(3, "service:Test%3A%3ASignalService", "213", "needs a non-empty 'signal'");
     expectRefusal(4, "service:Test%3A%3ASignalService&signal:fire", "201", "no signal 'fire'"); // a method is no signal
     QCOMPARE(m_server->stats().subscriptions(), 0);
+}
+
+void tst_Signals::aConnectionHoldsAtMost1024Subscriptions()
+{
+    RawClient raw;
+    QVERIFY(raw.connectTo(address(*m_server)));
+    QByteArray bytes;
+    for (quint64 id = 1; id <= 1025; ++id)
+        Frame::encode(bytes, Frame::Subscribe, 1, id, "service:Test%3A%3ASignalService&signal:ticked", {});
+    raw.write(bytes);
+    for (quint64 id = 1; id <= 1025; ++id) {
+        const auto f = raw.readFrame();
+        QVERIFY(f);
+        QCOMPARE(f->messageId, id);
+        QCOMPARE(RawClient::extension(*f).value("code"), id <= 1024 ? QByteArray("0") : QByteArray("203"));
+    }
+    QCOMPARE(m_server->stats().subscriptions(), 1024);
+    // One withdrawn makes room for one more; the connection served all along.
+    QByteArray more;
+    Frame::encode(more, Frame::Unsubscribe, 1, 1, {}, {});
+    Frame::encode(more, Frame::Subscribe, 1, 2000, "service:Test%3A%3ASignalService&signal:listChanged", {});
+    raw.write(more);
+    const auto f = raw.readFrame();
+    QVERIFY(f);
+    QCOMPARE(f->messageId, quint64(2000));
+    QCOMPARE(RawClient::extension(*f).value("code"), QByteArray("0"));
+    QCOMPARE(m_server->stats().subscriptions(), 1024);
 }
 
 void tst_Signals::unpublishingEndsTheSubscription()
