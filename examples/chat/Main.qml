@@ -26,12 +26,13 @@ ApplicationWindow {
     readonly property bool finished: scriptDone && pending === 0 && messageCount >= expect
     readonly property string connectionError: rpc.errorString || room.errorString
     readonly property string statusText: connectionError ? "error: " + connectionError
-        : session.live ? "live · " + session.instance
+        : session.live ? "live · chat-room-service on " + session.instance
         : "looking for chat-room-service in " + registry + "…"
 
     width: 480
     height: 600
     visible: true
+    color: "#ffffff"
     title: "Tomato chat — " + name
 
     RpcClient { id: rpc; registry: window.registry; stage: window.stage; group: window.group; timeout: 5000 }
@@ -253,7 +254,7 @@ ApplicationWindow {
                     height: content.implicitHeight + 16
                     x: row.mine ? row.width - width - 14 : 14
                     radius: 12
-                    color: row.mine ? "#d9483b" : "#f0f0f3"
+                    color: row.mine ? "#d9483b" : "#eceef3"
 
                     Column {
                         id: content
@@ -319,25 +320,26 @@ ApplicationWindow {
 
         Rectangle {
             Layout.fillWidth: true
-            implicitHeight: 1
-            color: "#dddddd"
-        }
-
-        RowLayout {
-            Layout.fillWidth: true
-            Layout.margins: 10
-            spacing: 8
-            TextField {
-                id: input
-                Layout.fillWidth: true
-                placeholderText: "Message as " + window.name
-                font.pixelSize: 14
-                onAccepted: window.sendTyped()
-            }
-            Button {
-                text: "Send"
-                enabled: input.text.trim() !== ""
-                onClicked: window.sendTyped()
+            implicitHeight: bar.implicitHeight + 20
+            color: "#f6f6f8"
+            border.color: "#e2e2e6"
+            RowLayout {
+                id: bar
+                anchors.fill: parent
+                anchors.margins: 10
+                spacing: 8
+                TextField {
+                    id: input
+                    Layout.fillWidth: true
+                    placeholderText: "Message as " + window.name
+                    font.pixelSize: 14
+                    onAccepted: window.sendTyped()
+                }
+                Button {
+                    text: "Send"
+                    enabled: input.text.trim() !== ""
+                    onClicked: window.sendTyped()
+                }
             }
         }
     }

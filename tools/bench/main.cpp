@@ -5,6 +5,11 @@
 //   tomato-bench client lat|tput|big|conns PORT [TRANSPORT] run one workload against it
 //   tomato-bench client cluster ZKHOSTS                     W5, through a ZooKeeper registry
 //
+// The server publishes the echo service with PublishOptions::Dispatch::IoThread (its methods
+// return at once and never wait: what that dispatch is for); TOMATO_BENCH_DISPATCH=pool
+// publishes it on the business pool instead, the library's default (docs/PERFORMANCE.md shows
+// both).
+//
 // TRANSPORT is tcp (the default; also from TOMATO_BENCH_TRANSPORT), tls or unix:
 // tcp://127.0.0.1:PORT, tls://127.0.0.1:PORT (the server makes a throw-away certificate for
 // 127.0.0.1 with the openssl program in /tmp/tomato-bench-PORT/, which the client then trusts
@@ -131,7 +136,14 @@ int runServer(QCoreApplication &app, const Target &target, const Tomato::RpcConf
     Tomato::RpcServer server(config);
     server.setRegistry(registry.get());
     EchoImpl impl;
-    server.publish<Bench::EchoService>(&impl);
+    const QByteArray dispatch = qgetenv("TOMATO_BENCH_DISPATCH");
+    if (!dispatch.isEmpty() && dispatch != "io" && dispatch != "pool") {
+        std::fprintf(stderr, "TOMATO_BENCH_DISPATCH must be io or pool, not %s\n", dispatch.constData());
+        return 2;
+    }
+    server.publish<Bench::EchoService>(&impl, Tomato::PublishOptions().setDispatch(
+                                                  dispatch == "pool" ? Tomato::PublishOptions::Dispatch::BusinessPool
+                                                                     : Tomato::PublishOptions::Dispatch::IoThread));
     if (!server.start()) {
         std::fprintf(stderr, "%s\n", qPrintable(server.errorString()));
         return 1;

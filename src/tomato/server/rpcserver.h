@@ -24,6 +24,12 @@ public:
         BusinessPool, // run methods on the business thread pool (business-thread threads)
         ObjectThread, // queue calls to the implementation object's own thread (e.g. a GUI object);
                       // that thread must run an event loop
+        // Run methods on the I/O thread that read the request, right after the read that
+        // brought it, with no hand-off to another thread: the cheapest way to answer. Only
+        // for methods that return at once and never wait (no blocking call, no lock held
+        // long, no long computation; a method returning QFuture<T> may wait in its future):
+        // while one runs, every connection of that I/O thread waits (docs/PERFORMANCE.md).
+        IoThread,
     };
     PublishOptions();
     PublishOptions(const PublishOptions &other);

@@ -178,7 +178,21 @@ bool ServerConnection::overloaded() const
 // Flow control: a peer that sends more than we answer, or does not read its answers, must
 // not make us buffer without bound. Past the limits, frames stay unparsed in the parser and
 // new bytes stay in the kernel (the stream is not read); flush() reads on once answers drain.
+// Parses the frames read so far, then runs the calls of I/O-thread services among them: after
+// the parse, so that all but the last of a burst are answered in one batched write.
 bool ServerConnection::processFrames()
+{
+    const bool more = parseFrames();
+    if (!m_inline.empty()) {
+        std::vector<std::shared_ptr<ServerCall>> calls;
+        calls.swap(m_inline);
+        for (const auto &call : calls)
+            m_core->dispatch(call);
+    }
+    return more;
+}
+
+bool ServerConnection::parseFrames()
 {
     while (!m_closing) {
         if (overloaded()) {
@@ -408,7 +422,10 @@ void ServerConnection::handleFrame(Frame &&frame)
                 m_account.shrinkFrame(qMax<qint64>(0, m_account.frameBytes() - bytes));
             }
             track(call);
-            m_core->dispatch(std::move(call));
+            if (call->service->dispatch == PublishOptions::Dispatch::IoThread)
+                m_inline.push_back(std::move(call)); // run once this read's frames are parsed
+            else
+                m_core->dispatch(std::move(call));
         }
         return;
     }

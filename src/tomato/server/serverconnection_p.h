@@ -74,6 +74,7 @@ private:
     void peerFinished();
     void finishWhenAnswered();
     bool processFrames(); // false when paused by flow control or closing
+    bool parseFrames();
     bool overloaded() const;
     void protocolError(RpcError::Code code, const QString &message);
     void closeWithError(RpcError::Code code, const QString &message);
@@ -96,6 +97,8 @@ private:
     // few calls in flight, and an idle one should cost nothing. Purged lazily.
     std::vector<std::pair<quint64, std::weak_ptr<ServerCall>>> m_calls;
     size_t m_purgeAt = 16;
+    // Calls of PublishOptions::Dispatch::IoThread services parsed in this read, not yet run.
+    std::vector<std::shared_ptr<ServerCall>> m_inline;
     // Its remote-signal subscriptions, by id: dropped from their hubs when it goes.
     std::vector<std::pair<quint64, std::weak_ptr<class SignalHub>>> m_subscriptions;
     std::chrono::steady_clock::time_point m_lastActivity; // the last read (before the first: the accept)

@@ -105,6 +105,7 @@ private Q_SLOTS:
     void aPeerThatNeverReadsIsNoLongerReadFrom();
     void idleConnectionsAreClosedByTheServer();
     void objectThreadDispatchRunsOnTheObjectsThread();
+    void ioThreadDispatchRunsOnTheIoThreadWithoutAHandOff();
     void aStubsQObjectMethodsStayLocal();
     void compressedBodiesRoundTrip_data();
     void compressedBodiesRoundTrip();
@@ -655,6 +656,28 @@ void tst_EndToEnd::objectThreadDispatchRunsOnTheObjectsThread()
     }
     owner.quit();
     owner.wait();
+}
+
+void tst_EndToEnd::ioThreadDispatchRunsOnTheIoThreadWithoutAHandOff()
+{
+    Test::Gates gates;
+    Test::TestServiceImpl impl(&gates);
+    RpcServer server(serverConfig());
+    server.publish<TestService>(&impl, PublishOptions().setDispatch(PublishOptions::Dispatch::IoThread));
+    QVERIFY(server.start());
+    RpcClient client(clientConfig());
+    auto stub = client.createDirectStub<TestService>(server.addresses().first());
+    const QString thread = stub->threadName();
+    QVERIFY2(thread.startsWith(QLatin1String("tomato-srv-io")), qPrintable(thread));
+    // A burst in flight on one connection: run in order on that thread, every one answered.
+    QList<QFuture<QString>> burst;
+    for (int i = 0; i < 500; ++i)
+        burst.append(stub->echoAsync(QString::number(i)));
+    for (int i = 0; i < burst.size(); ++i)
+        QCOMPARE(waitFor(burst.at(i)), QString::number(i));
+    // Errors travel as from any other dispatch.
+    QCOMPARE(codeOf([&] { stub->throwRuntimeError(QStringLiteral("boom")); }), RpcError::ApplicationException);
+    QCOMPARE(server.stats().callsReceived(), quint64(502));
 }
 
 void tst_EndToEnd::aStubsQObjectMethodsStayLocal()
