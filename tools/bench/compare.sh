@@ -43,6 +43,13 @@ for run in $(seq "$RUNS"); do
         TOMATO_BENCH_TRANSPORT=$t "$ANCHORS/run.sh" tomato | sed "s/^tomato /tomato-$t /; s/^# tomato /# tomato-$t /" \
             | tee -a "$OUT" >&2
     done
+    # W6 "one core": the server with one I/O thread and one business thread, from the usual
+    # configuration sources; its W2 line is what counts.
+    TOMATO_RPC_IO_THREADS=1 TOMATO_RPC_BUSINESS_THREAD=1 "$ANCHORS/run.sh" tomato \
+        | sed "s/^tomato /tomato-onecore /; s/^# tomato /# tomato-onecore /" | tee -a "$OUT" >&2
+    # W1 with the echo service on the business pool, the library's default dispatch.
+    TOMATO_BENCH_DISPATCH=pool "$ANCHORS/run.sh" tomato \
+        | sed "s/^tomato /tomato-pool /; s/^# tomato /# tomato-pool /" | tee -a "$OUT" >&2
 done
 
 # Medians over the runs, then ratios: W1 p50 (lower is better), W2 qps, W3 mbps, W4 KB per
@@ -79,14 +86,30 @@ END {
         for (r = 1; r <= 3; r++) { m = median(v[refs[r], w]); printf " %8.2f", (m + 0 > 0 ? t / m : 0) }
         printf "\n"
     }
-    print "\nTargets: W1 <= 1.15 x qt-tcp, W2 >= 2 x qtro, W3 >= 1.0 x qt-tcp, W4 <= 1.0 x qt-tcp"
+    w6 = median(v["tomato-onecore", "W2"]); q = median(v["qtro", "W2"])
+    if (w6 != "") printf "%-24s %10s %10s %10s %10s   %8s %8s %8.2f\n", "W6 calls/s (1 core)", w6, "", "", q, "", "", (q + 0 > 0 ? w6 / q : 0)
+    p1 = median(v["tomato-pool", "W1"]); p2 = median(v["tomato-pool", "W2"]); p3 = median(v["tomato-pool", "W3"])
+    if (p1 != "") printf "%-24s %10s %10s %10s %10s   %8.2f\n", "pool dispatch W1 p50 us", p1, median(v["qt-tcp", "W1"]), "", "", (median(v["qt-tcp", "W1"]) + 0 > 0 ? p1 / median(v["qt-tcp", "W1"]) : 0)
+    if (p2 != "") printf "%-24s %10s %10s %10s %10s   %8s %8s %8.2f\n", "pool dispatch W2 calls/s", p2, "", "", q, "", "", (q + 0 > 0 ? p2 / q : 0)
+    print "\nTargets: W1 <= 1.15 x qt-tcp, W2 >= 2 x qtro, W3 >= 1.0 x qt-tcp, W4 <= 1.0 x qt-tcp, W6 >= 2 x qtro"
     printf "\n%-24s %10s %10s %10s\n", "server CPU us/call", "W1 lat", "W2 tput", "W3 big"
-    split("tomato qt-tcp grpc qtro tomato-tls tomato-unix", all, " ")
-    for (i = 1; i <= 6; i++) {
+    split("tomato qt-tcp grpc qtro tomato-tls tomato-unix tomato-onecore tomato-pool", all, " ")
+    for (i = 1; i <= 8; i++) {
         a = all[i]
         if (c[a, "lat"] == "") continue
         printf "%-24s %10s %10s %10s\n", a, median(c[a, "lat"]), median(c[a, "tput"]), median(c[a, "big"])
     }
+    printf "\n%-24s %10s %10s %10s\n", "server CPU ratio", "W1 lat", "W2 tput", "W3 big"
+    split("qt-tcp qtro", against, " ")
+    for (i = 1; i <= 2; i++) {
+        r = against[i]
+        printf "%-24s", "tomato / " r
+        split("lat tput big", ks, " ")
+        for (k = 1; k <= 3; k++) { m = median(c[r, ks[k]]); printf " %10.2f", (m + 0 > 0 ? median(c["tomato", ks[k]]) / m : 0) }
+        printf "\n"
+    }
+    print "CPU targets: W2 <= 1.0 x qtro, W3 <= 1.1 x qt-tcp"
+
     if (v["tomato-tls", "W1"] != "" || v["tomato-unix", "W1"] != "") {
         printf "\n%-24s %10s %10s %10s   %8s %8s\n", "transports (medians)", "tcp", "tls", "unix", "tls/tcp", "unix/tcp"
         for (i = 1; i <= 3; i++) {

@@ -29,6 +29,7 @@ public:
         // for methods that return at once and never wait (no blocking call, no lock held
         // long, no long computation; a method returning QFuture<T> may wait in its future):
         // while one runs, every connection of that I/O thread waits (docs/PERFORMANCE.md).
+        // A request over 64 KiB runs on the business pool all the same.
         IoThread,
     };
     PublishOptions();

@@ -187,7 +187,7 @@ bool ServerConnection::processFrames()
         std::vector<std::shared_ptr<ServerCall>> calls;
         calls.swap(m_inline);
         for (const auto &call : calls)
-            m_core->dispatch(call);
+            m_core->execute(call);
     }
     return more;
 }
@@ -422,8 +422,11 @@ void ServerConnection::handleFrame(Frame &&frame)
                 m_account.shrinkFrame(qMax<qint64>(0, m_account.frameBytes() - bytes));
             }
             track(call);
-            if (call->service->dispatch == PublishOptions::Dispatch::IoThread)
-                m_inline.push_back(std::move(call)); // run once this read's frames are parsed
+            // An I/O-thread service's call runs here once this read's frames are parsed; a large
+            // one goes to the business pool: decoding it would hold every connection of this
+            // thread for long, and beside that work a hand-off costs little.
+            if (call->service->dispatch == PublishOptions::Dispatch::IoThread && bytes <= InlineRequestBytes)
+                m_inline.push_back(std::move(call));
             else
                 m_core->dispatch(std::move(call));
         }

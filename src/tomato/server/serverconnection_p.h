@@ -41,6 +41,9 @@ public:
     static constexpr qint64 ReadChunk = BufferBudget::SmallFrame / 2;
     // Requests larger than this stay counted in the budget until their call is done.
     static constexpr qint64 CountedRequestBytes = 4 << 10;
+    // Requests of PublishOptions::Dispatch::IoThread services up to this size run on the I/O
+    // thread; larger ones on the business pool.
+    static constexpr qint64 InlineRequestBytes = 64 << 10;
     // Remote-signal subscriptions one connection may hold (docs/PROTOCOL.md section 7b).
     static constexpr size_t MaxSubscriptions = 1024;
 

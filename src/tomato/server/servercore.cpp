@@ -397,8 +397,6 @@ std::optional<Failure> ServerCore::enqueue(const ConnectionState &connection)
 
 void ServerCore::dispatch(std::shared_ptr<ServerCall> call)
 {
-    if (call->service->dispatch == PublishOptions::Dispatch::IoThread)
-        return execute(call); // this is the I/O thread
     QObject *impl = call->service->implementation.data();
     if (impl && call->service->dispatch == PublishOptions::Dispatch::ObjectThread) {
         // The functor may outlive the server (a busy object thread after a timed-out drain)

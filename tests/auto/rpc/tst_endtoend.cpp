@@ -675,9 +675,11 @@ void tst_EndToEnd::ioThreadDispatchRunsOnTheIoThreadWithoutAHandOff()
         burst.append(stub->echoAsync(QString::number(i)));
     for (int i = 0; i < burst.size(); ++i)
         QCOMPARE(waitFor(burst.at(i)), QString::number(i));
+    // A large request is handed to the business pool all the same.
+    QCOMPARE(stub->bytes(QByteArray(100 << 10, 'x')).size(), 100 << 10);
     // Errors travel as from any other dispatch.
     QCOMPARE(codeOf([&] { stub->throwRuntimeError(QStringLiteral("boom")); }), RpcError::ApplicationException);
-    QCOMPARE(server.stats().callsReceived(), quint64(502));
+    QCOMPARE(server.stats().callsReceived(), quint64(503));
 }
 
 void tst_EndToEnd::aStubsQObjectMethodsStayLocal()
