@@ -257,6 +257,7 @@ QObject *QmlStub::events()
         const auto [stub, status] = r.makeStub(channel);
         m_events.reset(stub);
         QQmlEngine::setObjectOwnership(stub, QQmlEngine::CppOwnership);
+        connect(status, &RemoteSignalStatus::subscribed, this, &QmlStub::subscribed);
         connect(status, &RemoteSignalStatus::eventsMayHaveBeenMissed, this, &QmlStub::eventsMayHaveBeenMissed);
         connect(status, &RemoteSignalStatus::subscriptionEnded, this, &QmlStub::subscriptionEnded);
     } catch (const RpcError &e) {

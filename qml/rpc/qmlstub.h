@@ -109,8 +109,9 @@ Q_SIGNALS:
     void readyChanged();
     void errorStringChanged();
     void eventsChanged();
-    // From the subscriptions of `events` (RemoteSignalStatus): after a reconnect, and when an
-    // instance refused or ended one.
+    // From the subscriptions of `events` (RemoteSignalStatus): an instance confirmed one (also
+    // after a reconnect), events may have been missed, an instance refused or ended one.
+    void subscribed(const QString &instance, const QString &signal);
     void eventsMayHaveBeenMissed(const QString &instance, const QString &signal);
     void subscriptionEnded(const QString &instance, const QString &signal, int code, const QString &message);
 

@@ -5,6 +5,8 @@
 
 #include <QtCore/QVarLengthArray>
 
+#include <algorithm>
+
 namespace Tomato {
 
 using Clock = std::chrono::steady_clock;
@@ -51,24 +53,27 @@ void ClusterState::setInvokers(std::shared_ptr<const Invokers> invokers)
 
 // Subscribes on the instances listed now that do not have it yet, and withdraws it from those
 // no longer listed.
+// (An entry is dropped in the same update that drops its invoker, so a later invoker at the
+// same address in memory is never taken for it.)
 void ClusterState::placeSubscriptionLocked(ClusterSubscription &subscription)
 {
-    QSet<QString> listed;
-    for (const auto &invoker : *m_invokers) {
-        listed.insert(invoker->key());
-        if (subscription.placed.contains(invoker->key()))
-            continue;
-        const auto &session = invoker->signalSession();
-        subscription.placed.insert(invoker->key(), {session, session->subscribe(subscription.target)});
-    }
-    for (auto it = subscription.placed.begin(); it != subscription.placed.end();) {
-        if (listed.contains(it.key())) {
+    auto &placed = subscription.placed;
+    for (auto it = placed.begin(); it != placed.end();) {
+        const bool listed = std::any_of(m_invokers->cbegin(), m_invokers->cend(),
+                                        [&](const auto &invoker) { return invoker.get() == it->invoker; });
+        if (listed) {
             ++it;
             continue;
         }
-        if (auto session = it->first.lock())
-            session->unsubscribe(it->second);
-        it = subscription.placed.erase(it);
+        if (auto session = it->session.lock())
+            session->unsubscribe(it->id);
+        it = placed.erase(it);
+    }
+    for (const auto &invoker : *m_invokers) {
+        if (std::any_of(placed.cbegin(), placed.cend(), [&](const auto &p) { return p.invoker == invoker.get(); }))
+            continue;
+        const auto &session = invoker->signalSession();
+        placed.push_back({invoker.get(), session, session->subscribe(subscription.target)});
     }
 }
 
@@ -88,9 +93,9 @@ void ClusterState::unsubscribe(quint64 id)
     const auto it = m_subscriptions.find(id);
     if (it == m_subscriptions.end())
         return;
-    for (const auto &placed : std::as_const(it->second.placed)) {
-        if (auto session = placed.first.lock())
-            session->unsubscribe(placed.second);
+    for (const auto &placed : it->second.placed) {
+        if (auto session = placed.session.lock())
+            session->unsubscribe(placed.id);
     }
     m_subscriptions.erase(it);
 }

@@ -73,8 +73,15 @@ private:
     struct ClusterSubscription
     {
         SignalTarget target;
-        // Per instance (its invoker's key): the session it was made on and its id there.
-        QHash<QString, std::pair<std::weak_ptr<ClientSession>, quint64>> placed;
+        // Per invoker, by identity, not by key: an instance restarted at the same address is a
+        // new invoker with new connections, and needs the subscription anew.
+        struct Placed
+        {
+            const Invoker *invoker;
+            std::weak_ptr<ClientSession> session;
+            quint64 id;
+        };
+        std::vector<Placed> placed;
     };
     void placeSubscriptionLocked(ClusterSubscription &subscription);
     std::map<quint64, ClusterSubscription> m_subscriptions; // under m_mutex

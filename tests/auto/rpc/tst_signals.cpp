@@ -36,8 +36,9 @@ public:
     QList<InstanceInfo> instances(const QString &, const QString &) const override { return m_instances; }
     bool isConnected() const override { return true; }
 
-    // Lists the servers at these ports (as a static registry would), and says so.
-    void list(const QList<quint16> &ports)
+    // Lists the servers at these ports (as a static registry would), started at `startTime`
+    // (a restarted server announces a new one), and says so.
+    void list(const QList<quint16> &ports, qint64 startTime = 1)
     {
         QStringList addresses;
         for (quint16 port : ports)
@@ -45,6 +46,8 @@ public:
         m_instances = ports.isEmpty() ? QList<InstanceInfo>()
                                       : StaticRegistry(QStringLiteral("static://") + addresses.join(QLatin1Char(',')))
                                             .instances(QStringLiteral("signal-service"), QStringLiteral("default"));
+        for (InstanceInfo &i : m_instances)
+            i.setStartTime(startTime);
         Q_EMIT instancesChanged(QStringLiteral("signal-service"), QStringLiteral("default"), m_instances);
     }
 
@@ -75,6 +78,7 @@ private Q_SLOTS:
     void aSubscriberThatNeverReadsIsCutOffAlone();
     void bothInstancesOfAClusterDeliver();
     void aClusterSubscriptionFollowsInstancesAsTheyComeAndGo();
+    void aClusterSubscriptionSurvivesARestartOnTheSameAddress();
     void unknownSignalsAndServicesAreRefused();
     void aConnectionHoldsAtMost1024Subscriptions();
     void unpublishingEndsTheSubscription();
@@ -310,6 +314,41 @@ void tst_Signals::aClusterSubscriptionFollowsInstancesAsTheyComeAndGo()
     QTRY_COMPARE(from.size(), 2);
     QCOMPARE(from.last(), QStringLiteral("two"));
     QCOMPARE(m_server->stats().events(), sentBefore); // the one that left sent nothing
+    client.setRegistry(nullptr);
+}
+
+// The registry lists the restarted server as a new instance (a new start time) at the same
+// address: a new invoker with new connections, which must get the subscription again.
+void tst_Signals::aClusterSubscriptionSurvivesARestartOnTheSameAddress()
+{
+    MovingRegistry registry;
+    registry.list({m_server->port()}, 1);
+    RpcClient client;
+    client.setRegistry(&registry);
+    auto stub = client.stub<Test::SignalService>();
+    QSignalSpy confirmed(stub->signalStatus(), &RemoteSignalStatus::subscribed);
+    QList<int> received;
+    connect(stub.get(), &Test::SignalService::ticked, this, [&](int n) { received.append(n); });
+    QTRY_COMPARE(confirmed.size(), 1);
+
+    const quint16 port = m_server->port();
+    m_server.reset();
+    registry.list({}, 1); // it left the registry
+    m_server = startServer(m_impl.get(), port);
+    QVERIFY(m_server->isRunning());
+    registry.list({port}, 2); // and came back, restarted
+    QTRY_COMPARE_WITH_TIMEOUT(m_server->stats().subscriptions(), 1, 10000);
+    QTRY_COMPARE(confirmed.size(), 2);
+    m_impl->fire(2, QString());
+    QTRY_COMPARE(received, (QList<int>{1, 2}));
+
+    // The same again without leaving the registry first (killed, restarted, re-registered).
+    m_server.reset();
+    m_server = startServer(m_impl.get(), port);
+    registry.list({port}, 3);
+    QTRY_COMPARE_WITH_TIMEOUT(m_server->stats().subscriptions(), 1, 10000);
+    m_impl->fire(1, QString());
+    QTRY_COMPARE(received, (QList<int>{1, 2, 1}));
     client.setRegistry(nullptr);
 }
 
