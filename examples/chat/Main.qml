@@ -10,6 +10,7 @@ import Tomato.Rpc
 ApplicationWindow {
     id: window
     required property string registry // zookeeper://host:port
+    required property string server   // tcp://host:port: this room server instead of the registry's
     required property string stage    // empty: the configuration's
     required property string group
     required property string name     // who writes here
@@ -17,25 +18,38 @@ ApplicationWindow {
     required property int expect      // --expect: messages to show before `finished`
     required property QtObject session // C++ (main.cpp): live, instance, shown(), failed(), finish()
 
-    property int pending: 0         // sends not settled yet
+    property int pending: 0               // sends not settled yet
     property bool scriptStarted: false
-    property bool scriptDone: false // every --say text sent
-    property int messageCount: 0    // messages shown (not notices)
-    property string lastError: ""
-    property var seen: ({})         // what is shown already, by messageKey()
+    property bool scriptDone: false       // every --say text sent
+    property int messageCount: 0          // messages shown (not notices)
+    property string sendError: ""         // the last send() that failed
+    property string subscriptionError: "" // an instance ended the subscription
+    property string historyError: ""      // the last history() that failed
+    readonly property string lastError: sendError || subscriptionError || historyError
+    property var seen: ({})               // what is shown already, by messageKey()
     readonly property bool finished: scriptDone && pending === 0 && messageCount >= expect
+    readonly property bool showsNewest: list.count === messages.count && (list.atYEnd || !list.followEnd)
     readonly property string connectionError: rpc.errorString || room.errorString
     readonly property string statusText: connectionError ? "error: " + connectionError
-        : session.live ? "live · chat-room-service on " + session.instance
+        : session.live ? "live · chat-room-service" + (stage ? " (" + stage + (group ? "/" + group : "") + ")" : "")
+                         + " on " + session.instance
+        : server ? "connecting to " + server + "…"
         : "looking for chat-room-service in " + registry + "…"
 
     width: 480
-    height: 600
+    height: 540
     visible: true
     color: "#ffffff"
     title: "Tomato chat — " + name
 
-    RpcClient { id: rpc; registry: window.registry; stage: window.stage; group: window.group; timeout: 5000 }
+    RpcClient {
+        id: rpc
+        address: window.server
+        registry: window.server ? "" : window.registry
+        stage: window.stage
+        group: window.group
+        timeout: 5000
+    }
     Stub { id: room; client: rpc; service: "Chat::RoomService" }
 
     // The remote signal: connecting to it subscribes (on every instance the registry lists).
@@ -46,30 +60,34 @@ ApplicationWindow {
     Connections {
         target: room
         function onEventsMayHaveBeenMissed(instance, signal) {
-            window.addNotice("Reconnected to " + instance + ": messages of the meantime may be missing; history reloaded")
+            window.addNotice("Reconnected to " + instance + ": events may have been missed, history reloaded")
             window.loadHistory()
         }
         function onSubscriptionEnded(instance, signal, code, message) {
             window.addNotice(instance + " ended the subscription (" + code + "): " + message)
-            window.lastError = message
+            window.subscriptionError = "no more messages from " + instance + " (" + code + "): " + message
         }
     }
-    // The typed stub behind `events` says when its subscription is confirmed (main.cpp).
-    onConnectionErrorChanged: if (connectionError) console.warn("tomato-chat:", connectionError)
-    Component.onCompleted: {
-        session.watch(room.events)
-        loadHistory()
+    // A configuration that cannot work (a registry scheme nobody knows, ...): a scripted run fails.
+    Connections {
+        target: rpc
+        function onErrorStringChanged() { if (rpc.errorString) window.session.failed(rpc.errorString) }
     }
+    // When the subscription is live: the Stub says so (subscribed), per room server.
+    Component.onCompleted: loadHistory() // over --server at once; over a registry usually NoProvider until it lists the room
     Connections {
         target: room
-        function onEventsChanged() { window.session.watch(room.events) }
+        function onSubscribed(instance, signal) { window.session.joined(instance) }
+        function onSubscriptionEnded(instance, signal, code, message) { window.session.left(instance) }
+        function onEventsChanged() { window.session.reset() }
     }
     Connections {
         target: window.session
         function onLiveChanged() {
             if (!window.session.live)
                 return
-            // Subscribed: nothing posted from now on is missed, and history() covers the rest.
+            // Subscribed (on one more instance): nothing posted from now on is missed, and
+            // history() covers what was posted before.
             window.loadHistory()
             window.runScript()
         }
@@ -107,16 +125,29 @@ ApplicationWindow {
         session.shown(m.number, m.author, m.text)
     }
 
+    // Each author a colour of their own, the same in every window.
+    function authorColour(author) {
+        const colours = ["#3559a8", "#2e7d32", "#8e44ad", "#00838f", "#c0650a", "#ad1457"]
+        let hash = 0
+        for (let i = 0; i < author.length; ++i)
+            hash = (hash * 31 + author.charCodeAt(i)) % 1000003
+        return colours[hash % colours.length]
+    }
+
     function addNotice(text) {
         messages.append({kind: "notice", number: 0, author: "", text: text, time: "", atMs: 0, mine: false})
     }
 
     function loadHistory() {
         room.history(50).then(function(list) {
+            historyError = ""
             for (let i = 0; i < list.length; ++i)
                 addMessage(list[i])
         }, function(error) {
-            lastError = "history: " + error.message
+            // Before the registry has listed the room (a moment after start) the status line
+            // says we are still looking; loaded again once subscribed.
+            if (error.codeName !== "NoProvider" || session.live)
+                historyError = "history not loaded (" + error.codeName + "): " + error.message
         })
     }
 
@@ -125,12 +156,12 @@ ApplicationWindow {
             return Promise.resolve()
         pending++
         return room.send(name, text).then(function(number) {
-            lastError = ""
+            sendError = ""
             if (!session.live)
                 loadHistory() // no event comes without a subscription: fetch our own message
         }, function(error) {
-            lastError = "not sent (" + error.codeName + "): " + error.message
-            session.failed(lastError)
+            sendError = "not sent (" + error.codeName + "): " + error.message
+            session.failed(sendError)
         }).then(function() { pending-- })
     }
 
@@ -210,84 +241,96 @@ ApplicationWindow {
         anchors.fill: parent
         spacing: 0
 
-        ListView {
-            id: list
+        Item {
             Layout.fillWidth: true
             Layout.fillHeight: true
-            clip: true
-            model: messages
-            spacing: 6
-            topMargin: 12
-            bottomMargin: 12
-            onCountChanged: Qt.callLater(list.positionViewAtEnd)
-            ScrollBar.vertical: ScrollBar {}
 
-            delegate: Item {
-                id: row
-                required property string kind
-                required property string author
-                required property string text
-                required property string time
-                required property bool mine
-                width: ListView.view.width
-                height: kind === "notice" ? notice.implicitHeight + 8 : bubble.height
+            ListView {
+                id: list
+                // Margins outside the view: positionViewAtEnd() leaves out a bottomMargin, and a
+                // header or footer component fails with ComponentBehavior: Bound in Qt 6.4.
+                anchors.fill: parent
+                anchors.topMargin: 9
+                anchors.bottomMargin: 9
+                clip: true
+                model: messages
+                // Stays at the newest message unless the reader scrolled up.
+                property bool followEnd: true
+                onMovementEnded: followEnd = atYEnd
+                function toEnd() { if (followEnd) positionViewAtEnd() }
+                onCountChanged: Qt.callLater(list.toEnd)
+                onContentHeightChanged: Qt.callLater(list.toEnd)
+                onHeightChanged: Qt.callLater(list.toEnd)
+                ScrollBar.vertical: ScrollBar {}
 
-                Label {
-                    id: notice
-                    visible: row.kind === "notice"
-                    anchors.horizontalCenter: parent.horizontalCenter
-                    y: 4
-                    width: parent.width - 48
-                    horizontalAlignment: Text.AlignHCenter
-                    wrapMode: Text.Wrap
-                    text: row.text
-                    color: "#8a6d3b"
-                    font.pixelSize: 12
-                    font.italic: true
-                }
+                delegate: Item {
+                    id: row
+                    required property string kind
+                    required property string author
+                    required property string text
+                    required property string time
+                    required property bool mine
+                    width: ListView.view.width
+                    height: (kind === "notice" ? notice.implicitHeight + 8 : bubble.height) + 6 // 3 above, 3 below
 
-                Rectangle {
-                    id: bubble
-                    visible: row.kind === "message"
-                    readonly property real maxWidth: row.width * 0.75
-                    width: Math.min(maxWidth, Math.max(body.implicitWidth, who.implicitWidth + when.implicitWidth + 12) + 24)
-                    height: content.implicitHeight + 16
-                    x: row.mine ? row.width - width - 14 : 14
-                    radius: 12
-                    color: row.mine ? "#d9483b" : "#eceef3"
+                    Label {
+                        id: notice
+                        visible: row.kind === "notice"
+                        anchors.horizontalCenter: parent.horizontalCenter
+                        y: 7
+                        width: parent.width - 48
+                        horizontalAlignment: Text.AlignHCenter
+                        wrapMode: Text.Wrap
+                        text: row.text
+                        color: "#8a6d3b"
+                        font.pixelSize: 12
+                        font.italic: true
+                    }
 
-                    Column {
-                        id: content
-                        x: 12
-                        y: 8
-                        width: bubble.width - 24
-                        spacing: 2
-                        Item {
-                            width: parent.width
-                            height: who.implicitHeight
-                            Label {
-                                id: who
-                                text: row.mine ? "You" : row.author
-                                font.bold: true
-                                font.pixelSize: 13
-                                color: row.mine ? "#ffe1dd" : "#3559a8"
+                    Rectangle {
+                        id: bubble
+                        visible: row.kind === "message"
+                        readonly property real maxWidth: row.width * 0.75
+                        width: Math.min(maxWidth, Math.max(body.implicitWidth, who.implicitWidth + when.implicitWidth + 12) + 24)
+                        height: content.implicitHeight + 16
+                        x: row.mine ? row.width - width - 14 : 14
+                        y: 3
+                        radius: 12
+                        color: row.mine ? "#d9483b" : "#eceef3"
+
+                        Column {
+                            id: content
+                            x: 12
+                            y: 8
+                            width: bubble.width - 24
+                            spacing: 2
+                            Item {
+                                width: parent.width
+                                height: who.implicitHeight
+                                Label {
+                                    id: who
+                                    text: row.mine ? "You" : row.author
+                                    font.bold: true
+                                    font.pixelSize: 13
+                                    color: row.mine ? "#ffe1dd" : window.authorColour(row.author)
+                                }
+                                Label {
+                                    id: when
+                                    anchors.right: parent.right
+                                    anchors.baseline: who.baseline
+                                    text: row.time
+                                    font.pixelSize: 11
+                                    color: row.mine ? "#ffd0ca" : "#888888"
+                                }
                             }
                             Label {
-                                id: when
-                                anchors.right: parent.right
-                                anchors.baseline: who.baseline
-                                text: row.time
-                                font.pixelSize: 11
-                                color: row.mine ? "#ffd0ca" : "#888888"
+                                id: body
+                                width: Math.min(implicitWidth, bubble.maxWidth - 24)
+                                text: row.text
+                                wrapMode: Text.Wrap
+                                font.pixelSize: 15
+                                color: row.mine ? "white" : "#1d1d1f"
                             }
-                        }
-                        Label {
-                            id: body
-                            width: Math.min(implicitWidth, bubble.maxWidth - 24)
-                            text: row.text
-                            wrapMode: Text.Wrap
-                            font.pixelSize: 15
-                            color: row.mine ? "white" : "#1d1d1f"
                         }
                     }
                 }

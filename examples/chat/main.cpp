@@ -5,13 +5,15 @@
 //
 //   tomato-chat --registry zookeeper://127.0.0.1:2181 --name Alice [--stage dev --group main]
 //               [--say "text"]... [--screenshot chat.png [--expect 2] [--timeout 30]]
+//   tomato-chat --server tcp://127.0.0.1:4575 --name Bob      (one room server, no registry)
 //
 // It prints "LIVE <instance>" when its subscription is confirmed and "MESSAGE <number>
 // <author>: <text>" for each message it shows (from an event or from history()). The --say
-// texts are sent in order once the subscription is live. With --screenshot (or without a
-// display) it renders offscreen, writes the window to the PNG once its texts are sent and it
-// shows --expect messages (default: as many as it says), and exits 0; it exits 1 with a line
-// on stderr when a text cannot be sent, the time runs out or the PNG cannot be written.
+// texts are sent in order once the subscription is live. With --screenshot it renders
+// offscreen (as it does without a display), writes the window to the PNG once its texts are
+// sent and it shows --expect messages (default: as many as it says), and exits 0; it exits 1
+// with a line on stderr when the client cannot be set up, a text cannot be sent, the time
+// runs out (--timeout) or the PNG cannot be written.
 #include "roomservice.h"
 #include "roomservice_stub.h" // before registerInterface(): it gives the QML Stub its `events`
 
@@ -33,10 +35,10 @@ Q_IMPORT_QML_PLUGIN(Tomato_RpcPlugin)
 
 namespace {
 
-// What the window needs beyond QML's Stub: when its subscription is live (the `subscribed`
-// report of the typed stub behind Stub.events; the Stub repeats only the missed and ended
-// reports), and the terminal: a line per message shown, and in --screenshot mode the PNG
-// and the exit code. Lives on the GUI thread, as the stub and the window do.
+// What the window needs beyond QML's Stub: on which room servers its subscription is live
+// (from the Stub's subscribed and subscriptionEnded signals), and the terminal: a line per
+// message shown, and in --screenshot mode the PNG and the exit code. Lives on the GUI thread,
+// as the stub and the window do.
 class Session : public QObject
 {
     Q_OBJECT
@@ -50,33 +52,23 @@ public:
     QString instance() const { return m_instances.join(QLatin1String(", ")); }
     void setWindow(QQuickWindow *window) { m_window = window; }
 
-    // Follows the subscriptions of `events` (the Stub's typed stub; a new one after the
-    // Stub was reconfigured).
-    Q_INVOKABLE void watch(QObject *events)
+    // The Stub's subscription reports: live on one more room server, or no longer; reset()
+    // when the Stub made a new client (its subscriptions start again).
+    Q_INVOKABLE void joined(const QString &instance)
     {
-        auto *stub = dynamic_cast<Chat::RoomServiceStub *>(events);
-        Tomato::RemoteSignalStatus *status = stub ? stub->signalStatus() : nullptr;
-        if (status == m_status)
+        if (m_instances.contains(instance))
             return;
-        if (m_status)
-            disconnect(m_status, nullptr, this, nullptr);
-        m_status = status;
-        setInstances({});
-        if (!status)
-            return;
-        connect(status, &Tomato::RemoteSignalStatus::subscribed, this, [this](const QString &instance) {
-            if (m_instances.contains(instance))
-                return;
-            std::printf("LIVE %s\n", qPrintable(instance));
-            std::fflush(stdout);
-            setInstances(m_instances + QStringList{instance});
-        });
-        connect(status, &Tomato::RemoteSignalStatus::subscriptionEnded, this, [this](const QString &instance) {
-            QStringList left = m_instances;
-            left.removeAll(instance);
-            setInstances(left);
-        });
+        std::printf("LIVE %s\n", qPrintable(instance));
+        std::fflush(stdout);
+        setInstances(m_instances + QStringList{instance});
     }
+    Q_INVOKABLE void left(const QString &instance)
+    {
+        QStringList rest = m_instances;
+        rest.removeAll(instance);
+        setInstances(rest);
+    }
+    Q_INVOKABLE void reset() { setInstances({}); }
 
     Q_INVOKABLE void shown(int number, const QString &author, const QString &text)
     {
@@ -84,13 +76,14 @@ public:
         std::fflush(stdout);
     }
 
-    // A text could not be sent: the window shows it; a scripted run fails.
+    // A text could not be sent, or the client not set up: the window shows it; a scripted run
+    // fails. Queued: it may come while the QML loads, before the event loop runs.
     Q_INVOKABLE void failed(const QString &message)
     {
         if (m_screenshot.isEmpty())
             return;
         std::fprintf(stderr, "tomato-chat: %s\n", qPrintable(message));
-        QCoreApplication::exit(1);
+        QMetaObject::invokeMethod(QCoreApplication::instance(), [] { QCoreApplication::exit(1); }, Qt::QueuedConnection);
     }
 
     // The script is done and the expected messages are shown: in --screenshot mode, writes
@@ -100,11 +93,10 @@ public:
         if (m_screenshot.isEmpty() || !m_window || m_finishing)
             return;
         m_finishing = true;
-        // After the list has laid out its last rows (QML's callLater) and a frame shows them.
-        QTimer::singleShot(0, this, [this] {
-            connect(m_window, &QQuickWindow::frameSwapped, this, &Session::grab, Qt::SingleShotConnection);
-            m_window->update();
-        });
+        // Once a frame shows the newest messages: the list takes a frame or two to lay out its
+        // last rows and scroll to them.
+        connect(m_window, &QQuickWindow::frameSwapped, this, &Session::frameShown);
+        m_window->update();
     }
 
 Q_SIGNALS:
@@ -121,8 +113,13 @@ private:
             emit liveChanged();
     }
 
-    void grab()
+    void frameShown()
     {
+        if (!m_window->property("showsNewest").toBool()) {
+            m_window->update();
+            return;
+        }
+        disconnect(m_window, &QQuickWindow::frameSwapped, this, &Session::frameShown);
         if (m_window->grabWindow().save(m_screenshot)) {
             std::printf("wrote %s\n", qPrintable(m_screenshot));
             std::fflush(stdout);
@@ -135,7 +132,6 @@ private:
 
     QString m_screenshot;
     QPointer<QQuickWindow> m_window;
-    QPointer<Tomato::RemoteSignalStatus> m_status;
     QStringList m_instances;
     bool m_finishing = false;
 };
@@ -157,11 +153,13 @@ int main(int argc, char **argv)
     parser.setApplicationDescription(QStringLiteral(
         "A chat window on the room of tomato-chat-server, found in ZooKeeper; messages arrive as\n"
         "the remote signal Chat::RoomService::messagePosted (docs/SIGNALS.md)."));
-    parser.addHelpOption();
-    parser.addVersionOption();
     const QCommandLineOption registryOption(QStringLiteral("registry"),
                                             QStringLiteral("Where to find the room (default zookeeper://127.0.0.1:2181)."),
                                             QStringLiteral("uri"), QStringLiteral("zookeeper://127.0.0.1:2181"));
+    const QCommandLineOption serverOption(QStringLiteral("server"),
+                                          QStringLiteral("Talk to this room server (tcp://host:port) instead of "
+                                                         "finding one in the registry."),
+                                          QStringLiteral("address"));
     const QCommandLineOption nameOption(QStringLiteral("name"), QStringLiteral("Who writes from this window (default Guest)."),
                                         QStringLiteral("name"), QStringLiteral("Guest"));
     const QCommandLineOption stageOption(QStringLiteral("stage"), QStringLiteral("The room's stage (default: the configuration's)."),
@@ -182,11 +180,16 @@ int main(int argc, char **argv)
     const QCommandLineOption timeoutOption(QStringLiteral("timeout"),
                                            QStringLiteral("With --screenshot: give up after this many seconds (default 30)."),
                                            QStringLiteral("seconds"), QStringLiteral("30"));
-    parser.addOptions({registryOption, nameOption, stageOption, groupOption, sayOption, screenshotOption, expectOption,
+    parser.addOptions({registryOption, serverOption, nameOption, stageOption, groupOption, sayOption, screenshotOption, expectOption,
                        timeoutOption});
-    // --tomato-rpc.* override the RpcClient's properties, as in any Tomato program (docs/QML.md).
-    Tomato::RpcConfig::addOptionsTo(parser);
-    parser.process(app);
+    // --help, --version and --tomato-rpc.<key>=<value>, which override the RpcClient's properties
+    // as in any Tomato program (docs/QML.md); a mistake is one line on stderr and exit code 2.
+    Tomato::RpcConfig::fromCommandLine(app, parser);
+    if (!parser.positionalArguments().isEmpty()) {
+        std::fprintf(stderr, "tomato-chat: unexpected argument '%s' (see --help)\n",
+                     qPrintable(parser.positionalArguments().first()));
+        return 2;
+    }
 
     const QStringList say = parser.values(sayOption);
     bool expectOk = true, timeoutOk = true;
@@ -206,10 +209,12 @@ int main(int argc, char **argv)
     qRegisterMetaType<Chat::Message>();
 
     Session session(parser.value(screenshotOption));
+    QQmlEngine::setObjectOwnership(&session, QQmlEngine::CppOwnership);
     QQmlApplicationEngine engine;
     engine.addImportPath(QStringLiteral("qrc:/qt/qml"));
     engine.setInitialProperties({
         {QStringLiteral("registry"), parser.value(registryOption)},
+        {QStringLiteral("server"), parser.value(serverOption)},
         {QStringLiteral("stage"), parser.value(stageOption)},
         {QStringLiteral("group"), parser.value(groupOption)},
         {QStringLiteral("name"), parser.value(nameOption).trimmed()},

@@ -50,11 +50,7 @@ public:
         if (text.size() > maxText)
             throw std::invalid_argument("a message has at most 2000 characters");
         QMutexLocker lock(&m_mutex);
-        Chat::Message m;
-        m.number = ++m_count;
-        m.author = who;
-        m.text = text;
-        m.at = QDateTime::currentDateTimeUtc();
+        const Chat::Message m{++m_count, who, text, QDateTime::currentDateTimeUtc()};
         m_messages.push_back(m);
         if (m_messages.size() > kept)
             m_messages.pop_front();

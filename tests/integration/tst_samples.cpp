@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The sample programs as a user runs them: a real server process, a real client process,
 // real sockets.
+#include "sampleserver.h"
 #include "testcertificates.h"
+#include "zookeeperserver.h"
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QFile>
@@ -10,6 +12,7 @@
 #include <QtNetwork/QTcpSocket>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QTemporaryDir>
+#include <QtCore/QSet>
 #include <QtGui/QImage>
 #include <QtTest/QTest>
 
@@ -26,6 +29,7 @@ private Q_SLOTS:
     void theQuickCallerCallsFromQmlAndTakesItsScreenshot();
     void theWidgetsClientCancelsOnTheServerAndTakesItsScreenshot();
     void theBoardAppIsAServiceThatRemoteCallersChange();
+    void twoChatWindowsTalkThroughARoomFoundInZooKeeper();
     void everyProgramAnswersHelpAndVersionAndRefusesMistakes_data();
     void everyProgramAnswersHelpAndVersionAndRefusesMistakes();
     void helpListsTheConfigurationKeysWithTheirDefaults();
@@ -245,6 +249,75 @@ void tst_Samples::theBoardAppIsAServiceThatRemoteCallersChange()
     QCOMPARE(QImage(png).size(), QSize(560, 260));
 }
 
+// examples/chat (docs/SIGNALS.md): a room server registered in ZooKeeper and two windows that
+// find it there, started together. Each says one thing and shows both messages: the other's
+// came as the remote signal messagePosted (or, had it been posted before the window
+// subscribed, in history()), and each writes its window.
+void tst_Samples::twoChatWindowsTalkThroughARoomFoundInZooKeeper()
+{
+#ifndef CHAT_APP
+    QSKIP("built without Qt Quick (TOMATO_BUILD_DASHBOARD=OFF): no tomato-chat");
+#else
+    ZooKeeperServer zk;
+    QVERIFY2(zk.start(), qPrintable(zk.log()));
+    const QString registry = QStringLiteral("zookeeper://") + zk.hosts();
+    QProcess server;
+    server.setProcessChannelMode(QProcess::SeparateChannels);
+    server.start(QStringLiteral(CHAT_SERVER),
+                 {QStringLiteral("--tomato-rpc.name-service-uri=") + registry, QStringLiteral("--tomato-rpc.host=127.0.0.1"),
+                  QStringLiteral("--tomato-rpc.port=0"), QStringLiteral("--tomato-rpc.stage=dev"),
+                  QStringLiteral("--tomato-rpc.group=main")});
+    QVERIFY2(waitForSampleServerReady(server) != 0, server.readAllStandardError().constData());
+
+    QTemporaryDir dir;
+    const auto window = [&](QProcess &app, const QString &name, const QString &say) {
+        startOffscreen(app, QStringLiteral(CHAT_APP),
+                       {QStringLiteral("--registry"), registry, QStringLiteral("--stage"), QStringLiteral("dev"),
+                        QStringLiteral("--group"), QStringLiteral("main"), QStringLiteral("--name"), name,
+                        QStringLiteral("--say"), say, QStringLiteral("--expect"), QStringLiteral("2"),
+                        QStringLiteral("--screenshot"), dir.filePath(name + QLatin1String(".png"))});
+    };
+    QProcess alice, bob;
+    window(alice, QStringLiteral("Alice"), QStringLiteral("hi Bob"));
+    window(bob, QStringLiteral("Bob"), QStringLiteral("hi Alice"));
+    // Each gives up by itself after 30 s (--timeout), saying why.
+    QVERIFY(alice.waitForFinished(60000));
+    QVERIFY(bob.waitForFinished(60000));
+    const QString aliceOut = QString::fromUtf8(alice.readAllStandardOutput());
+    const QString bobOut = QString::fromUtf8(bob.readAllStandardOutput());
+    QVERIFY2(alice.exitCode() == 0, qPrintable(aliceOut + QString::fromUtf8(alice.readAllStandardError())));
+    QVERIFY2(bob.exitCode() == 0, qPrintable(bobOut + QString::fromUtf8(bob.readAllStandardError())));
+
+    const QRegularExpression fromBob(QStringLiteral("^MESSAGE [12] Bob: hi Alice$"), QRegularExpression::MultilineOption);
+    const QRegularExpression fromAlice(QStringLiteral("^MESSAGE [12] Alice: hi Bob$"), QRegularExpression::MultilineOption);
+    QVERIFY2(aliceOut.contains(fromBob), qPrintable(aliceOut));
+    QVERIFY2(aliceOut.contains(fromAlice), qPrintable(aliceOut)); // its own, as the room numbered it
+    QVERIFY2(bobOut.contains(fromAlice), qPrintable(bobOut));
+    QVERIFY2(bobOut.contains(fromBob), qPrintable(bobOut));
+    // Each message shown once, though it may have come both as an event and in history().
+    const QRegularExpression message(QStringLiteral("^MESSAGE "));
+    QCOMPARE(aliceOut.split(QLatin1Char('\n')).filter(message).size(), 2);
+    QCOMPARE(bobOut.split(QLatin1Char('\n')).filter(message).size(), 2);
+
+    for (const QString &name : {QStringLiteral("Alice"), QStringLiteral("Bob")}) {
+        const QImage image(dir.filePath(name + QLatin1String(".png")));
+        QCOMPARE(image.size(), QSize(480, 540));
+        // A drawn window (header, bubbles, text), not a blank one.
+        QSet<QRgb> colours;
+        for (int y = 0; y < image.height(); y += 4) {
+            for (int x = 0; x < image.width(); x += 4)
+                colours.insert(image.pixel(x, y));
+        }
+        QVERIFY2(colours.size() > 20, qPrintable(QStringLiteral("%1.png has %2 colours").arg(name).arg(colours.size())));
+    }
+
+    server.terminate();
+    QVERIFY(server.waitForFinished(10000));
+    const QString posted = QString::fromUtf8(server.readAllStandardOutput());
+    QVERIFY2(posted.contains(QLatin1String("Alice: hi Bob")) && posted.contains(QLatin1String("Bob: hi Alice")), qPrintable(posted));
+#endif
+}
+
 // Every program: --help and --version print and exit 0; an unknown option, a missing value,
 // a bad value or a stray argument is one line on stderr and exit code 2, before anything
 // listens or connects.
@@ -260,7 +333,16 @@ void tst_Samples::everyProgramAnswersHelpAndVersionAndRefusesMistakes_data()
     const QString bench = QStringLiteral(TOMATO_BENCH);
     const QString stubgen = QStringLiteral(TOMATO_STUBGEN);
     const QString version = QStringLiteral(TOMATO_VERSION_TEXT);
-    for (const QString &p : {server, client, bench, stubgen}) {
+    QStringList programs{server, client, bench, stubgen};
+#ifdef CHAT_SERVER
+    programs << QStringLiteral(CHAT_SERVER);
+    // A Qt GUI program: stdout only (QGuiApplication may warn on stderr about the environment).
+    QTest::newRow("tomato-chat --help") << QStringLiteral(CHAT_APP) << QStringList{QStringLiteral("--help")} << 0
+                                        << QStringLiteral("--expect <n>");
+    QTest::newRow("tomato-chat --version") << QStringLiteral(CHAT_APP) << QStringList{QStringLiteral("--version")} << 0
+                                           << QStringLiteral("tomato-chat ") + version + QLatin1Char('\n');
+#endif
+    for (const QString &p : std::as_const(programs)) {
         const QString name = QFileInfo(p).fileName();
         QTest::addRow("%s --help", qPrintable(name)) << p << QStringList{QStringLiteral("--help")} << 0
                                                       << QStringLiteral("Usage: ");
