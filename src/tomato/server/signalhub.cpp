@@ -93,10 +93,11 @@ bool SignalHub::subscribe(int signal, const std::shared_ptr<ConnectionState> &co
                 return false;
         }
     }
-    connection->outbox->post(std::move(confirmation), Outbox::When::WriteNow);
+    // Counted before the confirmation leaves: whoever reads it sees the subscription counted.
     m_bySignal[size_t(signal)].push_back({connection, connection.get(), id, serialization, 0});
     m_counters->subscriptions.fetch_add(1);
     m_counters->subscribed.fetch_add(1, std::memory_order_relaxed);
+    connection->outbox->post(std::move(confirmation), Outbox::When::WriteNow);
     return true;
 }
 
@@ -148,14 +149,18 @@ int SignalHub::subscriberCount() const
 void SignalHub::endLocked(std::vector<Subscriber>::iterator it, std::vector<Subscriber> &list, RpcError::Code code,
                           const QString &why)
 {
-    if (auto connection = it->connection.lock()) {
+    const auto connection = it->connection.lock();
+    const quint64 id = it->id;
+    const quint8 serialization = quint8(it->serialization);
+    // Uncounted before the notice leaves: whoever reads it sees the subscription gone.
+    list.erase(it);
+    m_counters->subscriptions.fetch_sub(1);
+    if (connection) {
         FrameBuilder notice;
         notice.addNumber(ExtensionKey::Code, code);
         notice.add(ExtensionKey::Message, why.toUtf8());
-        connection->outbox->post(notice.finish(Frame::Unsubscribe, quint8(it->serialization), it->id));
+        connection->outbox->post(notice.finish(Frame::Unsubscribe, serialization, id));
     }
-    list.erase(it);
-    m_counters->subscriptions.fetch_sub(1);
 }
 
 void SignalHub::emitted(int signal, void **argv)
