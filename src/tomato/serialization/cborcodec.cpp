@@ -745,10 +745,134 @@ private:
     QCborStreamWriter m_writer;
 };
 
+// The common scalars written straight into the output, byte for byte what QCborStreamWriter
+// writes for them (RFC 8949 heads, definite lengths, UTF-8 with '?' for a lone surrogate, as Qt's
+// UTF-8 encoder writes it),
+// without the QBuffer and writer that cost three allocations per value.
+void appendHead(QByteArray &out, quint8 major, quint64 value)
+{
+    const char m = char(major << 5);
+    if (value < 24) {
+        out.append(char(m | char(value)));
+    } else if (value <= 0xff) {
+        const char b[] = {char(m | 24), char(value)};
+        out.append(b, 2);
+    } else if (value <= 0xffff) {
+        const char b[] = {char(m | 25), char(value >> 8), char(value)};
+        out.append(b, 3);
+    } else if (value <= 0xffffffffULL) {
+        const char b[] = {char(m | 26), char(value >> 24), char(value >> 16), char(value >> 8), char(value)};
+        out.append(b, 5);
+    } else {
+        char b[9] = {char(m | 27)};
+        for (int i = 0; i < 8; ++i)
+            b[1 + i] = char(value >> (56 - 8 * i));
+        out.append(b, 9);
+    }
+}
+
+void appendText(QByteArray &out, QStringView text)
+{
+    const char16_t *p = text.utf16();
+    const qsizetype n = text.size();
+    auto isHigh = [](char16_t u) { return u >= 0xD800 && u < 0xDC00; };
+    auto isLow = [](char16_t u) { return u >= 0xDC00 && u < 0xE000; };
+    quint64 bytes = 0;
+    for (qsizetype i = 0; i < n; ++i) {
+        const char16_t u = p[i];
+        if (u < 0x80)
+            bytes += 1;
+        else if (u < 0x800)
+            bytes += 2;
+        else if (isHigh(u) && i + 1 < n && isLow(p[i + 1]))
+            bytes += 4, ++i;
+        else if (u >= 0xD800 && u < 0xE000)
+            bytes += 1; // a lone surrogate: '?'
+        else
+            bytes += 3;
+    }
+    appendHead(out, 3, bytes);
+    const qsizetype at = out.size();
+    out.resize(at + qsizetype(bytes));
+    auto *o = reinterpret_cast<uchar *>(out.data() + at);
+    for (qsizetype i = 0; i < n; ++i) {
+        char32_t c = p[i];
+        if (c < 0x80) {
+            *o++ = uchar(c);
+            continue;
+        }
+        if (isHigh(char16_t(c)) && i + 1 < n && isLow(p[i + 1]))
+            c = 0x10000 + ((c - 0xD800) << 10) + (p[++i] - 0xDC00);
+        else if (c >= 0xD800 && c < 0xE000) {
+            *o++ = uchar('?');
+            continue;
+        }
+        if (c < 0x800) {
+            *o++ = uchar(0xC0 | (c >> 6));
+        } else if (c < 0x10000) {
+            *o++ = uchar(0xE0 | (c >> 12));
+            *o++ = uchar(0x80 | ((c >> 6) & 0x3F));
+        } else {
+            *o++ = uchar(0xF0 | (c >> 18));
+            *o++ = uchar(0x80 | ((c >> 12) & 0x3F));
+            *o++ = uchar(0x80 | ((c >> 6) & 0x3F));
+        }
+        *o++ = uchar(0x80 | (c & 0x3F));
+    }
+}
+
+bool isPlainScalar(const TypeInfo *info, const void *data)
+{
+    if (!data)
+        return false;
+    switch (info->kind) {
+    case Kind::Bool: case Kind::Signed: case Kind::Unsigned: case Kind::Enum: case Kind::String: case Kind::Bytes:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void appendScalar(const TypeInfo *info, const void *data, QByteArray &out)
+{
+    switch (info->kind) {
+    case Kind::Bool:
+        out.append(char(*static_cast<const bool *>(data) ? 0xF5 : 0xF4));
+        return;
+    case Kind::Signed:
+    case Kind::Unsigned:
+    case Kind::Enum: {
+        const WireInteger v = loadInteger(info, data);
+        appendHead(out, v.negative ? 1 : 0, v.magnitude);
+        return;
+    }
+    case Kind::String:
+        appendText(out, QStringView(*static_cast<const QString *>(data)));
+        return;
+    case Kind::Bytes: {
+        const QByteArray &bytes = *static_cast<const QByteArray *>(data);
+        appendHead(out, 2, quint64(bytes.size()));
+        out.append(bytes);
+        return;
+    }
+    default:
+        Q_UNREACHABLE();
+    }
+}
+
 } // namespace
 
 void encodeArguments(const ValueRef *values, qsizetype count, QByteArray &out)
 {
+    bool plain = true;
+    for (qsizetype i = 0; i < count && plain; ++i)
+        plain = isPlainScalar(typeInfo(values[i].type), values[i].data);
+    if (plain) {
+        appendHead(out, 4, quint64(count));
+        for (qsizetype i = 0; i < count; ++i)
+            appendScalar(typeInfo(values[i].type), values[i].data, out);
+        return;
+    }
     AppendingWriter w(out);
     Encoder encoder(w.writer());
     w.writer().startArray(quint64(count));
@@ -763,8 +887,10 @@ void encodeArguments(const ValueRef *values, qsizetype count, QByteArray &out)
 
 void encodeValue(ValueRef value, QByteArray &out)
 {
-    AppendingWriter w(out);
     const TypeInfo *info = typeInfo(value.type);
+    if (isPlainScalar(info, value.data))
+        return appendScalar(info, value.data, out);
+    AppendingWriter w(out);
     if (info->kind == Kind::Unsupported)
         warnUnsupportedVariant(value.type);
     Encoder(w.writer()).encode(info, value.data);

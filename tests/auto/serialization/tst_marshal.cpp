@@ -193,6 +193,8 @@ private slots:
     void variantsDecodeToNaturalTypes();
     void variantsAreEncodedByTheirDynamicType_data();
     void variantsAreEncodedByTheirDynamicType();
+    void scalarsAreWrittenAsQCborStreamWriterWritesThem_data();
+    void scalarsAreWrittenAsQCborStreamWriterWritesThem();
     void binaryBodiesHaveTheDocumentedBytes_data();
     void binaryBodiesHaveTheDocumentedBytes();
     void jsonBodiesHaveTheDocumentedText_data();
@@ -1259,6 +1261,59 @@ void tst_Marshal::serializationNamesAreParsed()
     QCOMPARE(actual, expected);
     if (known) // names round-trip
         QCOMPARE(Tomato::serializationName(actual), name.toLower() == QLatin1String("cbor") ? QStringLiteral("binary") : name.toLower());
+}
+
+// Plain scalars take a hand-written path (no QBuffer, no writer); its bytes must be exactly the
+// writer's, at every head size and for every kind of UTF-16 the text may hold.
+void tst_Marshal::scalarsAreWrittenAsQCborStreamWriterWritesThem_data()
+{
+    QTest::addColumn<QVariant>("value");
+    for (qint64 v : {qint64(0), qint64(1), qint64(23), qint64(24), qint64(255), qint64(256), qint64(65535), qint64(65536),
+                     qint64(4294967295LL), qint64(4294967296LL), std::numeric_limits<qint64>::max(), qint64(-1),
+                     qint64(-24), qint64(-25), qint64(-256), qint64(-257), qint64(-65537), std::numeric_limits<qint64>::min()})
+        QTest::addRow("qint64 %lld", static_cast<long long>(v)) << QVariant::fromValue(v);
+    QTest::newRow("quint64 max") << QVariant::fromValue(std::numeric_limits<quint64>::max());
+    QTest::newRow("int -7") << QVariant::fromValue(-7);
+    QTest::newRow("short -300") << QVariant::fromValue(short(-300));
+    QTest::newRow("uchar 200") << QVariant::fromValue(uchar(200));
+    QTest::newRow("true") << QVariant(true);
+    QTest::newRow("false") << QVariant(false);
+    QTest::newRow("empty text") << QVariant(QString());
+    QTest::newRow("ascii") << QVariant(QStringLiteral("hello"));
+    QTest::newRow("two-byte") << QVariant(QStringLiteral("héllo"));
+    QTest::newRow("three-byte") << QVariant(QStringLiteral("€ and ✓"));
+    QTest::newRow("surrogate pair") << QVariant(QString::fromUtf8("tomato \xF0\x9F\x8D\x85"));
+    QTest::newRow("lone high surrogate") << QVariant(QString(QChar(0xD83C)) + QLatin1Char('x'));
+    QTest::newRow("lone low surrogate") << QVariant(QLatin1Char('x') + QString(QChar(0xDF45)));
+    QTest::newRow("high at the end") << QVariant(QLatin1String("x") + QString(QChar(0xD83C)));
+    QTest::newRow("long text") << QVariant(QString(300, QChar(0x00E9)));
+    QTest::newRow("empty bytes") << QVariant(QByteArray());
+    QTest::newRow("24 bytes") << QVariant(QByteArray(24, 'b'));
+    QTest::newRow("70000 bytes") << QVariant(QByteArray(70000, 'b'));
+}
+
+void tst_Marshal::scalarsAreWrittenAsQCborStreamWriterWritesThem()
+{
+    QFETCH(QVariant, value);
+    QByteArray expected;
+    {
+        QCborStreamWriter writer(&expected);
+        switch (value.metaType().id()) {
+        case QMetaType::Bool: writer.append(value.toBool()); break;
+        case QMetaType::QString: writer.append(value.toString()); break;
+        case QMetaType::QByteArray: writer.append(value.toByteArray()); break;
+        case QMetaType::ULongLong: writer.append(value.toULongLong()); break;
+        default: writer.append(value.toLongLong()); break;
+        }
+    }
+    QByteArray value1;
+    Tomato::Marshal::encodeValue(Tomato::Serialization::Binary, {value.metaType(), value.constData()}, value1);
+    QCOMPARE(value1.toHex(' '), expected.toHex(' '));
+    // As the only argument of a request: an array head, then the same bytes.
+    QByteArray arguments;
+    const Tomato::ValueRef ref{value.metaType(), value.constData()};
+    Tomato::Marshal::encodeArguments(Tomato::Serialization::Binary, &ref, 1, arguments);
+    QCOMPARE(arguments.toHex(' '), (QByteArray("\x81") + expected).toHex(' '));
 }
 
 QTEST_GUILESS_MAIN(tst_Marshal)
