@@ -183,12 +183,18 @@ bool ServerConnection::overloaded() const
 bool ServerConnection::processFrames()
 {
     const bool more = parseFrames();
-    if (!m_inline.empty()) {
-        std::vector<std::shared_ptr<ServerCall>> calls;
-        calls.swap(m_inline);
-        for (const auto &call : calls)
+    // Run from a second vector, both keeping their capacity (no allocation per read). A method
+    // that spins an event loop may bring this back here: the outer run takes what it parsed.
+    if (m_runningInline)
+        return more;
+    m_runningInline = true;
+    while (!m_inline.empty()) {
+        m_running.swap(m_inline);
+        for (const auto &call : m_running)
             m_core->execute(call);
+        m_running.clear();
     }
+    m_runningInline = false;
     return more;
 }
 

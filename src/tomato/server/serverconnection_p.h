@@ -101,7 +101,8 @@ private:
     std::vector<std::pair<quint64, std::weak_ptr<ServerCall>>> m_calls;
     size_t m_purgeAt = 16;
     // Calls of PublishOptions::Dispatch::IoThread services parsed in this read, not yet run.
-    std::vector<std::shared_ptr<ServerCall>> m_inline;
+    std::vector<std::shared_ptr<ServerCall>> m_inline, m_running;
+    bool m_runningInline = false;
     // Its remote-signal subscriptions, by id: dropped from their hubs when it goes.
     std::vector<std::pair<quint64, std::weak_ptr<class SignalHub>>> m_subscriptions;
     std::chrono::steady_clock::time_point m_lastActivity; // the last read (before the first: the accept)
