@@ -13,6 +13,8 @@
 #include <QtCore/QThread>
 #include <QtCore/QVarLengthArray>
 
+#include <cstddef>
+
 #include <algorithm>
 #include <cxxabi.h>
 #include <typeinfo>
@@ -45,16 +47,16 @@ public:
         : m_method(m)
     {
         m_argv.resize(m.parameterTypes.size() + 1);
-        m_argv[0] = m.invokeReturnType.isValid() ? m.invokeReturnType.create() : nullptr;
+        m_argv[0] = m.invokeReturnType.isValid() ? make(m.invokeReturnType) : nullptr;
         for (qsizetype i = 0; i < m.parameterTypes.size(); ++i)
-            m_argv[i + 1] = m.parameterTypes.at(i).create();
+            m_argv[i + 1] = make(m.parameterTypes.at(i));
     }
     ~CallStorage()
     {
         if (m_argv[0])
-            m_method.invokeReturnType.destroy(m_argv[0]);
+            unmake(m_method.invokeReturnType, m_argv[0]);
         for (qsizetype i = 0; i < m_method.parameterTypes.size(); ++i)
-            m_method.parameterTypes.at(i).destroy(m_argv[i + 1]);
+            unmake(m_method.parameterTypes.at(i), m_argv[i + 1]);
     }
     CallStorage(const CallStorage &) = delete;
     CallStorage &operator=(const CallStorage &) = delete;
@@ -63,8 +65,30 @@ public:
     const void *result() const { return m_argv[0]; }
 
 private:
+    // Values that fit live in the storage itself (strings, numbers, small gadgets): no heap
+    // allocation per argument on the way of every call.
+    void *make(QMetaType type)
+    {
+        const qsizetype align = qMax<qsizetype>(1, type.alignOf());
+        const qsizetype at = (m_used + align - 1) / align * align;
+        if (align > qsizetype(alignof(std::max_align_t)) || at + type.sizeOf() > qsizetype(sizeof(m_inline)))
+            return type.create();
+        m_used = at + type.sizeOf();
+        return type.construct(m_inline + at);
+    }
+    void unmake(QMetaType type, void *value)
+    {
+        const auto at = reinterpret_cast<quintptr>(value), begin = reinterpret_cast<quintptr>(m_inline);
+        if (at >= begin && at < begin + sizeof(m_inline))
+            type.destruct(value);
+        else
+            type.destroy(value);
+    }
+
     const MethodInfo &m_method;
     QVarLengthArray<void *, 8> m_argv;
+    alignas(std::max_align_t) unsigned char m_inline[256];
+    qsizetype m_used = 0;
 };
 
 } // namespace
