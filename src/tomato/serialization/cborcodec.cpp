@@ -860,6 +860,86 @@ void appendScalar(const TypeInfo *info, const void *data, QByteArray &out)
     }
 }
 
+// The same scalars read straight from the body when they are well-formed and of the expected
+// type, ASCII text only: anything else (a wrong type, an indefinite length, a tag, UTF-8 beyond
+// ASCII, an integer out of range) returns false, and the full decoder reads the body again from
+// its start and says what is wrong, exactly as it always did.
+bool readHead(const uchar *&p, const uchar *end, quint8 *major, quint64 *value)
+{
+    if (p >= end)
+        return false;
+    const uchar initial = *p++;
+    *major = initial >> 5;
+    const uchar extra = initial & 0x1f;
+    if (extra < 24) {
+        *value = extra;
+        return true;
+    }
+    const int n = extra == 24 ? 1 : extra == 25 ? 2 : extra == 26 ? 4 : extra == 27 ? 8 : 0;
+    if (n == 0 || end - p < n)
+        return false;
+    quint64 v = 0;
+    for (int i = 0; i < n; ++i)
+        v = (v << 8) | *p++;
+    *value = v;
+    return true;
+}
+
+bool readPlainScalar(const TypeInfo *info, const uchar *&p, const uchar *end, void *out)
+{
+    quint8 major = 0;
+    quint64 value = 0;
+    switch (info->kind) {
+    case Kind::Bool:
+        if (p >= end || (*p != 0xF4 && *p != 0xF5))
+            return false;
+        *static_cast<bool *>(out) = *p++ == 0xF5;
+        return true;
+    case Kind::Signed:
+    case Kind::Unsigned: {
+        if (!readHead(p, end, &major, &value) || major > 1)
+            return false;
+        QString unused; // only written when the value does not fit, and then the full decoder says so
+        DecodeContext ctx(&unused);
+        return storeInteger(info, WireInteger{major == 1, value}, out, ctx);
+    }
+    case Kind::String: {
+        if (!readHead(p, end, &major, &value) || major != 3 || value > quint64(end - p))
+            return false;
+        for (quint64 i = 0; i < value; ++i) {
+            if (p[i] >= 0x80)
+                return false;
+        }
+        *static_cast<QString *>(out) = QString::fromLatin1(reinterpret_cast<const char *>(p), qsizetype(value));
+        p += value;
+        return true;
+    }
+    case Kind::Bytes:
+        if (!readHead(p, end, &major, &value) || major != 2 || value > quint64(end - p))
+            return false;
+        *static_cast<QByteArray *>(out) = QByteArray(reinterpret_cast<const char *>(p), qsizetype(value));
+        p += value;
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool readPlainArguments(QByteArrayView body, const QMetaType *types, void *const *out, qsizetype count)
+{
+    const auto *p = reinterpret_cast<const uchar *>(body.data());
+    const auto *end = p + body.size();
+    quint8 major = 0;
+    quint64 n = 0;
+    if (!readHead(p, end, &major, &n) || major != 4 || n != quint64(count))
+        return false;
+    for (qsizetype i = 0; i < count; ++i) {
+        if (!readPlainScalar(typeInfo(types[i]), p, end, out[i]))
+            return false;
+    }
+    return p == end;
+}
+
 } // namespace
 
 void encodeArguments(const ValueRef *values, qsizetype count, QByteArray &out)
@@ -899,6 +979,8 @@ void encodeValue(ValueRef value, QByteArray &out)
 bool decodeArguments(QByteArrayView body, const QMetaType *types, void *const *out,
                      qsizetype count, QString *error)
 {
+    if (readPlainArguments(body, types, out, count))
+        return true;
     DecodeContext ctx(error);
     ctx.setSubject(QStringLiteral("request body"));
     if (body.isEmpty())
@@ -939,6 +1021,12 @@ bool decodeArguments(QByteArrayView body, const QMetaType *types, void *const *o
 
 bool decodeValue(QByteArrayView body, QMetaType type, void *out, QString *error)
 {
+    {
+        const auto *p = reinterpret_cast<const uchar *>(body.data());
+        const auto *end = p + body.size();
+        if (readPlainScalar(typeInfo(type), p, end, out) && p == end)
+            return true;
+    }
     DecodeContext ctx(error);
     if (body.isEmpty()) {
         ctx.setSubject(QStringLiteral("response body"));
