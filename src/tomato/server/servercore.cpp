@@ -771,7 +771,7 @@ void ServerCore::expireFutures()
 
 void ServerCore::answer(ServerCall &call, const void *result, bool last)
 {
-    FrameBuilder frame;
+    FrameBuilder frame(128); // "code:0" and a small result without growing; a large one grows once
     frame.addEncoded("code:0");
     // The result is encoded straight into the frame (no copy of it later).
     if (!call.method->returnsVoid())

@@ -6,10 +6,10 @@
 namespace Tomato {
 
 FrameBuilder::FrameBuilder(qsizetype reserve)
-    : m_bytes(Frame::HeaderSize, Qt::Uninitialized)
 {
-    if (reserve > 0)
-        m_bytes.reserve(Frame::HeaderSize + reserve);
+    // One allocation: reserving after sizing would be a second.
+    m_bytes.reserve(Frame::HeaderSize + qMax<qsizetype>(reserve, 0));
+    m_bytes.resize(Frame::HeaderSize);
 }
 
 void FrameBuilder::addEncoded(QByteArrayView entries)
