@@ -60,6 +60,20 @@ bool unescape(const QByteArray &source, QByteArrayView in, qsizetype offset, QBy
         Q_UNUSED(source);
         return true;
     }
+    // Every request of a service carries the same escaped name ("Sample%3A%3AEchoService"):
+    // the last few unescaped ones are kept per thread and shared, not made again per call.
+    struct Recent
+    {
+        QByteArray escaped, unescaped;
+    };
+    thread_local Recent recent[4];
+    thread_local unsigned next = 0;
+    for (const Recent &r : recent) {
+        if (!r.escaped.isNull() && QByteArrayView(r.escaped) == in) {
+            *out = r.unescaped;
+            return true;
+        }
+    }
     // Written through a pointer into one allocation of the escaped size: every call's
     // `service` is escaped ("Sample%3A%3AEchoService"), and append() per byte cost more than
     // the rest of the extension's decoding together.
@@ -75,6 +89,11 @@ bool unescape(const QByteArray &source, QByteArrayView in, qsizetype offset, QBy
         i += 2;
     }
     out->truncate(d - out->constData());
+    if (in.size() <= 128) {
+        Recent &slot = recent[next++ % 4];
+        slot.escaped = in.toByteArray();
+        slot.unescaped = *out;
+    }
     return true;
 }
 } // namespace
