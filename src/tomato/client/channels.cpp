@@ -272,7 +272,7 @@ DirectChannel::DirectChannel(std::shared_ptr<ClientSession> session, const RpcCo
 
 QString DirectChannel::describe() const
 {
-    return m_session->settings.endpoint.toString();
+    return m_session->where;
 }
 
 void DirectChannel::send(std::unique_ptr<OutgoingCall> call)

@@ -108,7 +108,7 @@ void ClientConnection::onConnectTimeout()
     gone->deleteLater();
     m_writer.stop();
     const QString why = QStringLiteral("cannot connect to %1: no connection within connect-timeout-ms (%2 ms)")
-                            .arg(m_session->settings.endpoint.toString())
+                            .arg(m_session->where)
                             .arg(m_session->settings.connectTimeoutMs);
     qCDebug(lcTransport).noquote() << why;
     failAll(RpcError::ConnectFailed, why, true);
@@ -116,7 +116,7 @@ void ClientConnection::onConnectTimeout()
 
 void ClientConnection::onReady()
 {
-    qCDebug(lcTransport).noquote() << "connected to" << m_session->settings.endpoint.toString();
+    qCDebug(lcTransport).noquote() << "connected to" << m_session->where;
     m_connectTimer.stop();
     m_session->connected.store(true, std::memory_order_relaxed);
     m_lastRead = Clock::now();
@@ -151,12 +151,12 @@ void ClientConnection::onStreamGone()
         m_resubscribeBackoffMs = qMin(m_resubscribeBackoffMs * 2, 5000);
     }
     qCDebug(lcTransport).noquote() << (gone->isReady() ? "the connection to" : "no connection to")
-                                   << m_session->settings.endpoint.toString() + QLatin1Char(':') << gone->errorString();
+                                   << m_session->where + QLatin1Char(':') << gone->errorString();
     if (m_goneWith) // the peer's Error frame said why: every call still on the stream gets that
         failAll(m_goneWith->code(), m_goneWith->message(), true);
     else if (gone->isReady())
         failAll(RpcError::ConnectionLost, QStringLiteral("connection to %1 lost: %2")
-                                              .arg(m_session->settings.endpoint.toString(), gone->errorString()),
+                                              .arg(m_session->where, gone->errorString()),
                 true);
     else
         failAll(RpcError::ConnectFailed, gone->errorString(), true);
@@ -174,7 +174,7 @@ void ClientConnection::failAll(RpcError::Code code, const QString &message, bool
     const auto calls = m_session->takeAll(detach);
     const RpcError error(code, message);
     for (const auto &call : calls)
-        finishCall(*call, m_session->settings.endpoint.toString(), &error);
+        finishCall(*call, m_session->where, &error);
 }
 
 // ---- the response pipeline ---------------------------------------------------------------
@@ -201,11 +201,11 @@ void ClientConnection::onReadyRead()
         case FrameParser::TooLarge:
             if (auto call = m_session->take(m_parser.frame().messageId)) {
                 const RpcError error(RpcError::FrameTooLarge, m_parser.errorString());
-                finishCall(*call, m_session->settings.endpoint.toString(), &error);
+                finishCall(*call, m_session->where, &error);
             }
             break;
         case FrameParser::Corrupt:
-            qCWarning(lcTransport).noquote() << "bad bytes from" << m_session->settings.endpoint.toString()
+            qCWarning(lcTransport).noquote() << "bad bytes from" << m_session->where
                                              << m_parser.errorString();
             failAll(RpcError::ProtocolViolation, m_parser.errorString());
             dropStream();
@@ -245,7 +245,7 @@ void ClientConnection::handleFrame(Frame &&frame)
     }
     if (!extOk) {
         const RpcError violation(RpcError::ProtocolViolation, error);
-        return finishCall(*call, m_session->settings.endpoint.toString(), &violation);
+        return finishCall(*call, m_session->where, &violation);
     }
     complete(*call, std::move(frame), ext);
 }
@@ -253,7 +253,7 @@ void ClientConnection::handleFrame(Frame &&frame)
 // A response for `call`: its error, or its result decoded into the pending call.
 void ClientConnection::complete(OutgoingCall &call, Frame &&frame, const Extension &ext)
 {
-    const QString where = m_session->settings.endpoint.toString();
+    const QString where = m_session->where;
     PendingCall &pending = *call.pending;
     Message::ResponseHeader header;
     QString error;
@@ -303,7 +303,7 @@ void ClientConnection::syncSubscriptions()
 // of subscriptions this side no longer has, are ignored.
 void ClientConnection::handleSignalFrame(const Frame &frame, const Extension &ext, bool extOk)
 {
-    const QString where = m_session->settings.endpoint.toString();
+    const QString where = m_session->where;
     switch (frame.command) {
     case Frame::Response: {
         Message::ResponseHeader header;
@@ -390,7 +390,7 @@ void ClientConnection::onTimer()
     ClientSession::Taken expired;
     ClientSession::Taken cancelled;
     m_session->takeExpired(Clock::now(), &expired, &cancelled);
-    const QString where = m_session->settings.endpoint.toString();
+    const QString where = m_session->where;
     const RpcError timeout(RpcError::Timeout, QStringLiteral("no reply from %1 within the call's timeout").arg(where));
     const RpcError cancel(RpcError::Cancelled, QStringLiteral("cancelled by the caller"));
     for (auto &[id, call] : expired) {
@@ -425,7 +425,7 @@ void ClientConnection::onKeepAlive()
     // so its silence then proves nothing: the calls' own timeouts judge it.
     constexpr qsizetype ServerReadLimit = 256;
     if (m_keepAlivesUnanswered >= 2 && m_session->inFlight() < ServerReadLimit) {
-        qCWarning(lcTransport).noquote() << "no answer from" << m_session->settings.endpoint.toString() << "to"
+        qCWarning(lcTransport).noquote() << "no answer from" << m_session->where << "to"
                                          << m_keepAlivesUnanswered << "heartbeats; dropping the connection";
         dropStream();
         return;

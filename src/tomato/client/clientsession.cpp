@@ -39,7 +39,7 @@ void ClientSession::send(std::unique_ptr<OutgoingCall> call)
     if (call->frame.size() > settings.maxFrameBytes) {
         const RpcError error(RpcError::RequestTooLarge, QStringLiteral("request of %1 bytes exceeds max-frame-bytes %2")
                                                             .arg(call->frame.size()).arg(settings.maxFrameBytes));
-        return finishCall(*call, settings.endpoint.toString(), &error);
+        return finishCall(*call, where, &error);
     }
     const quint64 id = nextMessageId();
     call->messageId = id;
@@ -70,7 +70,7 @@ void ClientSession::send(std::unique_ptr<OutgoingCall> call)
         }
     }
     const RpcError closed(RpcError::ClientClosed, QStringLiteral("the RpcClient was shut down"));
-    finishCall(*call, settings.endpoint.toString(), &closed);
+    finishCall(*call, where, &closed);
 }
 
 void ClientSession::forgetDeadline(quint64 id, Clock::time_point deadline)

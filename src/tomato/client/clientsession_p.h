@@ -37,7 +37,10 @@ struct ClientConnectionSettings
 class ClientSession
 {
 public:
-    explicit ClientSession(ClientConnectionSettings settings) : settings(std::move(settings)) {}
+    explicit ClientSession(ClientConnectionSettings settings)
+        : settings(std::move(settings)), where(this->settings.endpoint.toString())
+    {
+    }
 
     // Compresses, numbers and frames the call, enters it in the table and posts it.
     void send(std::unique_ptr<OutgoingCall> call);
@@ -79,6 +82,7 @@ public:
     std::function<void()> requestSync; // set once by the connection: have it send what changed
 
     const ClientConnectionSettings settings;
+    const QString where; // settings.endpoint as text, made once: every completed call names it
     std::shared_ptr<Outbox> outbox; // set once by the connection, before any send
     std::function<void()> requestRearm; // set once by the connection: re-arm its timer
     // When the connection's timer fires next (steady clock ticks); max when it is off.

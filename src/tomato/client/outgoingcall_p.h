@@ -14,6 +14,8 @@ namespace Tomato {
 // compress it, give it a message id and write its header (ClientSession::send).
 struct OutgoingCall
 {
+    OutgoingCall() = default;
+    explicit OutgoingCall(qsizetype reserve) : frame(reserve) {} // bytes expected after the header
     Serialization serialization = Serialization::Binary;
     FrameBuilder frame;
     std::chrono::steady_clock::time_point deadline;

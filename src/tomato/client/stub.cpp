@@ -352,7 +352,8 @@ Channel &StubCore::channel() const
 std::unique_ptr<OutgoingCall> startRequest(QByteArrayView extensionPrefix, Serialization serialization,
                                            std::chrono::milliseconds timeout, const CallOptions &options)
 {
-    auto call = std::make_unique<OutgoingCall>();
+    // Room for the extension and a small body: the frame is built without growing.
+    auto call = std::make_unique<OutgoingCall>(extensionPrefix.size() + 96);
     call->serialization = serialization;
     const auto now = std::chrono::steady_clock::now();
     call->deadline = now + timeout;

@@ -32,7 +32,18 @@ void FrameBuilder::add(const char *key, QByteArrayView value)
 
 void FrameBuilder::addNumber(const char *key, qint64 value)
 {
-    add(key, QByteArray::number(value)); // digits never need escaping
+    // Digits never need escaping; written from the stack, not through QByteArray::number().
+    char digits[24];
+    char *end = digits + sizeof(digits);
+    char *p = end;
+    quint64 magnitude = value < 0 ? quint64(0) - quint64(value) : quint64(value);
+    do {
+        *--p = char('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (value < 0)
+        *--p = '-';
+    add(key, QByteArrayView(p, end - p));
 }
 
 QByteArray &FrameBuilder::body()
