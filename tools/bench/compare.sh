@@ -19,7 +19,7 @@ BUILD=${TOMATO_BENCH_BUILD:-$ROOT/build/release-bench}
 [ -x "$ANCHORS/run.sh" ] || { echo "no reference harness at $ANCHORS" >&2; exit 1; }
 need=()
 for p in qt6-remoteobjects-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-         qt6-base-dev libzstd-dev zlib1g-dev cmake ninja-build g++ pkg-config; do
+         qt6-base-dev libzstd-dev zlib1g-dev libssl-dev cmake ninja-build g++ pkg-config; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -370,12 +370,12 @@ void HttpConnectionPrivate::watchWritable(bool on)
         m_writeNotifier->setEnabled(on);
     if (!on || m_writeNotifier || m_writableConnection)
         return;
-    const SharedDescriptor descriptor = m_stream->directWriteDescriptor();
-    if (!descriptor) {
+    const SharedWriter writer = m_stream->directWriter();
+    if (!writer) {
         m_writableConnection = QObject::connect(m_stream, &Stream::writable, q, [this] { onWritable(); });
         return;
     }
-    m_writeNotifier = new QSocketNotifier(*descriptor, QSocketNotifier::Write, q);
+    m_writeNotifier = new QSocketNotifier(writer->descriptor(), QSocketNotifier::Write, q);
     QObject::connect(m_writeNotifier, &QSocketNotifier::activated, q, [this] { onWritable(); });
 }
 

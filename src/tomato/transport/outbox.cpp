@@ -6,8 +6,6 @@
 
 #include <QtCore/QSocketNotifier>
 
-#include <cerrno>
-#include <sys/socket.h>
 
 namespace Tomato {
 
@@ -30,27 +28,10 @@ void Outbox::scheduleLocked()
 // Bytes taken (maybe fewer than `size` when the kernel buffer fills), -1 when broken.
 qint64 Outbox::writeLocked(const char *data, qsizetype size)
 {
-    if (m_fd < 0) {
-        const qint64 n = m_stream->write(data, size);
-        if (n < 0)
-            m_failed = true;
-        return n;
-    }
-    qsizetype written = 0;
-    while (written < size) {
-        const ssize_t n = ::send(m_fd, data + written, size_t(size - written), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            written += n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
+    const qint64 n = m_direct ? m_direct->write(data, size) : m_stream->write(data, size);
+    if (n < 0)
         m_failed = true;
-        return -1;
-    }
-    return written;
+    return n;
 }
 
 // `written` bytes of m_pending have gone: drops them and finds the next frame boundary (frames
@@ -74,7 +55,7 @@ bool Outbox::post(QByteArray &&frame, When when)
     QMutexLocker lock(&m_mutex);
     if (m_closed || m_finishing)
         return false;
-    if (when == When::WriteNow && m_fd >= 0 && m_pending.isEmpty() && !m_failed) {
+    if (when == When::WriteNow && m_direct && m_pending.isEmpty() && !m_failed) {
         const qint64 written = writeLocked(frame.constData(), frame.size());
         if (written == frame.size())
             return true;
@@ -123,8 +104,7 @@ void Outbox::attach(Stream *stream)
 {
     QMutexLocker lock(&m_mutex);
     m_stream = stream;
-    m_direct = stream->directWriteDescriptor();
-    m_fd = m_direct ? *m_direct : -1;
+    m_direct = stream->directWriter();
     m_failed = false;
 }
 
@@ -132,7 +112,6 @@ void Outbox::detach()
 {
     QMutexLocker lock(&m_mutex);
     m_direct.reset();
-    m_fd = -1;
     m_stream = nullptr;
     m_failed = false;
     dropPendingLocked();
@@ -175,7 +154,7 @@ qsizetype Outbox::pendingBytes() const
 qintptr Outbox::directDescriptor() const
 {
     QMutexLocker lock(&m_mutex);
-    return m_fd;
+    return m_direct ? m_direct->descriptor() : -1;
 }
 
 void Outbox::close()
@@ -186,7 +165,6 @@ void Outbox::close()
     m_account = nullptr; // it may go now
     m_stream = nullptr;
     m_direct.reset();
-    m_fd = -1;
 }
 
 bool Outbox::isClosed() const

@@ -17,19 +17,20 @@ namespace Tomato {
 //
 // Two ways out, chosen per post:
 // - Write now: when the poster says nothing else is about to follow (a lone call, the last
-//   answer a connection owes), nothing is queued and the stream offers a direct descriptor
-//   (TCP and Unix sockets do, TLS does not), the frame goes straight to the kernel from the
-//   posting thread, under the outbox lock: no hop to the I/O thread and no wake-up. What the
-//   kernel does not take stays queued for the I/O thread.
+//   answer a connection owes), nothing is queued and the stream offers a direct writer (TCP,
+//   Unix sockets and TLS do), the frame goes straight to the kernel from the posting thread
+//   (encrypted there, for TLS), under the outbox lock: no hop to the I/O thread and no
+//   wake-up. What the kernel does not take stays queued for the I/O thread.
 // - Batch: otherwise the frame is queued, and the first post into an empty queue schedules
 //   one flush on the I/O thread; posts before that flush ride along, so a burst of frames
 //   costs one wake-up and one write.
 // Frames never interleave: a write-now post finds the queue empty or queues behind it.
 // Before a stream is attached (a client still connecting) every post queues.
 //
-// The direct path writes to the stream's descriptor, which the outbox holds a share of until
-// detach()/close() (SharedDescriptor): a stream that lets go of it first (a peer that shut down
-// its sending side still gets its answers) cannot have its number reused under a writer's feet.
+// The direct path writes through the stream's DirectWriter, which the outbox holds a share of
+// until detach()/close(): a stream that lets go of it first (a peer that shut down its sending
+// side still gets its answers) cannot have its descriptor reused under a writer's feet.
+// Queued bytes go out through the same writer, on the I/O thread.
 // Thread-safe. Once closed (the connection is gone) posts are refused.
 class Outbox
 {
@@ -92,8 +93,7 @@ private:
     qsizetype m_headTail = 0;
     BudgetAccount *m_account = nullptr;
     Stream *m_stream = nullptr; // used on the I/O thread only
-    SharedDescriptor m_direct;  // our share of the stream's direct descriptor
-    int m_fd = -1;              // its number, -1 without one
+    SharedWriter m_direct;      // our share of the stream's direct writer, if it has one
     bool m_scheduled = false;
     bool m_failed = false;
     bool m_closed = false;

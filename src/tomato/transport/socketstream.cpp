@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <utility>
 
 namespace Tomato {
 
@@ -40,8 +41,8 @@ void SocketStream::closeDescriptor()
     m_readable = nullptr;
     delete m_connecting;
     m_connecting = nullptr;
-    if (m_shared)
-        m_shared.reset(); // closed now, or when the Outbox lets go too
+    if (m_writer)
+        m_writer.reset(); // closed now, or when the Outbox lets go too
     else if (m_fd >= 0)
         ::close(m_fd);    // still connecting: nobody else has it
     m_fd = -1;
@@ -81,11 +82,13 @@ SocketStream *SocketStream::adopt(qintptr descriptor, const QString &scheme, QOb
 
 void SocketStream::becomeReady()
 {
-    m_shared = makeSharedDescriptor(m_fd);
-    if (m_scheme == QLatin1String("tcp")) {
+    if (m_scheme != QLatin1String("unix")) {
         const int on = 1;
         ::setsockopt(m_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     }
+    if (m_handOver)
+        return markReady(); // takeDescriptor() next
+    m_writer = makeSocketWriter(m_fd);
     m_readable = new QSocketNotifier(m_fd, QSocketNotifier::Read, this);
     connect(m_readable, &QSocketNotifier::activated, this, [this] {
         m_readCalled = false;
@@ -101,9 +104,10 @@ void SocketStream::becomeReady()
 
 // ---- client side -------------------------------------------------------------------------
 
-SocketStream *SocketStream::connectTo(const Endpoint &address, QObject *parent)
+SocketStream *SocketStream::connectTo(const Endpoint &address, QObject *parent, bool handOver)
 {
     auto *s = new SocketStream(address.scheme(), parent);
+    s->m_handOver = handOver;
     s->m_peer = address.toString();
     if (address.hasPath()) {
         QMetaObject::invokeMethod(s, [s, path = address.path()] { s->connectUnix(path); }, Qt::QueuedConnection);
@@ -119,6 +123,12 @@ SocketStream *SocketStream::connectTo(const Endpoint &address, QObject *parent)
         });
     }
     return s;
+}
+
+int SocketStream::takeDescriptor()
+{
+    Q_ASSERT(m_handOver && !m_writer);
+    return std::exchange(m_fd, -1);
 }
 
 void SocketStream::fail(const QString &why)
@@ -276,7 +286,7 @@ void SocketStream::abort()
 {
     // The connection ends now for every holder of the descriptor: an Outbox writing to it
     // from another thread gets an error instead of writing into a connection we gave up on.
-    if (m_shared)
+    if (m_writer)
         ::shutdown(m_fd, SHUT_RDWR);
     closeDescriptor();
     markClosed(QStringLiteral("aborted"));

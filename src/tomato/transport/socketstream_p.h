@@ -25,13 +25,16 @@ public:
     // Server side: an accepted descriptor, ready at once. `scheme` is "tcp" or "unix".
     static SocketStream *adopt(qintptr descriptor, const QString &scheme, QObject *parent);
     // Client side: connects to a tcp:// (host names are looked up first) or unix:// address;
-    // ready() or closed() follow, never from inside this call.
-    static SocketStream *connectTo(const Endpoint &address, QObject *parent);
+    // ready() or closed() follow, never from inside this call. With `handOver`, the stream
+    // only connects: once ready, takeDescriptor() gives the connected socket to another
+    // stream (TLS speaks over it).
+    static SocketStream *connectTo(const Endpoint &address, QObject *parent, bool handOver = false);
+    int takeDescriptor();
     ~SocketStream() override;
 
     bool readInto(FrameParser &parser, qint64 maxBytes = NoLimit) override;
     qint64 write(const char *data, qint64 size) override;
-    SharedDescriptor directWriteDescriptor() const override { return m_shared; }
+    SharedWriter directWriter() const override { return m_writer; }
     void close() override;
     void abort() override;
     QString peer() const override { return m_peer; }
@@ -49,8 +52,8 @@ private:
     void fail(const QString &why);
     void closeDescriptor();
 
-    int m_fd = -1;             // the number of m_shared, -1 once this stream let go of it
-    SharedDescriptor m_shared; // closed when the Outbox lets go of it too
+    int m_fd = -1;             // the descriptor of m_writer, -1 once this stream let go of it
+    SharedWriter m_writer;     // closes it when the Outbox lets go of it too
     QSocketNotifier *m_readable = nullptr;
     bool m_readCalled = false; // readInto() ran during the current readyRead()
     QSocketNotifier *m_connecting = nullptr; // client side, while a TCP connect is under way
@@ -59,6 +62,7 @@ private:
     QString m_scheme;
     QString m_peer;
     QString m_lastError;
+    bool m_handOver = false;
 };
 
 } // namespace Tomato

@@ -1,24 +1,45 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <tomato/transport/stream_p.h>
 
+#include <cerrno>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace Tomato {
 
+DirectWriter::~DirectWriter() = default;
+
 namespace {
-struct DescriptorHolder
+class SocketWriter final : public DirectWriter
 {
-    explicit DescriptorHolder(int d) : fd(d) { }
-    ~DescriptorHolder() { ::close(fd); }
-    const int fd;
+public:
+    explicit SocketWriter(int descriptor) : DirectWriter(descriptor) { }
+    ~SocketWriter() override { ::close(m_descriptor); }
+
+    qint64 write(const char *data, qint64 size) override
+    {
+        qint64 written = 0;
+        while (written < size) {
+            const ssize_t n = ::send(m_descriptor, data + written, size_t(size - written), MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) {
+                written += n;
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                break;
+            return -1;
+        }
+        return written;
+    }
 };
 } // namespace
 
-SharedDescriptor makeSharedDescriptor(int descriptor)
+SharedWriter makeSocketWriter(int descriptor)
 {
-    // One allocation per connection: the holder and its count together.
-    auto holder = std::make_shared<const DescriptorHolder>(descriptor);
-    return SharedDescriptor(holder, &holder->fd);
+    // One allocation per connection: the writer and its count together.
+    return std::make_shared<SocketWriter>(descriptor);
 }
 
 Stream::Stream(QObject *parent) : QObject(parent) { }

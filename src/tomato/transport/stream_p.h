@@ -9,12 +9,29 @@ namespace Tomato {
 
 class FrameParser;
 
-// A kernel descriptor owned jointly: closed when the last holder lets go. A stream and the
-// Outbox that writes to it from other threads hold it together, so its number can never be
-// reused for another connection while a writer still has it (one descriptor per connection,
-// no duplicate needed).
-using SharedDescriptor = std::shared_ptr<const int>;
-SharedDescriptor makeSharedDescriptor(int descriptor);
+// The write side of a connected stream that any thread may use: the Outbox's fast path, by
+// which a business thread sends its answer (or a caller its request) straight to the kernel.
+// Owned jointly by the stream and the Outbox; the descriptor closes when the last holder lets
+// go, so its number can never be reused for another connection while a writer still has it
+// (one descriptor per connection, no duplicate needed).
+class DirectWriter
+{
+public:
+    explicit DirectWriter(int descriptor) : m_descriptor(descriptor) { }
+    virtual ~DirectWriter();
+    DirectWriter(const DirectWriter &) = delete;
+    DirectWriter &operator=(const DirectWriter &) = delete;
+    // Thread-safe. The bytes taken, maybe fewer than `size` when the kernel's buffer is full
+    // (wait for `descriptor()` to be writable, then write the rest), or -1 when broken.
+    virtual qint64 write(const char *data, qint64 size) = 0;
+    int descriptor() const { return m_descriptor; }
+
+protected:
+    const int m_descriptor;
+};
+using SharedWriter = std::shared_ptr<DirectWriter>;
+// Plain sockets: send(2) on the descriptor, which it closes at the end.
+SharedWriter makeSocketWriter(int descriptor);
 
 // One connected byte stream of some transport (TCP, TLS, a Unix socket), as the protocol
 // layer sees it. A Transport creates it on the I/O thread that owns it for life; only that
@@ -47,10 +64,10 @@ public:
     // Writes on the I/O thread: the bytes taken, maybe fewer than `size` (writable() follows
     // once more can be taken), or -1 when the stream is broken.
     virtual qint64 write(const char *data, qint64 size) = 0;
-    // A descriptor that other threads may send whole frames to directly (TCP and Unix sockets:
-    // the Outbox's fast path), or null when every byte must go through write() on the I/O
-    // thread. Null too once the stream is closed.
-    virtual SharedDescriptor directWriteDescriptor() const { return {}; }
+    // A writer that other threads may send whole frames through directly (the Outbox's fast
+    // path: TCP and Unix sockets, TLS once its handshake is done), or null when every byte
+    // must go through write() on the I/O thread. Null too once the stream is closed.
+    virtual SharedWriter directWriter() const { return {}; }
     // Closes once what write() took has gone out / at once.
     virtual void close() = 0;
     virtual void abort() = 0;

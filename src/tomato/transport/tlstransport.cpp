@@ -8,13 +8,22 @@
 #include <tomato/wire/frameparser_p.h>
 #include <tomato/wire/message_p.h>
 
+#include <QtCore/QDateTime>
 #include <QtCore/QFile>
 #include <QtCore/QSocketNotifier>
-#include <QtNetwork/QSslKey>
-#include <QtNetwork/QSslSocket>
+#include <QtNetwork/QHostAddress>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstring>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,6 +40,16 @@ TlsSettings::TlsSettings(const RpcConfig &config)
 
 namespace {
 
+// OpenSSL reads this much from the kernel at a time (several records), so a large frame takes
+// few system calls.
+constexpr int ReadAhead = 64 << 10;
+
+struct BioFree { void operator()(BIO *b) const { BIO_free(b); } };
+struct X509Free { void operator()(X509 *x) const { X509_free(x); } };
+struct KeyFree { void operator()(EVP_PKEY *k) const { EVP_PKEY_free(k); } };
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, KeyFree>;
+
 bool readFile(const char *key, const QString &path, QByteArray *out, QString *error)
 {
     QFile file(path);
@@ -42,31 +61,54 @@ bool readFile(const char *key, const QString &path, QByteArray *out, QString *er
     return true;
 }
 
-bool readCertificates(const char *key, const QString &path, QList<QSslCertificate> *out, QString *error)
+bool readCertificates(const char *key, const QString &path, std::vector<X509Ptr> *out, QString *error)
 {
     QByteArray pem;
     if (!readFile(key, path, &pem, error))
         return false;
-    *out = QSslCertificate::fromData(pem, QSsl::Pem);
-    if (out->isEmpty()) {
+    std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.constData(), int(pem.size())));
+    while (X509 *c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
+        out->emplace_back(c);
+    ERR_clear_error(); // the end of the file reads as an error
+    if (out->empty()) {
         *error = QStringLiteral("%1 '%2': no PEM certificate in the file").arg(QLatin1String(key), path);
         return false;
     }
     return true;
 }
 
-bool readKey(const QString &path, QSslKey *out, QString *error)
+int noPassword(char *, int, int, void *)
+{
+    return 0; // an encrypted key is refused, not asked for
+}
+
+bool readKey(const QString &path, KeyPtr *out, QString *error)
 {
     QByteArray pem;
     if (!readFile("tls-key", path, &pem, error))
         return false;
-    for (const QSsl::KeyAlgorithm algorithm : {QSsl::Rsa, QSsl::Ec, QSsl::Dsa}) {
-        *out = QSslKey(pem, algorithm, QSsl::Pem, QSsl::PrivateKey);
-        if (!out->isNull())
-            return true;
-    }
+    std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.constData(), int(pem.size())));
+    out->reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassword, nullptr));
+    ERR_clear_error();
+    if (*out)
+        return true;
     *error = QStringLiteral("tls-key '%1': no unencrypted PEM private key (RSA, EC or DSA) in the file").arg(path);
     return false;
+}
+
+QString notAfter(X509 *certificate)
+{
+    tm when{};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &when) != 1)
+        return QStringLiteral("?");
+    return QDateTime(QDate(when.tm_year + 1900, when.tm_mon + 1, when.tm_mday),
+                     QTime(when.tm_hour, when.tm_min, when.tm_sec), Qt::UTC).toString(Qt::ISODate);
+}
+
+// QueryPeer: a client certificate is asked for and its subject logged, but not checked.
+int acceptAnyCertificate(int, X509_STORE_CTX *)
+{
+    return 1;
 }
 
 } // namespace
@@ -74,60 +116,91 @@ bool readKey(const QString &path, QSslKey *out, QString *error)
 TlsSettings::Loaded TlsSettings::load(bool serverSide) const
 {
     Loaded result;
-    QSslConfiguration config = QSslConfiguration::defaultConfiguration();
-    config.setProtocol(QSsl::TlsV1_2OrLater);
-    if (!m_ca.isEmpty()) {
-        QList<QSslCertificate> ca;
-        if (!readCertificates("tls-ca", m_ca, &ca, &result.error))
-            return result;
-        config.setCaCertificates(ca);
-    }
+    std::vector<X509Ptr> ca, chain;
+    KeyPtr key;
+    if (!m_ca.isEmpty() && !readCertificates("tls-ca", m_ca, &ca, &result.error))
+        return result;
     if (serverSide && (m_cert.isEmpty() || m_key.isEmpty())) {
         result.error = QStringLiteral("a TLS server needs tls-cert and tls-key");
         return result;
     }
     if (!m_cert.isEmpty() || !m_key.isEmpty()) {
-        QList<QSslCertificate> chain;
-        QSslKey key;
         if (m_cert.isEmpty() || m_key.isEmpty()) {
             result.error = QStringLiteral("tls-cert and tls-key go together: set both or neither");
             return result;
         }
         if (!readCertificates("tls-cert", m_cert, &chain, &result.error) || !readKey(m_key, &key, &result.error))
             return result;
-        if (chain.first().expiryDate() < QDateTime::currentDateTimeUtc())
-            qCWarning(lcTransport).noquote() << "tls-cert" << m_cert << "expired on"
-                                             << chain.first().expiryDate().toString(Qt::ISODate);
-        config.setLocalCertificateChain(chain);
-        config.setPrivateKey(key);
+        if (X509_cmp_current_time(X509_get0_notAfter(chain.front().get())) < 0)
+            qCWarning(lcTransport).noquote() << "tls-cert" << m_cert << "expired on" << notAfter(chain.front().get());
+    }
+
+    TlsContext context(SSL_CTX_new(TLS_method()), SSL_CTX_free);
+    SSL_CTX *ctx = context.get();
+    if (!ctx) {
+        result.error = QStringLiteral("OpenSSL cannot make a TLS context");
+        return result;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    // Partial writes: write() reports every record that went out. Moving buffers: a write
+    // retried after "would block" may come from another copy of the same bytes. Released
+    // buffers: an idle connection holds no record buffers.
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // No renegotiation (TLS 1.2), and a peer that closes its socket without a close_notify
+    // alert (an abort) has simply ended the stream. No session tickets: nobody resumes.
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_read_ahead(ctx, 1);
+    SSL_CTX_set_default_read_buffer_len(ctx, ReadAhead);
+
+    if (!ca.empty()) {
+        X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+        for (const X509Ptr &c : ca)
+            X509_STORE_add_cert(store, c.get());
+    } else {
+        SSL_CTX_set_default_verify_paths(ctx); // the system's trusted authorities
+    }
+    if (key) {
+        SSL_CTX_use_certificate(ctx, chain.front().get());
+        for (size_t i = 1; i < chain.size(); ++i)
+            SSL_CTX_add1_chain_cert(ctx, chain[i].get());
+        SSL_CTX_use_PrivateKey(ctx, key.get());
+        if (SSL_CTX_check_private_key(ctx) != 1) {
+            ERR_clear_error();
+            result.error = QStringLiteral("tls-key '%1' is not the key of tls-cert '%2'").arg(m_key, m_cert);
+            return result;
+        }
     }
     if (serverSide) {
-        config.setPeerVerifyMode(!m_requireClientCert ? QSslSocket::VerifyNone
-                                 : m_verifyPeer       ? QSslSocket::VerifyPeer
-                                                      : QSslSocket::QueryPeer);
+        if (m_requireClientCert)
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                               m_verifyPeer ? nullptr : acceptAnyCertificate);
+        else
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
     } else {
-        config.setPeerVerifyMode(m_verifyPeer ? QSslSocket::VerifyPeer : QSslSocket::VerifyNone);
+        SSL_CTX_set_verify(ctx, m_verifyPeer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
     }
-    result.config = config;
+    ERR_clear_error();
+    result.context = std::move(context);
     return result;
 }
 
-std::optional<QSslConfiguration> TlsSettings::server(QString *error) const
+TlsContext TlsSettings::server(QString *error) const
 {
     QMutexLocker lock(&m_mutex);
     if (!m_server)
         m_server = load(true);
     *error = m_server->error;
-    return m_server->config;
+    return m_server->context;
 }
 
-std::optional<QSslConfiguration> TlsSettings::client(QString *error) const
+TlsContext TlsSettings::client(QString *error) const
 {
     QMutexLocker lock(&m_mutex);
     if (!m_client)
         m_client = load(false);
     *error = m_client->error;
-    return m_client->config;
+    return m_client->context;
 }
 
 // ---- TlsStream ---------------------------------------------------------------------------
@@ -135,21 +208,104 @@ std::optional<QSslConfiguration> TlsSettings::client(QString *error) const
 namespace {
 constexpr uchar TlsHandshakeRecord = 0x16;
 
-QString subjectOf(const QSslCertificate &c)
+// "CN=client-a,O=Acme": the subject's usual parts, most specific first.
+QString subjectOf(X509 *certificate, QString *commonName)
 {
-    static const QList<std::pair<QSslCertificate::SubjectInfo, const char *>> parts = {
-        {QSslCertificate::CommonName, "CN"}, {QSslCertificate::OrganizationalUnitName, "OU"},
-        {QSslCertificate::Organization, "O"}, {QSslCertificate::LocalityName, "L"},
-        {QSslCertificate::StateOrProvinceName, "ST"}, {QSslCertificate::CountryName, "C"}};
+    static const std::pair<int, const char *> parts[] = {
+        {NID_commonName, "CN"}, {NID_organizationalUnitName, "OU"}, {NID_organizationName, "O"},
+        {NID_localityName, "L"}, {NID_stateOrProvinceName, "ST"}, {NID_countryName, "C"}};
+    X509_NAME *name = X509_get_subject_name(certificate);
     QStringList out;
-    for (const auto &[info, name] : parts) {
-        for (const QString &value : c.subjectInfo(info))
-            out << QLatin1String(name) + QLatin1Char('=') + value;
+    for (const auto &[nid, label] : parts) {
+        for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0; i = X509_NAME_get_index_by_NID(name, nid, i)) {
+            unsigned char *utf8 = nullptr;
+            const int size = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+            if (size < 0)
+                continue;
+            const QString value = QString::fromUtf8(reinterpret_cast<const char *>(utf8), size);
+            OPENSSL_free(utf8);
+            if (nid == NID_commonName && commonName->isEmpty())
+                *commonName = value;
+            out << QLatin1String(label) + QLatin1Char('=') + value;
+        }
     }
     return out.join(QLatin1Char(','));
 }
 
+// The certificate check that failed, in words.
+QString verifyError(long result, const QString &host)
+{
+    switch (result) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return QStringLiteral("the certificate has expired");
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return QStringLiteral("the certificate is not yet valid");
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return QStringLiteral("the certificate's issuer is not trusted (%1; tls-ca names the trusted ones)")
+            .arg(QLatin1String(X509_verify_cert_error_string(result)));
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return QStringLiteral("the host name '%1' is not one the certificate was issued for").arg(host);
+    default:
+        return QString::fromLatin1(X509_verify_cert_error_string(result));
+    }
+}
+
+// What OpenSSL's error queue says, most recent last; empties the queue.
+QString openSslErrors()
+{
+    QStringList reasons;
+    while (const unsigned long e = ERR_get_error()) {
+        const char *reason = ERR_reason_error_string(e);
+        reasons << (reason ? QString::fromLatin1(reason) : QStringLiteral("OpenSSL error %1").arg(e));
+    }
+    reasons.removeDuplicates();
+    return reasons.join(QLatin1String("; "));
+}
+
 } // namespace
+
+// The session of one connection: its SSL object and descriptor, freed with the last holder
+// (the stream or the Outbox). Every use of the SSL object holds the lock.
+class TlsSession final : public DirectWriter
+{
+public:
+    TlsSession(SSL *ssl, int descriptor) : DirectWriter(descriptor), ssl(ssl) { }
+    ~TlsSession() override
+    {
+        SSL_free(ssl);
+        ::close(m_descriptor);
+    }
+
+    qint64 write(const char *data, qint64 size) override
+    {
+        QMutexLocker lock(&mutex);
+        ERR_clear_error();
+        qint64 written = 0;
+        while (written < size) {
+            // Partial writes: each call writes a record (16 KiB) or reports the socket full.
+            const int n = SSL_write(ssl, data + written, int(qMin<qint64>(size - written, INT_MAX)));
+            if (n > 0) {
+                written += n;
+                continue;
+            }
+            const int error = SSL_get_error(ssl, n);
+            ERR_clear_error();
+            if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ)
+                return written;
+            return written > 0 ? written : -1;
+        }
+        return written;
+    }
+
+    QMutex mutex;
+    SSL *const ssl;
+};
 
 TlsStream::TlsStream(int handshakeTimeoutMs, QObject *parent)
     : Stream(parent)
@@ -164,26 +320,50 @@ TlsStream::TlsStream(int handshakeTimeoutMs, QObject *parent)
 
 TlsStream::~TlsStream()
 {
+    release();
+}
+
+// Lets go of everything: the session, the notifiers, the descriptor.
+void TlsStream::release()
+{
+    m_handshakeTimer.stop();
     delete m_sniffer;
-    if (m_descriptor >= 0)
-        ::close(int(m_descriptor));
+    m_sniffer = nullptr;
+    delete m_readable;
+    m_readable = nullptr;
+    delete m_writable;
+    m_writable = nullptr;
+    delete m_tcp;
+    m_tcp = nullptr;
+    if (m_session) {
+        m_session.reset(); // closed now, or when the Outbox lets go too
+        m_ssl = nullptr;
+    } else if (m_fd >= 0) {
+        ::close(m_fd);
+    }
+    m_fd = -1;
+    m_buffered = false;
 }
 
 TlsStream *TlsStream::accept(qintptr descriptor, const TlsSettings &settings, QObject *parent)
 {
     auto *s = new TlsStream(settings.handshakeTimeoutMs(), parent);
     s->m_serverSide = true;
-    s->m_descriptor = descriptor;
-    s->m_peer = SocketStream::describePeer(int(descriptor), QStringLiteral("tls"));
+    s->m_fd = int(descriptor);
+    s->m_peer = SocketStream::describePeer(s->m_fd, QStringLiteral("tls"));
+    // Without it, Nagle's algorithm holds the last segment of every write for the peer's
+    // delayed ACK: 40 ms stalls on handshakes and large frames.
+    const int on = 1;
+    ::setsockopt(s->m_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     QString error;
-    const auto config = settings.server(&error);
-    if (!config) {
+    s->m_context = settings.server(&error);
+    if (!s->m_context) {
+        s->release();
         s->markEnded(error);
         return s;
     }
-    s->m_config = *config;
     s->m_trustSubject = settings.verifiesClients();
-    s->m_sniffer = new QSocketNotifier(descriptor, QSocketNotifier::Read);
+    s->m_sniffer = new QSocketNotifier(s->m_fd, QSocketNotifier::Read);
     QObject::connect(s->m_sniffer, &QSocketNotifier::activated, s, &TlsStream::sniff);
     s->m_handshakeTimer.start();
     return s;
@@ -193,32 +373,40 @@ TlsStream *TlsStream::connectTo(const Endpoint &address, const TlsSettings &sett
 {
     auto *s = new TlsStream(settings.handshakeTimeoutMs(), parent);
     s->m_peer = address.toString();
+    s->m_host = address.host();
     QString error;
-    const auto config = settings.client(&error);
-    if (!config) {
+    s->m_context = settings.client(&error);
+    if (!s->m_context) {
         QMetaObject::invokeMethod(s, [s, error] { s->fail(QStringLiteral("TLS configuration: ") + error); },
                                   Qt::QueuedConnection);
         return s;
     }
-    s->m_config = *config;
-    s->m_trustSubject = config->peerVerifyMode() == QSslSocket::VerifyPeer;
-    s->m_socket = new QSslSocket(s);
-    s->m_socket->setSslConfiguration(*config);
-    // Without it, Nagle's algorithm holds the last segment of every write for the peer's
-    // delayed ACK: 40 ms stalls on handshakes and large frames.
-    QObject::connect(s->m_socket, &QSslSocket::connected, s,
-                     [s] { s->m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1); });
-    s->watchSocket();
+    s->m_trustSubject = settings.verifiesServers();
+    s->m_tcp = SocketStream::connectTo(address, s, true);
+    QObject::connect(s->m_tcp, &Stream::ready, s, &TlsStream::onTcpConnected);
+    QObject::connect(s->m_tcp, &Stream::closed, s, [s] {
+        const QString why = s->m_tcp->errorString();
+        s->m_tcp->deleteLater(); // it is inside its signal now
+        s->m_tcp = nullptr;
+        s->fail(why);
+    });
     s->m_handshakeTimer.start();
-    s->m_socket->connectToHostEncrypted(address.host(), address.port());
     return s;
+}
+
+void TlsStream::onTcpConnected()
+{
+    m_fd = m_tcp->takeDescriptor();
+    m_tcp->deleteLater();
+    m_tcp = nullptr;
+    startSession();
 }
 
 // Server side: the first byte tells a TLS client from a plain one.
 void TlsStream::sniff()
 {
     uchar first = 0;
-    const ssize_t n = ::recv(int(m_descriptor), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+    const ssize_t n = ::recv(m_fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     delete m_sniffer;
@@ -226,7 +414,7 @@ void TlsStream::sniff()
     if (n <= 0)
         return fail(QStringLiteral("%1 closed the connection before the TLS handshake").arg(m_peer));
     if (first == TlsHandshakeRecord)
-        return startServerHandshake();
+        return startSession();
     if (first == Frame::Magic)
         return refusePlainText();
     fail(QStringLiteral("%1 sent bytes that start no TLS handshake (first byte 0x%2)")
@@ -237,165 +425,254 @@ void TlsStream::sniff()
 void TlsStream::refusePlainText()
 {
     char scratch[4096];
-    while (::recv(int(m_descriptor), scratch, sizeof(scratch), MSG_DONTWAIT) > 0) {
+    while (::recv(m_fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0) {
         // What it sent is not answered; reading it first lets the close be a FIN, not a
         // reset that could discard the error frame on its way.
     }
     const QByteArray frame = Message::errorFrame(
         RpcError::BadRequest, QStringLiteral("this port speaks TLS: connect with a tls:// address"));
-    [[maybe_unused]] const ssize_t sent = ::send(int(m_descriptor), frame.constData(), size_t(frame.size()),
+    [[maybe_unused]] const ssize_t sent = ::send(m_fd, frame.constData(), size_t(frame.size()),
                                                  MSG_NOSIGNAL | MSG_DONTWAIT);
-    ::shutdown(int(m_descriptor), SHUT_WR);
+    ::shutdown(m_fd, SHUT_WR);
     fail(QStringLiteral("%1 spoke plain Tomato-RPC to a TLS port").arg(m_peer));
 }
 
-void TlsStream::startServerHandshake()
+// The TCP connection is up (and, server side, speaks TLS): the handshake starts.
+void TlsStream::startSession()
 {
-    m_socket = new QSslSocket(this);
-    m_socket->setSslConfiguration(m_config);
-    if (!m_socket->setSocketDescriptor(m_descriptor, QAbstractSocket::ConnectedState, QIODevice::ReadWrite))
-        return fail(QStringLiteral("cannot adopt the connection of %1: %2").arg(m_peer, m_socket->errorString()));
-    m_descriptor = -1; // QSslSocket owns it now
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    watchSocket();
-    m_socket->startServerEncryption();
-}
-
-void TlsStream::watchSocket()
-{
-    m_socket->setReadBufferSize(ReadBufferLimit);
-    QObject::connect(m_socket, &QSslSocket::encrypted, this, &TlsStream::onEncrypted);
-    QObject::connect(m_socket, &QSslSocket::sslErrors, this,
-                     [this](const QList<QSslError> &errors) { m_sslErrors = errors; });
-    QObject::connect(m_socket, &QSslSocket::errorOccurred, this, &TlsStream::onSocketError);
-    // Qt may report the end before the error that caused it: look at both a moment later.
-    QObject::connect(m_socket, &QSslSocket::disconnected, this,
-                     [this] { QMetaObject::invokeMethod(this, &TlsStream::endAfterReading, Qt::QueuedConnection); });
-    QObject::connect(m_socket, &QSslSocket::readyRead, this, &Stream::readyRead);
-    QObject::connect(m_socket, &QSslSocket::encryptedBytesWritten, this, &Stream::writable);
-}
-
-void TlsStream::onEncrypted()
-{
-    m_handshakeTimer.stop();
-    const QSslCertificate certificate = m_socket->peerCertificate();
-    if (m_trustSubject && !certificate.isNull()) {
-        m_subject = subjectOf(certificate);
-        m_commonName = certificate.subjectInfo(QSslCertificate::CommonName).value(0);
+    SSL *ssl = SSL_new(m_context.get());
+    if (!ssl || SSL_set_fd(ssl, m_fd) != 1) {
+        SSL_free(ssl);
+        return fail(QStringLiteral("TLS handshake with %1 failed: %2").arg(m_peer, openSslErrors()));
     }
-    markReady();
+    m_session = std::make_shared<TlsSession>(ssl, m_fd);
+    m_ssl = ssl;
+    if (m_serverSide) {
+        SSL_set_accept_state(m_ssl);
+    } else {
+        SSL_set_connect_state(m_ssl);
+        const QByteArray host = m_host.toUtf8();
+        if (QHostAddress(m_host).isNull()) {
+            SSL_set_tlsext_host_name(m_ssl, host.constData()); // SNI: names only
+            SSL_set1_host(m_ssl, host.constData());
+        } else {
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(m_ssl), host.constData());
+        }
+    }
+    m_readable = new QSocketNotifier(m_fd, QSocketNotifier::Read, this);
+    QObject::connect(m_readable, &QSocketNotifier::activated, this, &TlsStream::onReadable);
+    m_writable = new QSocketNotifier(m_fd, QSocketNotifier::Write, this);
+    m_writable->setEnabled(false);
+    QObject::connect(m_writable, &QSocketNotifier::activated, this, &TlsStream::onWritable);
+    continueHandshake();
 }
 
-void TlsStream::onSocketError()
+void TlsStream::continueHandshake()
 {
-    if (m_socket->state() != QAbstractSocket::UnconnectedState && isReady()
-        && m_socket->error() != QAbstractSocket::SslHandshakeFailedError)
-        return; // e.g. a failed write: the stream goes on or closes by itself
-    fail(endReason());
+    ERR_clear_error();
+    const int result = SSL_do_handshake(m_ssl);
+    if (result == 1) {
+        m_handshakeTimer.stop();
+        // From now on the Outbox waits for room itself (its own notifier on the descriptor).
+        delete m_writable;
+        m_writable = nullptr;
+        if (m_trustSubject) {
+            if (X509 *certificate = SSL_get1_peer_certificate(m_ssl)) {
+                m_subject = subjectOf(certificate, &m_commonName);
+                X509_free(certificate);
+            }
+        }
+        markReady();
+        // The peer's first records may have come with the handshake's last: look at once.
+        if (!isClosed())
+            QMetaObject::invokeMethod(this, &TlsStream::onReadable, Qt::QueuedConnection);
+        return;
+    }
+    switch (SSL_get_error(m_ssl, result)) {
+    case SSL_ERROR_WANT_READ:
+        return waitToWrite(false);
+    case SSL_ERROR_WANT_WRITE:
+        return waitToWrite(true);
+    default:
+        return fail(handshakeError(result));
+    }
 }
 
-// Why the socket ended, in words: the certificate problems, the TLS alert, the socket error.
-QString TlsStream::endReason() const
+QString TlsStream::handshakeError(int result) const
 {
-    QStringList reasons;
-    for (const QSslError &e : std::as_const(m_sslErrors))
-        reasons << e.errorString();
-    if (reasons.isEmpty())
-        reasons << m_socket->errorString();
-    const QString why = reasons.join(QLatin1String("; "));
+    const long verified = SSL_get_verify_result(m_ssl);
+    const int saved = errno;
+    QString why = openSslErrors();
+    if (verified != X509_V_OK && (m_serverSide || m_trustSubject))
+        why = verifyError(verified, m_host);
+    else if (why.isEmpty())
+        why = result == 0 || saved == 0 ? QStringLiteral("the peer closed the connection")
+                                        : QString::fromLocal8Bit(std::strerror(saved));
+    return QStringLiteral("TLS handshake with %1 failed: %2").arg(m_peer, why);
+}
+
+// Why an established session ended, in words.
+QString TlsStream::sessionError(int result) const
+{
+    const int saved = errno;
+    QString why = openSslErrors();
+    if (why.isEmpty())
+        why = result == 0 || saved == 0 ? QStringLiteral("the peer closed the connection")
+                                        : QString::fromLocal8Bit(std::strerror(saved));
     // In TLS 1.3 a server checks the client's certificate after the client has finished its
-    // side of the handshake, and Qt closes without sending the alert: say what it likely was.
-    if (isReady() && !m_serverSide && !m_received)
+    // side of the handshake: a refusal arrives as the first thing read. Say what it likely was.
+    if (!m_serverSide && !m_received)
         return QStringLiteral("%1 closed the TLS connection before answering (%2); it may require a client "
                               "certificate it trusts (tls-cert, tls-key)").arg(m_peer, why);
-    if (isReady())
-        return QStringLiteral("%1 (%2)").arg(m_peer, why);
-    if (m_serverSide || !m_sslErrors.isEmpty() || m_socket->error() == QAbstractSocket::SslHandshakeFailedError
-        || m_socket->error() == QAbstractSocket::SslInternalError || m_socket->isEncrypted()
-        || m_socket->error() == QAbstractSocket::RemoteHostClosedError)
-        return QStringLiteral("TLS handshake with %1 failed: %2").arg(m_peer, why);
-    return QStringLiteral("cannot connect to %1: %2").arg(m_peer, why);
+    return QStringLiteral("%1 (%2)").arg(m_peer, why);
 }
 
-// The peer is gone, but what it sent before may still wait decrypted in the socket (a reader
-// takes at most what its budget allows per read, and may be waiting for room): the reader
-// gets it, and readInto() reports the end once it has taken the last byte. Until then this
-// looks again now and then (the reader's own deadlines bound how long it may wait).
-void TlsStream::endAfterReading()
+void TlsStream::waitToWrite(bool on)
 {
-    if (isClosed())
+    if (m_writable && m_writable->isEnabled() != on)
+        m_writable->setEnabled(on);
+}
+
+void TlsStream::onReadable()
+{
+    if (isClosed() || !m_ssl)
         return;
-    if (isReady() && m_socket && m_socket->bytesAvailable() > 0) {
-        Q_EMIT readyRead();
-        if (!isClosed() && m_socket && m_socket->bytesAvailable() > 0)
-            QTimer::singleShot(50, this, &TlsStream::endAfterReading);
-        return;
-    }
-    fail(endReason());
+    if (!isReady())
+        return continueHandshake();
+    m_readCalled = false;
+    Q_EMIT readyRead();
+    // Not read (paused by flow control): quiet until readInto(), as SocketStream is.
+    if (!m_readCalled && m_readable && !isClosed())
+        m_readable->setEnabled(false);
+}
+
+void TlsStream::onWritable()
+{
+    waitToWrite(false);
+    if (!isClosed() && m_ssl && !isReady())
+        continueHandshake();
 }
 
 void TlsStream::fail(const QString &why)
 {
     if (isClosed())
         return;
-    m_handshakeTimer.stop();
-    delete m_sniffer;
-    m_sniffer = nullptr;
-    if (m_descriptor >= 0) {
-        ::close(int(m_descriptor));
-        m_descriptor = -1;
-    }
-    if (m_socket)
-        m_socket->abort();
+    release();
     markClosed(why);
 }
 
 bool TlsStream::readInto(FrameParser &parser, qint64 maxBytes)
 {
-    if (!m_socket || !isReady())
+    if (!m_ssl || !isReady())
         return !isClosed();
-    while (m_socket->bytesAvailable() > 0 && maxBytes > 0) {
-        const qint64 available = qMin(m_socket->bytesAvailable(), maxBytes);
-        char *space = parser.appendSpace(available);
-        const qint64 n = m_socket->read(space, available);
-        parser.commitAppend(n);
-        if (n <= 0)
+    m_readCalled = true;
+    if (m_readable && !m_readable->isEnabled())
+        m_readable->setEnabled(true);
+    // Room for everything that can be had now: what OpenSSL holds plus what the kernel holds
+    // (records only shrink when decrypted), in one piece so the parser's buffer grows once.
+    // A second round only when OpenSSL read ahead of what the first had room for.
+    qint64 taken = 0;
+    int result = 1;
+    int error = SSL_ERROR_NONE;
+    QMutexLocker lock(&m_session->mutex); // a writer on another thread uses the session too
+    ERR_clear_error();
+    int queued = 0;
+    while (taken < maxBytes) {
+        ::ioctl(m_fd, FIONREAD, &queued);
+        const qint64 ready = qint64(queued) + SSL_pending(m_ssl) + (SSL_has_pending(m_ssl) ? ReadAhead : 0);
+        const qint64 want = qMin(qMax<qint64>(ready, 1), maxBytes - taken);
+        char *space = parser.appendSpace(want);
+        qint64 got = 0;
+        while (got < want) {
+            result = SSL_read(m_ssl, space + got, int(qMin<qint64>(want - got, INT_MAX)));
+            if (result <= 0) {
+                error = SSL_get_error(m_ssl, result);
+                break;
+            }
+            got += result;
+        }
+        parser.commitAppend(got);
+        taken += got;
+        // Filled: what the kernel still holds wakes the notifier again; only what OpenSSL
+        // alone holds (it read ahead of the limit) needs another round now.
+        if (error != SSL_ERROR_NONE || !SSL_has_pending(m_ssl))
             break;
-        maxBytes -= n;
-        m_received = true;
+        ::ioctl(m_fd, FIONREAD, &queued);
+        if (queued > 0)
+            break;
     }
-    if (m_socket->state() != QAbstractSocket::ConnectedState && m_socket->bytesAvailable() == 0) {
-        markEnded(QStringLiteral("the peer closed the connection"));
+    if (taken > 0)
+        m_received = true;
+    // Stopped by the limit with more inside OpenSSL: the kernel will not wake us for it.
+    m_buffered = error == SSL_ERROR_NONE && SSL_has_pending(m_ssl);
+    const QString why = error == SSL_ERROR_NONE || error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE
+                            ? QString() : sessionError(result);
+    lock.unlock();
+    switch (error) {
+    case SSL_ERROR_NONE:
+    case SSL_ERROR_WANT_READ:
+        return true;
+    case SSL_ERROR_WANT_WRITE:
+        // An answer to a key update waits for room in the kernel's buffer: look again soon
+        // (the Outbox's own writes make that room).
+        if (!std::exchange(m_readWantsWrite, true)) {
+            QTimer::singleShot(5, this, [this] {
+                m_readWantsWrite = false;
+                onReadable();
+            });
+        }
+        return true;
+    case SSL_ERROR_ZERO_RETURN:
+        if (taken > 0)
+            return true; // the end comes with the next read
+        markEnded(m_serverSide || m_received ? QStringLiteral("the peer closed the connection") : why);
+        return false;
+    default:
+        if (taken > 0)
+            return true;
+        markEnded(why);
         return false;
     }
-    return true;
-}
-
-bool TlsStream::hasBufferedInput() const
-{
-    return m_socket && m_socket->bytesAvailable() > 0;
 }
 
 qint64 TlsStream::write(const char *data, qint64 size)
 {
-    if (!m_socket || m_socket->state() != QAbstractSocket::ConnectedState)
+    if (!m_session || !isReady() || isClosed())
         return -1;
-    const qint64 room = WriteBufferLimit - m_socket->bytesToWrite() - m_socket->encryptedBytesToWrite();
-    if (room <= 0)
-        return 0;
-    return m_socket->write(data, qMin(room, size));
+    return m_session->write(data, size);
+}
+
+SharedWriter TlsStream::directWriter() const
+{
+    if (!isReady() || isClosed())
+        return {};
+    return m_session;
 }
 
 void TlsStream::close()
 {
-    if (m_socket)
-        m_socket->disconnectFromHost();
-    else
-        fail(QStringLiteral("closed"));
+    if (m_ssl && isReady() && !isClosed()) {
+        // close_notify, then the end of our side; what write() took is in the kernel already.
+        {
+            QMutexLocker lock(&m_session->mutex);
+            ERR_clear_error();
+            SSL_shutdown(m_ssl);
+            ERR_clear_error();
+        }
+        ::shutdown(m_fd, SHUT_WR);
+        // As SocketStream::close: drop what has arrived, so the close is a FIN, not a reset.
+        char sink[4096];
+        for (int i = 0; i < 64 && ::recv(m_fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; ++i) { }
+    }
+    fail(QStringLiteral("closed"));
 }
 
 void TlsStream::abort()
 {
+    // The connection ends now for every holder of the session: an Outbox writing to it from
+    // another thread gets an error instead of writing into a connection we gave up on.
+    if (m_fd >= 0)
+        ::shutdown(m_fd, SHUT_RDWR);
     fail(QStringLiteral("aborted"));
 }
 
