@@ -94,8 +94,16 @@ void Outbox::finish(QByteArray &&last)
     if (m_closed || m_finishing)
         return;
     m_finishing = true;
-    countLocked(m_headTail - m_pending.size() + last.size());
-    m_pending.truncate(m_headTail);
+    // Keep what the writer may have begun (TLS: a record of up to 16 KiB), in whole frames.
+    qsizetype keep = m_headTail;
+    const qsizetype ahead = m_direct ? m_headTail + qsizetype(m_direct->committedAhead()) : 0;
+    while (keep < ahead && keep + 5 <= m_pending.size()) {
+        const auto *h = reinterpret_cast<const uchar *>(m_pending.constData() + keep + 1);
+        keep += 5 + ((qsizetype(h[0]) << 24) | (qsizetype(h[1]) << 16) | (qsizetype(h[2]) << 8) | qsizetype(h[3]));
+    }
+    keep = qMin(keep, m_pending.size());
+    countLocked(keep - m_pending.size() + last.size());
+    m_pending.truncate(keep);
     m_pending.append(last);
     scheduleLocked();
 }

@@ -25,6 +25,10 @@ public:
     // (wait for `descriptor()` to be writable, then write the rest), or -1 when broken.
     virtual qint64 write(const char *data, qint64 size) = 0;
     int descriptor() const { return m_descriptor; }
+    // How many bytes past what write() reported taken the writer may have begun already and
+    // must be offered again, unchanged, on the next write (TLS: the record being sent when
+    // the kernel's buffer filled). What is queued behind that may be dropped, nothing before.
+    virtual qint64 committedAhead() const { return 0; }
 
 protected:
     const int m_descriptor;

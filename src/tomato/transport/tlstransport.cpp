@@ -105,6 +105,18 @@ QString notAfter(X509 *certificate)
                      QTime(when.tm_hour, when.tm_min, when.tm_sec), Qt::UTC).toString(Qt::ISODate);
 }
 
+// What OpenSSL's error queue says, most recent last; empties the queue.
+QString openSslErrors()
+{
+    QStringList reasons;
+    while (const unsigned long e = ERR_get_error()) {
+        const char *reason = ERR_reason_error_string(e);
+        reasons << (reason ? QString::fromLatin1(reason) : QStringLiteral("OpenSSL error %1").arg(e));
+    }
+    reasons.removeDuplicates();
+    return reasons.join(QLatin1String("; "));
+}
+
 // QueryPeer: a client certificate is asked for and its subject logged, but not checked.
 int acceptAnyCertificate(int, X509_STORE_CTX *)
 {
@@ -144,8 +156,9 @@ TlsSettings::Loaded TlsSettings::load(bool serverSide) const
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     // Partial writes: write() reports every record that went out. Moving buffers: a write
     // retried after "would block" may come from another copy of the same bytes. Released
-    // buffers: an idle connection holds no record buffers.
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // buffers: an idle connection holds no record buffers (W4: about 5 KB, not 90).
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+                              | SSL_MODE_RELEASE_BUFFERS);
     // No renegotiation (TLS 1.2), and a peer that closes its socket without a close_notify
     // alert (an abort) has simply ended the stream. No session tickets: nobody resumes.
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -161,10 +174,15 @@ TlsSettings::Loaded TlsSettings::load(bool serverSide) const
         SSL_CTX_set_default_verify_paths(ctx); // the system's trusted authorities
     }
     if (key) {
-        SSL_CTX_use_certificate(ctx, chain.front().get());
-        for (size_t i = 1; i < chain.size(); ++i)
-            SSL_CTX_add1_chain_cert(ctx, chain[i].get());
-        SSL_CTX_use_PrivateKey(ctx, key.get());
+        bool used = SSL_CTX_use_certificate(ctx, chain.front().get()) == 1;
+        for (size_t i = 1; i < chain.size() && used; ++i)
+            used = SSL_CTX_add1_chain_cert(ctx, chain[i].get()) == 1;
+        if (!used || SSL_CTX_use_PrivateKey(ctx, key.get()) != 1) {
+            // e.g. a key too weak for OpenSSL's security level (RSA under 2048 bits)
+            result.error = QStringLiteral("tls-cert '%1' / tls-key '%2': OpenSSL refuses them: %3")
+                               .arg(m_cert, m_key, openSslErrors());
+            return result;
+        }
         if (SSL_CTX_check_private_key(ctx) != 1) {
             ERR_clear_error();
             result.error = QStringLiteral("tls-key '%1' is not the key of tls-cert '%2'").arg(m_key, m_cert);
@@ -232,6 +250,63 @@ QString subjectOf(X509 *certificate, QString *commonName)
     return out.join(QLatin1Char(','));
 }
 
+// OpenSSL's socket BIO writes with write(2): a peer that has gone raises SIGPIPE, which ends
+// the process. This one sends with MSG_NOSIGNAL (and reads with recv), nothing else differs.
+int bioWrite(BIO *bio, const char *data, int size)
+{
+    BIO_clear_retry_flags(bio);
+    while (true) {
+        const ssize_t n = ::send(BIO_get_fd(bio, nullptr), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0)
+            return int(n);
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            BIO_set_retry_write(bio);
+        return -1;
+    }
+}
+
+int bioRead(BIO *bio, char *data, int size)
+{
+    BIO_clear_retry_flags(bio);
+    while (true) {
+        const ssize_t n = ::recv(BIO_get_fd(bio, nullptr), data, size_t(size), MSG_DONTWAIT);
+        if (n >= 0)
+            return int(n);
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            BIO_set_retry_read(bio);
+        return -1;
+    }
+}
+
+int bioPuts(BIO *bio, const char *text)
+{
+    return bioWrite(bio, text, int(std::strlen(text)));
+}
+
+// A socket BIO (its descriptor, its controls) with the two functions above; made once.
+BIO *newSocketBio(int descriptor)
+{
+    static BIO_METHOD *const method = [] {
+        const BIO_METHOD *socket = BIO_s_socket();
+        BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOCKET, "tomato socket");
+        BIO_meth_set_write(m, bioWrite);
+        BIO_meth_set_read(m, bioRead);
+        BIO_meth_set_puts(m, bioPuts);
+        BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(socket));
+        BIO_meth_set_create(m, BIO_meth_get_create(socket));
+        BIO_meth_set_destroy(m, BIO_meth_get_destroy(socket));
+        return m;
+    }();
+    BIO *bio = BIO_new(method);
+    if (bio)
+        BIO_set_fd(bio, descriptor, BIO_NOCLOSE);
+    return bio;
+}
+
 // The certificate check that failed, in words.
 QString verifyError(long result, const QString &host)
 {
@@ -256,17 +331,6 @@ QString verifyError(long result, const QString &host)
     }
 }
 
-// What OpenSSL's error queue says, most recent last; empties the queue.
-QString openSslErrors()
-{
-    QStringList reasons;
-    while (const unsigned long e = ERR_get_error()) {
-        const char *reason = ERR_reason_error_string(e);
-        reasons << (reason ? QString::fromLatin1(reason) : QStringLiteral("OpenSSL error %1").arg(e));
-    }
-    reasons.removeDuplicates();
-    return reasons.join(QLatin1String("; "));
-}
 
 } // namespace
 
@@ -281,6 +345,10 @@ public:
         SSL_free(ssl);
         ::close(m_descriptor);
     }
+
+    // OpenSSL's largest record: what SSL_write may have encrypted and begun to send when it
+    // reports the kernel's buffer full (SSL_MODE_ENABLE_PARTIAL_WRITE: one record per call).
+    qint64 committedAhead() const override { return SSL3_RT_MAX_PLAIN_LENGTH; }
 
     qint64 write(const char *data, qint64 size) override
     {
@@ -440,11 +508,14 @@ void TlsStream::refusePlainText()
 // The TCP connection is up (and, server side, speaks TLS): the handshake starts.
 void TlsStream::startSession()
 {
+    ERR_clear_error();
     SSL *ssl = SSL_new(m_context.get());
-    if (!ssl || SSL_set_fd(ssl, m_fd) != 1) {
+    BIO *bio = ssl ? newSocketBio(m_fd) : nullptr;
+    if (!bio) {
         SSL_free(ssl);
         return fail(QStringLiteral("TLS handshake with %1 failed: %2").arg(m_peer, openSslErrors()));
     }
+    SSL_set_bio(ssl, bio, bio); // the SSL object owns it now
     m_session = std::make_shared<TlsSession>(ssl, m_fd);
     m_ssl = ssl;
     if (m_serverSide) {
@@ -535,8 +606,11 @@ void TlsStream::waitToWrite(bool on)
 
 void TlsStream::onReadable()
 {
-    if (isClosed() || !m_ssl)
+    if (isClosed() || !m_ssl) {
+        if (m_readable)
+            m_readable->setEnabled(false); // an ended stream's descriptor stays readable
         return;
+    }
     if (!isReady())
         return continueHandshake();
     m_readCalled = false;
@@ -623,13 +697,20 @@ bool TlsStream::readInto(FrameParser &parser, qint64 maxBytes)
         }
         return true;
     case SSL_ERROR_ZERO_RETURN:
-        if (taken > 0)
-            return true; // the end comes with the next read
+        if (taken > 0) {
+            // The end comes with the next read; the kernel may have nothing left to wake us.
+            QMetaObject::invokeMethod(this, &TlsStream::onReadable, Qt::QueuedConnection);
+            return true;
+        }
+        m_readable->setEnabled(false);
         markEnded(m_serverSide || m_received ? QStringLiteral("the peer closed the connection") : why);
         return false;
     default:
-        if (taken > 0)
+        if (taken > 0) {
+            QMetaObject::invokeMethod(this, &TlsStream::onReadable, Qt::QueuedConnection);
             return true;
+        }
+        m_readable->setEnabled(false);
         markEnded(why);
         return false;
     }

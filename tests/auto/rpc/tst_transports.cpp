@@ -80,6 +80,7 @@ private Q_SLOTS:
     void aClientWithoutAnAcceptableCertificateIsRefused();
     void plainTextOnATlsPortIsToldToUseTls();
     void tlsToAPlainPortFailsClearly();
+    void aTlsPeerThatVanishesMidAnswerHarmsNobody();
     void aStalledHandshakeIsClosedAfterItsTimeout();
     void badTlsFilesFailStartNamingTheKey_data();
     void badTlsFilesFailStartNamingTheKey();
@@ -352,6 +353,25 @@ void tst_Transports::tlsToAPlainPortFailsClearly()
     QVERIFY2(e.message().contains(QLatin1String("TLS handshake")), qPrintable(e.message()));
     QTRY_COMPARE(s.server.stats().protocolErrors(), quint64(1));
     QCOMPARE(s.server.stats().callsReceived(), quint64(0));
+}
+
+void tst_Transports::aTlsPeerThatVanishesMidAnswerHarmsNobody()
+{
+    // Large answers are being encrypted and written (from business threads) when the client
+    // goes: the writes fail with EPIPE / ECONNRESET, which must not raise SIGPIPE (OpenSSL's
+    // own socket BIO would: the process, this test included, would die).
+    Server s(tlsServer());
+    {
+        RpcClient gone(tlsClient());
+        auto stub = gone.createDirectStub<TestService>(s.address());
+        QCOMPARE(stub->add(1, 1), 2);
+        for (int i = 0; i < 4; ++i)
+            stub->blobAsync(4 << 20);
+        QTRY_VERIFY(s.server.stats().callsReceived() >= 5);
+    }
+    RpcClient client(tlsClient());
+    QCOMPARE(client.createDirectStub<TestService>(s.address())->add(2, 3), 5);
+    QTRY_COMPARE(s.server.stats().connections(), 1);
 }
 
 void tst_Transports::aStalledHandshakeIsClosedAfterItsTimeout()
