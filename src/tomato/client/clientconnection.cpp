@@ -269,7 +269,7 @@ void ClientConnection::complete(OutgoingCall &call, Frame &&frame, const Extensi
         pending.setRawResult(std::move(body));
     } else if (pending.resultType().isValid()
                && !Marshal::decodeValue(Serialization(frame.serialization), body, pending.resultType(),
-                                        pending.resultStorage(), &error)) {
+                                        pending.resultStorage(), &error, &body)) {
         return fail(RpcError(RpcError::ProtocolViolation, QStringLiteral("the reply cannot be decoded: %1").arg(error)));
     }
     finishCall(call, where, nullptr);

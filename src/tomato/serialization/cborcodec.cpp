@@ -885,7 +885,11 @@ bool readHead(const uchar *&p, const uchar *end, quint8 *major, quint64 *value)
     return true;
 }
 
-bool readPlainScalar(const TypeInfo *info, const uchar *&p, const uchar *end, void *out)
+// A byte string at least this long that ends the body takes over the body's buffer (see
+// Marshal::decodeValue) instead of being copied out of it.
+constexpr quint64 TakeOverAtLeast = 64 << 10;
+
+bool readPlainScalar(const TypeInfo *info, const uchar *&p, const uchar *end, void *out, QByteArray *owner)
 {
     quint8 major = 0;
     quint64 value = 0;
@@ -917,6 +921,15 @@ bool readPlainScalar(const TypeInfo *info, const uchar *&p, const uchar *end, vo
     case Kind::Bytes:
         if (!readHead(p, end, &major, &value) || major != 2 || value > quint64(end - p))
             return false;
+        if (owner && value >= TakeOverAtLeast && p + value == end
+            && reinterpret_cast<const uchar *>(owner->constData()) + owner->size() == end) {
+            // Removing from the front of an unshared QByteArray only moves its start.
+            QByteArray taken = std::move(*owner);
+            taken.remove(0, qsizetype(reinterpret_cast<const char *>(p) - taken.constData()));
+            *static_cast<QByteArray *>(out) = std::move(taken);
+            p = end;
+            return true;
+        }
         *static_cast<QByteArray *>(out) = QByteArray(reinterpret_cast<const char *>(p), qsizetype(value));
         p += value;
         return true;
@@ -925,7 +938,8 @@ bool readPlainScalar(const TypeInfo *info, const uchar *&p, const uchar *end, vo
     }
 }
 
-bool readPlainArguments(QByteArrayView body, const QMetaType *types, void *const *out, qsizetype count)
+bool readPlainArguments(QByteArrayView body, const QMetaType *types, void *const *out, qsizetype count,
+                        QByteArray *owner)
 {
     const auto *p = reinterpret_cast<const uchar *>(body.data());
     const auto *end = p + body.size();
@@ -934,7 +948,7 @@ bool readPlainArguments(QByteArrayView body, const QMetaType *types, void *const
     if (!readHead(p, end, &major, &n) || major != 4 || n != quint64(count))
         return false;
     for (qsizetype i = 0; i < count; ++i) {
-        if (!readPlainScalar(typeInfo(types[i]), p, end, out[i]))
+        if (!readPlainScalar(typeInfo(types[i]), p, end, out[i], i == count - 1 ? owner : nullptr))
             return false;
     }
     return p == end;
@@ -977,9 +991,9 @@ void encodeValue(ValueRef value, QByteArray &out)
 }
 
 bool decodeArguments(QByteArrayView body, const QMetaType *types, void *const *out,
-                     qsizetype count, QString *error)
+                     qsizetype count, QString *error, QByteArray *owner)
 {
-    if (readPlainArguments(body, types, out, count))
+    if (readPlainArguments(body, types, out, count, owner))
         return true;
     DecodeContext ctx(error);
     ctx.setSubject(QStringLiteral("request body"));
@@ -1019,12 +1033,12 @@ bool decodeArguments(QByteArrayView body, const QMetaType *types, void *const *o
     return true;
 }
 
-bool decodeValue(QByteArrayView body, QMetaType type, void *out, QString *error)
+bool decodeValue(QByteArrayView body, QMetaType type, void *out, QString *error, QByteArray *owner)
 {
     {
         const auto *p = reinterpret_cast<const uchar *>(body.data());
         const auto *end = p + body.size();
-        if (readPlainScalar(typeInfo(type), p, end, out) && p == end)
+        if (readPlainScalar(typeInfo(type), p, end, out, owner) && p == end)
             return true;
     }
     DecodeContext ctx(error);

@@ -604,7 +604,7 @@ void encodeArguments(Serialization s, const ValueRef *values, qsizetype count, Q
 }
 
 bool decodeArguments(Serialization s, QByteArrayView body, const QMetaType *types,
-                     void *const *out, qsizetype count, QString *error)
+                     void *const *out, qsizetype count, QString *error, QByteArray *owner)
 {
     if (!knownSerialization(s, error))
         return false;
@@ -614,7 +614,7 @@ bool decodeArguments(Serialization s, QByteArrayView body, const QMetaType *type
         return false;
     }
     switch (s) {
-    case Serialization::Binary: return Cbor::decodeArguments(body, types, out, count, error);
+    case Serialization::Binary: return Cbor::decodeArguments(body, types, out, count, error, owner);
     case Serialization::Json: return Json::decodeArguments(body, types, out, count, error);
     }
     return false;
@@ -629,7 +629,8 @@ void encodeValue(Serialization s, ValueRef value, QByteArray &out)
     qCWarning(lcSerialization, "cannot encode a value in unknown serialization %d", int(s));
 }
 
-bool decodeValue(Serialization s, QByteArrayView body, QMetaType type, void *out, QString *error)
+bool decodeValue(Serialization s, QByteArrayView body, QMetaType type, void *out, QString *error,
+                 QByteArray *owner)
 {
     if (!knownSerialization(s, error))
         return false;
@@ -639,7 +640,7 @@ bool decodeValue(Serialization s, QByteArrayView body, QMetaType type, void *out
         return false;
     }
     switch (s) {
-    case Serialization::Binary: return Cbor::decodeValue(body, type, out, error);
+    case Serialization::Binary: return Cbor::decodeValue(body, type, out, error, owner);
     case Serialization::Json: return Json::decodeValue(body, type, out, error);
     }
     return false;

@@ -29,14 +29,19 @@ QString unsupportedReason(QMetaType type);
 void encodeArguments(Serialization s, const ValueRef *values, qsizetype count, QByteArray &out);
 // Decodes a request body into `count` already-constructed objects of the given types.
 // The array must have exactly `count` elements.
+// `owner`, when given, is the buffer `body` views, whole: a byte array of 64 KiB or more that
+// ends it (the usual large payload: the last argument, or the value) takes that buffer over
+// instead of being copied, and `owner` is left empty (binary serialization).
 bool decodeArguments(Serialization s, QByteArrayView body, const QMetaType *types,
-                     void *const *out, qsizetype count, QString *error);
+                     void *const *out, qsizetype count, QString *error, QByteArray *owner = nullptr);
 
 // A response body: one value (a CBOR data item / a JSON value), appended to out.
 // A void result is an empty body and is not encoded through these functions.
 void encodeValue(Serialization s, ValueRef value, QByteArray &out);
 // Decodes one value into an already-constructed object of `type`.
-bool decodeValue(Serialization s, QByteArrayView body, QMetaType type, void *out, QString *error);
+// `owner`: as for decodeArguments().
+bool decodeValue(Serialization s, QByteArrayView body, QMetaType type, void *out, QString *error,
+                 QByteArray *owner = nullptr);
 
 } // namespace Marshal
 } // namespace Tomato

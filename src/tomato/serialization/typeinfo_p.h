@@ -213,9 +213,9 @@ void warnUnsupportedVariant(QMetaType type);
 namespace Cbor {
 void encodeArguments(const ValueRef *values, qsizetype count, QByteArray &out);
 bool decodeArguments(QByteArrayView body, const QMetaType *types, void *const *out,
-                     qsizetype count, QString *error);
+                     qsizetype count, QString *error, QByteArray *owner = nullptr);
 void encodeValue(ValueRef value, QByteArray &out);
-bool decodeValue(QByteArrayView body, QMetaType type, void *out, QString *error);
+bool decodeValue(QByteArrayView body, QMetaType type, void *out, QString *error, QByteArray *owner = nullptr);
 } // namespace Cbor
 
 namespace Json {

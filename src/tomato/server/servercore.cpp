@@ -559,7 +559,7 @@ std::optional<Failure> ServerCore::decode(ServerCall &call, void *const *argumen
         return Failure{RpcError::BadArguments, error};
     const MethodInfo &m = *call.method;
     if (!Marshal::decodeArguments(call.serialization, body, m.parameterTypes.constData(), arguments,
-                                  m.parameterTypes.size(), &error))
+                                  m.parameterTypes.size(), &error, &body))
         return Failure{RpcError::BadArguments, QStringLiteral("%1: %2").arg(QString::fromLatin1(m.signature), error)};
     return std::nullopt;
 }

@@ -195,6 +195,7 @@ private slots:
     void variantsAreEncodedByTheirDynamicType();
     void scalarsAreWrittenAsQCborStreamWriterWritesThem_data();
     void scalarsAreWrittenAsQCborStreamWriterWritesThem();
+    void aLargeTrailingByteArrayTakesOverTheBody();
     void binaryBodiesHaveTheDocumentedBytes_data();
     void binaryBodiesHaveTheDocumentedBytes();
     void jsonBodiesHaveTheDocumentedText_data();
@@ -509,6 +510,45 @@ void tst_Marshal::binaryBodiesHaveTheDocumentedBytes_data()
     QTest::newRow("map") << false << QVariantList { QVariant::fromValue(QMap<QString, int> { { QStringLiteral("a"), 1 }, { QStringLiteral("b"), 2 } }) }
                          << QByteArray("a2616101616202");
     QTest::newRow("string list") << false << QVariantList { QStringList { QStringLiteral("é") } } << QByteArray("8162c3a9");
+}
+
+void tst_Marshal::aLargeTrailingByteArrayTakesOverTheBody()
+{
+    const QByteArray big(100 << 10, 'x');
+    // A response that is one large byte array: its bytes stay where they are.
+    QByteArray body = encodeValue(Serialization::Binary, big);
+    const char *start = body.constData();
+    QByteArray value;
+    QString error;
+    QVERIFY2(Marshal::decodeValue(Serialization::Binary, body, QMetaType::fromType<QByteArray>(), &value, &error, &body),
+             qPrintable(error));
+    QCOMPARE(value, big);
+    QVERIFY(body.isEmpty());
+    QVERIFY(value.constData() > start && value.constData() < start + 16); // after the CBOR head only
+
+    // Arguments: only the last one, and only when it ends the body.
+    QByteArray request = encodeArguments(Serialization::Binary, {QVariant(7), QVariant(big)});
+    start = request.constData();
+    int number = 0;
+    QByteArray last;
+    void *out[] = {&number, &last};
+    const QMetaType types[] = {QMetaType::fromType<int>(), QMetaType::fromType<QByteArray>()};
+    QVERIFY(Marshal::decodeArguments(Serialization::Binary, request, types, out, 2, &error, &request));
+    QCOMPARE(number, 7);
+    QCOMPARE(last, big);
+    QVERIFY(request.isEmpty());
+    QVERIFY(last.constData() > start && last.constData() < start + 16);
+
+    // Small values are copied, and a shared body stays intact for its other holder.
+    QByteArray small = encodeValue(Serialization::Binary, QByteArray(1000, 'y'));
+    QVERIFY(Marshal::decodeValue(Serialization::Binary, small, QMetaType::fromType<QByteArray>(), &value, &error, &small));
+    QCOMPARE(value, QByteArray(1000, 'y'));
+    QVERIFY(!small.isEmpty());
+    QByteArray shared = encodeValue(Serialization::Binary, big);
+    const QByteArray other = shared;
+    QVERIFY(Marshal::decodeValue(Serialization::Binary, shared, QMetaType::fromType<QByteArray>(), &value, &error, &shared));
+    QCOMPARE(value, big);
+    QCOMPARE(other, encodeValue(Serialization::Binary, big));
 }
 
 void tst_Marshal::binaryBodiesHaveTheDocumentedBytes()
