@@ -189,8 +189,21 @@ FrameParser::Result FrameParser::next()
         m_pos = 0;
         return Frame;
     }
-    m_frame.extension = m_buffer.mid(extStart, extLen);
-    m_frame.body = m_buffer.mid(extStart + extLen, bodyLen);
+    if (extLen > 0 && bodyLen > 0) {
+        // One allocation for both, of exactly their size: two references to it, the extension
+        // its front, the body the rest (which ends it, so stays '\0'-terminated; the
+        // extension is read by its size only). A write to either copies it first.
+        QByteArray both = m_buffer.mid(extStart, extLen + bodyLen);
+        m_frame.extension = both;
+        m_frame.extension.data_ptr().size = extLen;
+        QByteArray::DataPointer &body = both.data_ptr();
+        body.ptr += extLen;
+        body.size = bodyLen;
+        m_frame.body = std::move(both);
+    } else {
+        m_frame.extension = m_buffer.mid(extStart, extLen);
+        m_frame.body = m_buffer.mid(extStart + extLen, bodyLen);
+    }
     m_pos += total;
     if (m_pos == m_buffer.size()) {
         m_buffer.clear();
