@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The sample programs as a user runs them: a real server process, a real client process,
 // real sockets.
+#include "documentedbytes.h"
 #include "sampleserver.h"
 #include "testcertificates.h"
 #include "zookeeperserver.h"
@@ -427,19 +428,6 @@ void tst_Samples::helpListsTheConfigurationKeysWithTheirDefaults()
     QVERIFY2(clientHelp.contains(QLatin1String("--server <address> Call this server directly")), qPrintable(clientHelp));
     QVERIFY(clientHelp.contains(QLatin1String("--tomato-rpc.name-service-uri <value>")));
 }
-
-namespace {
-// The hex block that follows `marker` in docs/PROTOCOL.md, as bytes.
-QByteArray documentedBytes(const QByteArray &doc, const QByteArray &marker)
-{
-    const qsizetype at = doc.indexOf(marker);
-    const qsizetype start = doc.indexOf("```hex\n", at);
-    const qsizetype end = doc.indexOf("```", start + 7);
-    if (at < 0 || start < 0 || end < 0)
-        return {};
-    return QByteArray::fromHex(doc.mid(start + 7, end - start - 7).simplified().replace(' ', ""));
-}
-} // namespace
 
 void tst_Samples::theProtocolDocumentsExampleGetsTheDocumentedAnswer()
 {

@@ -3,6 +3,7 @@
 // with every argument type, unsubscribe on the last disconnect (seen on the server),
 // re-subscription after the server restarts, the cut for a subscriber that never reads, both
 // instances of a cluster delivering, refusals, unpublish, and the documented bytes.
+#include "documentedbytes.h"
 #include "rawclient.h"
 #include "signalserviceimpl.h"
 
@@ -418,19 +419,9 @@ void tst_Signals::unpublishingEndsTheSubscription()
 }
 
 namespace {
-// A hex block of docs/PROTOCOL.md, after its marker comment.
 QByteArray documentedBytes(const char *marker)
 {
-    QFile file(QStringLiteral(QT_TESTCASE_SOURCEDIR "/../../../docs/PROTOCOL.md"));
-    if (!file.open(QIODevice::ReadOnly))
-        return {};
-    const QByteArray doc = file.readAll();
-    const qsizetype at = doc.indexOf(marker);
-    const qsizetype start = doc.indexOf("```hex\n", at);
-    const qsizetype end = doc.indexOf("```", start + 7);
-    if (at < 0 || start < 0 || end < 0)
-        return {};
-    return QByteArray::fromHex(doc.mid(start + 7, end - start - 7).simplified().replace(' ', ""));
+    return documentedBytes(QStringLiteral(QT_TESTCASE_SOURCEDIR "/../../../docs/PROTOCOL.md"), marker);
 }
 } // namespace
 
