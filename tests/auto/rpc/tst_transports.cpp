@@ -19,6 +19,8 @@
 #include <QtTest/QTest>
 
 #include <cerrno>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -81,6 +83,7 @@ private Q_SLOTS:
     void plainTextOnATlsPortIsToldToUseTls();
     void tlsToAPlainPortFailsClearly();
     void aTlsPeerThatVanishesMidAnswerHarmsNobody();
+    void aTlsPeerThatFinishesSendingStillGetsItsAnswers();
     void aStalledHandshakeIsClosedAfterItsTimeout();
     void badTlsFilesFailStartNamingTheKey_data();
     void badTlsFilesFailStartNamingTheKey();
@@ -372,6 +375,54 @@ void tst_Transports::aTlsPeerThatVanishesMidAnswerHarmsNobody()
     RpcClient client(tlsClient());
     QCOMPARE(client.createDirectStub<TestService>(s.address())->add(2, 3), 5);
     QTRY_COMPARE(s.server.stats().connections(), 1);
+}
+
+void tst_Transports::aTlsPeerThatFinishesSendingStillGetsItsAnswers()
+{
+    // TLS 1.3 half-close: the client sends its requests, then close_notify and a FIN, and
+    // still reads the answers (a plain OpenSSL client: Qt's cannot half-close).
+    Server s(tlsServer());
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(s.address().port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    QCOMPARE(::connect(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof(addr)), 0);
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+    SSL_set_fd(ssl.get(), fd);
+    QCOMPARE(SSL_connect(ssl.get()), 1);
+    QByteArray requests;
+    const QList<std::pair<QByteArray, QByteArray>> calls = {{"waitAtGate", "[\"late\"]"}, {"add", "[2,3]"}};
+    for (qsizetype i = 0; i < calls.size(); ++i) {
+        Extension ext;
+        ext.insert(QByteArray("service"), QByteArray("Test::TestService"));
+        ext.insert(QByteArray("method"), calls.at(i).first);
+        Frame::encode(requests, Frame::Request, 1, quint64(i + 1), ext.encode(), calls.at(i).second);
+    }
+    QCOMPARE(SSL_write(ssl.get(), requests.constData(), int(requests.size())), int(requests.size()));
+    QVERIFY(SSL_shutdown(ssl.get()) >= 0); // close_notify
+    ::shutdown(fd, SHUT_WR);
+    // The first answer is held until the server has read the whole flight, its end included.
+    QTRY_COMPARE(s.impl.gateCalls(), 1);
+    s.gates.open(QStringLiteral("late"));
+    FrameParser parser;
+    QMap<quint64, QByteArray> answers;
+    char buffer[4096];
+    while (answers.size() < 2) {
+        const int n = SSL_read(ssl.get(), buffer, sizeof(buffer));
+        QVERIFY2(n > 0, "the server ended the session before answering");
+        parser.append(QByteArray(buffer, n));
+        while (parser.next() == FrameParser::Frame) {
+            const Frame answer = parser.takeFrame();
+            QCOMPARE(answer.command, quint16(Frame::Response));
+            answers.insert(answer.messageId, answer.body);
+        }
+    }
+    QCOMPARE(answers.value(1), QByteArray("1"));
+    QCOMPARE(answers.value(2), QByteArray("5"));
+    ::close(fd);
+    QTRY_COMPARE(s.server.stats().connections(), 0);
 }
 
 void tst_Transports::aStalledHandshakeIsClosedAfterItsTimeout()
