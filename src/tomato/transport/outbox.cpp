@@ -57,8 +57,11 @@ bool Outbox::post(QByteArray &&frame, When when)
         return false;
     if (when == When::WriteNow && m_direct && m_pending.isEmpty() && !m_failed) {
         const qint64 written = writeLocked(frame.constData(), frame.size());
-        if (written == frame.size())
+        if (written == frame.size()) {
+            if (m_direct->backlog() > 0)
+                scheduleLocked(); // the I/O thread sends it when the kernel has room
             return true;
+        }
         if (m_failed) {
             scheduleLocked(); // the I/O thread notices the broken connection
             return true;
@@ -94,14 +97,8 @@ void Outbox::finish(QByteArray &&last)
     if (m_closed || m_finishing)
         return;
     m_finishing = true;
-    // Keep what the writer may have begun (TLS: a record of up to 16 KiB), in whole frames.
-    qsizetype keep = m_headTail;
-    const qsizetype ahead = m_direct ? m_headTail + qsizetype(m_direct->committedAhead()) : 0;
-    while (keep < ahead && keep + 5 <= m_pending.size()) {
-        const auto *h = reinterpret_cast<const uchar *>(m_pending.constData() + keep + 1);
-        keep += 5 + ((qsizetype(h[0]) << 24) | (qsizetype(h[1]) << 16) | (qsizetype(h[2]) << 8) | qsizetype(h[3]));
-    }
-    keep = qMin(keep, m_pending.size());
+    // Keep the rest of the frame begun, so that the peer can parse on.
+    const qsizetype keep = qMin(m_headTail, m_pending.size());
     countLocked(keep - m_pending.size() + last.size());
     m_pending.truncate(keep);
     m_pending.append(last);
@@ -135,13 +132,19 @@ Outbox::FlushResult Outbox::flush()
         return m_pending.isEmpty() ? FlushResult::Done : FlushResult::NoStream;
     if (m_failed)
         return FlushResult::Failed;
-    if (m_pending.isEmpty())
-        return FlushResult::Done;
+    if (m_pending.isEmpty()) {
+        // What the writer took but could not send yet (TLS records) goes first, even alone.
+        if (!m_direct || m_direct->backlog() == 0)
+            return FlushResult::Done;
+        if (writeLocked(nullptr, 0) < 0)
+            return FlushResult::Failed;
+        return m_direct->backlog() > 0 ? FlushResult::Blocked : FlushResult::Done;
+    }
     const qint64 written = writeLocked(m_pending.constData(), m_pending.size());
     if (written < 0)
         return FlushResult::Failed;
     countLocked(-written);
-    const bool all = written == m_pending.size();
+    const bool all = written == m_pending.size() && (!m_direct || m_direct->backlog() == 0);
     consumedLocked(written);
     return all ? FlushResult::Done : FlushResult::Blocked;
 }
@@ -156,7 +159,7 @@ void Outbox::scheduleFlush()
 qsizetype Outbox::pendingBytes() const
 {
     QMutexLocker lock(&m_mutex);
-    return m_pending.size();
+    return m_pending.size() + (m_direct ? qsizetype(m_direct->backlog()) : 0);
 }
 
 qintptr Outbox::directDescriptor() const

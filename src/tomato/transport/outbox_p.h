@@ -54,7 +54,7 @@ public:
     // I/O thread: writes what is queued. Blocked: the stream takes no more for now; call
     // flush again when it can (see OutboxWriter). Failed: the connection is broken.
     FlushResult flush();
-    qsizetype pendingBytes() const; // queued, not yet taken by the stream
+    qsizetype pendingBytes() const; // queued, or taken by the writer but not yet sent (its backlog)
     // The descriptor of the direct path, -1 without one. I/O thread.
     qintptr directDescriptor() const;
     // Any thread: have the owner's flush run soon (it also re-checks flow control).

@@ -23,12 +23,13 @@ public:
     DirectWriter &operator=(const DirectWriter &) = delete;
     // Thread-safe. The bytes taken, maybe fewer than `size` when the kernel's buffer is full
     // (wait for `descriptor()` to be writable, then write the rest), or -1 when broken.
+    // Bytes taken are the writer's: nothing of them is offered again.
     virtual qint64 write(const char *data, qint64 size) = 0;
     int descriptor() const { return m_descriptor; }
-    // How many bytes past what write() reported taken the writer may have begun already and
-    // must be offered again, unchanged, on the next write (TLS: the record being sent when
-    // the kernel's buffer filled). What is queued behind that may be dropped, nothing before.
-    virtual qint64 committedAhead() const { return 0; }
+    // Bytes a writer took but has not handed to the kernel yet (TLS: records encrypted when
+    // the kernel's buffer filled). They go first on the next write(); write(nullptr, 0) sends
+    // only them. Until backlog() is 0, wait for `descriptor()` to be writable and call again.
+    virtual qint64 backlog() const { return 0; }
 
 protected:
     const int m_descriptor;

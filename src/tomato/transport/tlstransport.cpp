@@ -250,11 +250,56 @@ QString subjectOf(X509 *certificate, QString *commonName)
     return out.join(QLatin1Char(','));
 }
 
+} // namespace
+
+// Records encrypted but not yet sent, in order. A session gathers the records of one write
+// here and sends them with one system call (a 1 MiB frame: 16 sends, not 64); what the
+// kernel has no room for stays until the next write. Guarded by the session's lock.
+struct TlsBacklog
+{
+    QByteArray bytes;
+    qsizetype sent = 0;     // of bytes, already with the kernel
+    bool gathering = false; // inside a session write
+
+    qsizetype size() const { return bytes.size() - sent; }
+    // Sends what it can: false when the connection is broken.
+    bool send(int descriptor)
+    {
+        while (sent < bytes.size()) {
+            const ssize_t n = ::send(descriptor, bytes.constData() + sent, size_t(bytes.size() - sent),
+                                     MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n >= 0) {
+                sent += n;
+            } else if (errno != EINTR) {
+                return errno == EAGAIN || errno == EWOULDBLOCK;
+            }
+        }
+        sent = 0;
+        // Keep room for the next write, but not a large buffer on a connection gone quiet.
+        if (bytes.capacity() > GatherBytes + (GatherBytes >> 1))
+            bytes.clear();
+        else
+            bytes.resize(0);
+        return true;
+    }
+    // Plain text a session encrypts before it sends: four records.
+    static constexpr qint64 GatherBytes = 4 * SSL3_RT_MAX_PLAIN_LENGTH;
+};
+
+namespace {
+
 // OpenSSL's socket BIO writes with write(2): a peer that has gone raises SIGPIPE, which ends
-// the process. This one sends with MSG_NOSIGNAL (and reads with recv), nothing else differs.
+// the process. This one sends with MSG_NOSIGNAL (and reads with recv). Inside a session's
+// write, and whenever records wait unsent, it appends to the session's backlog instead, so
+// that records go out in order and several at a time.
 int bioWrite(BIO *bio, const char *data, int size)
 {
     BIO_clear_retry_flags(bio);
+    if (auto *backlog = static_cast<TlsBacklog *>(BIO_get_app_data(bio));
+        backlog && (backlog->gathering || backlog->size() > 0)) {
+        backlog->bytes.append(data, size);
+        return size;
+    }
     while (true) {
         const ssize_t n = ::send(BIO_get_fd(bio, nullptr), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0)
@@ -335,44 +380,64 @@ QString verifyError(long result, const QString &host)
 } // namespace
 
 // The session of one connection: its SSL object and descriptor, freed with the last holder
-// (the stream or the Outbox). Every use of the SSL object holds the lock.
+// (the stream or the Outbox). Every use of the SSL object, and of the backlog, holds the lock.
 class TlsSession final : public DirectWriter
 {
 public:
-    TlsSession(SSL *ssl, int descriptor) : DirectWriter(descriptor), ssl(ssl) { }
+    TlsSession(SSL *ssl, int descriptor) : DirectWriter(descriptor), ssl(ssl)
+    {
+        BIO_set_app_data(SSL_get_wbio(ssl), &m_backlog);
+    }
     ~TlsSession() override
     {
         SSL_free(ssl);
         ::close(m_descriptor);
     }
 
-    // OpenSSL's largest record: what SSL_write may have encrypted and begun to send when it
-    // reports the kernel's buffer full (SSL_MODE_ENABLE_PARTIAL_WRITE: one record per call).
-    qint64 committedAhead() const override { return SSL3_RT_MAX_PLAIN_LENGTH; }
-
+    // Encrypts up to four records at a time into the backlog and sends them together. Bytes
+    // taken are encrypted: with the kernel, or in the backlog when its buffer filled (then
+    // nothing more is taken until the backlog has gone).
     qint64 write(const char *data, qint64 size) override
     {
         QMutexLocker lock(&mutex);
-        ERR_clear_error();
+        if (!m_backlog.send(m_descriptor))
+            return -1;
         qint64 written = 0;
-        while (written < size) {
-            // Partial writes: each call writes a record (16 KiB) or reports the socket full.
-            const int n = SSL_write(ssl, data + written, int(qMin<qint64>(size - written, INT_MAX)));
-            if (n > 0) {
+        ERR_clear_error();
+        while (written < size && m_backlog.size() == 0) {
+            const qint64 end = written + qMin(size - written, TlsBacklog::GatherBytes);
+            m_backlog.gathering = true;
+            while (written < end) {
+                // Partial writes: each call encrypts one record, which the BIO gathers.
+                const int n = SSL_write(ssl, data + written, int(end - written));
+                if (n <= 0)
+                    break;
                 written += n;
-                continue;
             }
-            const int error = SSL_get_error(ssl, n);
-            ERR_clear_error();
-            if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ)
-                return written;
-            return written > 0 ? written : -1;
+            m_backlog.gathering = false;
+            if (written < end) { // the session failed (the BIO never refuses a record)
+                ERR_clear_error();
+                return -1;
+            }
+            if (!m_backlog.send(m_descriptor))
+                return -1;
         }
         return written;
     }
+    qint64 backlog() const override
+    {
+        QMutexLocker lock(&mutex);
+        return m_backlog.size();
+    }
+    // With the lock held: sends what waits; false when the connection is broken.
+    bool sendBacklog() { return m_backlog.send(m_descriptor); }
+    bool hasBacklog() const { return m_backlog.size() > 0; }
 
-    QMutex mutex;
+    mutable QMutex mutex;
     SSL *const ssl;
+
+private:
+    TlsBacklog m_backlog;
 };
 
 TlsStream::TlsStream(int handshakeTimeoutMs, QObject *parent)
@@ -679,22 +744,29 @@ bool TlsStream::readInto(FrameParser &parser, qint64 maxBytes)
         m_received = true;
     // Stopped by the limit with more inside OpenSSL: the kernel will not wake us for it.
     m_buffered = error == SSL_ERROR_NONE && SSL_has_pending(m_ssl);
+    // A record the read had to answer with (a key update) queued behind unsent ones.
+    const bool writeLeft = m_session->hasBacklog() && (!m_session->sendBacklog() || m_session->hasBacklog());
     const QString why = error == SSL_ERROR_NONE || error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE
                             ? QString() : sessionError(result);
     lock.unlock();
-    switch (error) {
-    case SSL_ERROR_NONE:
-    case SSL_ERROR_WANT_READ:
-        return true;
-    case SSL_ERROR_WANT_WRITE:
+    if (writeLeft || error == SSL_ERROR_WANT_WRITE) {
         // An answer to a key update waits for room in the kernel's buffer: look again soon
-        // (the Outbox's own writes make that room).
+        // (the Outbox's own writes make that room, and send the backlog too).
         if (!std::exchange(m_readWantsWrite, true)) {
             QTimer::singleShot(5, this, [this] {
                 m_readWantsWrite = false;
+                if (m_session && !isClosed()) {
+                    QMutexLocker relock(&m_session->mutex);
+                    m_session->sendBacklog();
+                }
                 onReadable();
             });
         }
+    }
+    switch (error) {
+    case SSL_ERROR_NONE:
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
         return true;
     case SSL_ERROR_ZERO_RETURN:
         if (taken > 0) {
@@ -733,12 +805,14 @@ SharedWriter TlsStream::directWriter() const
 void TlsStream::close()
 {
     if (m_ssl && isReady() && !isClosed()) {
-        // close_notify, then the end of our side; what write() took is in the kernel already.
+        // close_notify, then the end of our side; what write() took is in the kernel already
+        // (the Outbox waits for the session's backlog before it lets the stream close).
         {
             QMutexLocker lock(&m_session->mutex);
             ERR_clear_error();
             SSL_shutdown(m_ssl);
             ERR_clear_error();
+            m_session->sendBacklog(); // the alert, behind any records still unsent
         }
         ::shutdown(m_fd, SHUT_WR);
         // As SocketStream::close: drop what has arrived, so the close is a FIN, not a reset.

@@ -12,14 +12,19 @@
 #include <tomato/client/rpcclient.h>
 #include <tomato/registry/staticregistry_p.h>
 #include <tomato/server/rpcserver.h>
+#include <tomato/transport/outbox_p.h>
+#include <tomato/transport/tlstransport_p.h>
 #include <tomato/transport/transport_p.h>
+#include <tomato/wire/frame_p.h>
 
 #include <QtCore/QTemporaryDir>
 #include <QtNetwork/QTcpSocket>
 #include <QtTest/QTest>
 
 #include <cerrno>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -84,6 +89,8 @@ private Q_SLOTS:
     void tlsToAPlainPortFailsClearly();
     void aTlsPeerThatVanishesMidAnswerHarmsNobody();
     void aTlsPeerThatFinishesSendingStillGetsItsAnswers();
+    void aSlowTlsReaderWhoFinishedSendingGetsTheWholeAnswer();
+    void whatATlsWriterCouldNotSendYetIsPendingUntilFlushed();
     void aStalledHandshakeIsClosedAfterItsTimeout();
     void badTlsFilesFailStartNamingTheKey_data();
     void badTlsFilesFailStartNamingTheKey();
@@ -423,6 +430,107 @@ void tst_Transports::aTlsPeerThatFinishesSendingStillGetsItsAnswers()
     QCOMPARE(answers.value(2), QByteArray("5"));
     ::close(fd);
     QTRY_COMPARE(s.server.stats().connections(), 0);
+}
+
+void tst_Transports::aSlowTlsReaderWhoFinishedSendingGetsTheWholeAnswer()
+{
+    // A peer with a small receive buffer asks for 3 MB, says it is done sending and reads only
+    // once the answer is stuck in the server: it still gets every byte, in order, then the end.
+    Server s(tlsServer());
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int small = 16 * 1024;
+    QCOMPARE(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(s.address().port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    QCOMPARE(::connect(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof(addr)), 0);
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+    SSL_set_fd(ssl.get(), fd);
+    QCOMPARE(SSL_connect(ssl.get()), 1);
+    const int size = 3'000'000;
+    QByteArray request;
+    Extension ext;
+    ext.insert(QByteArray("service"), QByteArray("Test::TestService"));
+    ext.insert(QByteArray("method"), QByteArray("blob"));
+    Frame::encode(request, Frame::Request, 1, 7, ext.encode(), QByteArray::number(size).prepend('[').append(']'));
+    QCOMPARE(SSL_write(ssl.get(), request.constData(), int(request.size())), int(request.size()));
+    QVERIFY(SSL_shutdown(ssl.get()) >= 0); // close_notify: the server closes once it has answered
+    ::shutdown(fd, SHUT_WR);
+    // Answered and stuck: the kernel's buffers are full, the rest waits in the server.
+    QTRY_COMPARE(s.server.stats().callsSucceeded(), quint64(1));
+    FrameParser parser;
+    std::optional<Frame> answer;
+    char buffer[4096];
+    int n = 0;
+    while ((n = SSL_read(ssl.get(), buffer, sizeof(buffer))) > 0) {
+        parser.append(QByteArray(buffer, n));
+        if (parser.next() == FrameParser::Frame) {
+            QVERIFY(!answer);
+            answer = parser.takeFrame();
+        }
+    }
+    // The session ended after the whole answer (with no close_notify: the server's side
+    // simply closes once its peer has finished and been answered).
+    const int end = SSL_get_error(ssl.get(), n);
+    QVERIFY2(end == SSL_ERROR_ZERO_RETURN
+                 || (end == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING),
+             ERR_error_string(ERR_peek_error(), nullptr));
+    QVERIFY(answer);
+    QCOMPARE(answer->command, quint16(Frame::Response));
+    QCOMPARE(answer->messageId, quint64(7));
+    QCOMPARE(parser.next(), FrameParser::NeedMore);
+    // JSON: the bytes in Base64, "bbb" being "YmJi".
+    QVERIFY(answer->body == '"' + QByteArray("YmJi").repeated(size / 3) + '"');
+    ::close(fd);
+    QTRY_COMPARE(s.server.stats().connections(), 0);
+}
+
+void tst_Transports::whatATlsWriterCouldNotSendYetIsPendingUntilFlushed()
+{
+    // A TLS session encrypts several records at once and keeps what the kernel has no room
+    // for (its backlog). The Outbox counts that as pending and sends it on flush, even when
+    // nothing else is queued; the connection closes only once it is 0.
+    int fds[2];
+    QCOMPARE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    const int small = 4096; // the kernel takes a few KiB of the frame, no more
+    QCOMPARE(::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+    QObject owner;
+    TlsTransport transport(tlsServer());
+    Stream *stream = transport.accept(fds[0], &owner);
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+    QCOMPARE(::fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
+    SSL_set_fd(ssl.get(), fds[1]);
+    QTRY_VERIFY(SSL_connect(ssl.get()) == 1 && stream->isReady()); // the server's side runs on events
+    Outbox outbox(&owner, [] { });
+    outbox.attach(stream);
+
+    QByteArray frame;
+    Frame::encode(frame, Frame::Response, 1, 9, {}, QByteArray(48 * 1024, 'x')); // 3 records
+    QVERIFY(outbox.post(QByteArray(frame), Outbox::When::WriteNow));
+    // All of it taken, most of it encrypted but not yet sent: pending, and blocked.
+    const qsizetype waiting = outbox.pendingBytes();
+    QVERIFY2(waiting > 16 * 1024, qPrintable(QString::number(waiting)));
+    QCOMPARE(outbox.flush(), Outbox::FlushResult::Blocked);
+    QCOMPARE(outbox.pendingBytes(), waiting);
+    // The peer reads; each flush sends more, until nothing waits and the frame is whole.
+    QByteArray received;
+    char buffer[4096];
+    QDeadlineTimer deadline(10000);
+    while ((received.size() < frame.size() || outbox.pendingBytes() > 0) && !deadline.hasExpired()) {
+        int n;
+        while ((n = SSL_read(ssl.get(), buffer, sizeof(buffer))) > 0)
+            received.append(buffer, n);
+        QCOMPARE(SSL_get_error(ssl.get(), n), SSL_ERROR_WANT_READ);
+        QVERIFY(outbox.flush() != Outbox::FlushResult::Failed);
+    }
+    QCOMPARE(outbox.pendingBytes(), 0);
+    QCOMPARE(outbox.flush(), Outbox::FlushResult::Done);
+    QVERIFY(received == frame);
+    outbox.close();
+    ::close(fds[1]);
 }
 
 void tst_Transports::aStalledHandshakeIsClosedAfterItsTimeout()
