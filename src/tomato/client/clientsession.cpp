@@ -44,6 +44,7 @@ void ClientSession::send(std::unique_ptr<OutgoingCall> call)
     const quint64 id = nextMessageId();
     call->messageId = id;
     QByteArray frame = call->frame.finish(Frame::Request, quint8(call->serialization), id);
+    QByteArray tail = call->frame.takeTail(); // a large last argument, not copied into the frame
     {
         QMutexLocker lock(&m_mutex);
         if (!m_closed) {
@@ -61,7 +62,7 @@ void ClientSession::send(std::unique_ptr<OutgoingCall> call)
             // batched with them by the I/O thread.
             const auto when = m_calls.size() == 1 ? Outbox::When::WriteNow : Outbox::When::Batch;
             m_calls[id]->posted = true; // before the post: the answer may come at once
-            if (outbox->post(std::move(frame), when))
+            if (outbox->post(std::move(frame), std::move(tail), when))
                 return;
             call = std::move(m_calls[id]);
             call->posted = false;

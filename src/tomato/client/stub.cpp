@@ -393,7 +393,8 @@ void StubCore::send(int slot, const CallOptions &options, const void *const *arg
     QVarLengthArray<ValueRef, 8> values;
     for (int i = 0; i < argc; ++i)
         values.append(ValueRef{m.parameterTypes.at(i), argv[i]});
-    Marshal::encodeArguments(d->serialization, values.constData(), values.size(), call->frame.body());
+    Marshal::encodeArguments(d->serialization, values.constData(), values.size(), call->frame.body(),
+                             &call->frame.tail());
     call->method = m.name;
     call->idempotent = d->idempotent.at(slot);
     if (d->channel->wantsHashKey()) {

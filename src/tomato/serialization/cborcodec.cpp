@@ -886,7 +886,8 @@ bool readHead(const uchar *&p, const uchar *end, quint8 *major, quint64 *value)
 }
 
 // A byte string at least this long that ends the body takes over the body's buffer (see
-// Marshal::decodeValue) instead of being copied out of it.
+// Marshal::decodeValue) instead of being copied out of it; encoded as a value, it is sent
+// from its own buffer after the frame's head (Marshal::encodeValue's `tail`).
 constexpr quint64 TakeOverAtLeast = 64 << 10;
 
 bool readPlainScalar(const TypeInfo *info, const uchar *&p, const uchar *end, void *out, QByteArray *owner)
@@ -956,15 +957,17 @@ bool readPlainArguments(QByteArrayView body, const QMetaType *types, void *const
 
 } // namespace
 
-void encodeArguments(const ValueRef *values, qsizetype count, QByteArray &out)
+void encodeArguments(const ValueRef *values, qsizetype count, QByteArray &out, QByteArray *tail)
 {
     bool plain = true;
     for (qsizetype i = 0; i < count && plain; ++i)
         plain = isPlainScalar(typeInfo(values[i].type), values[i].data);
     if (plain) {
         appendHead(out, 4, quint64(count));
-        for (qsizetype i = 0; i < count; ++i)
+        for (qsizetype i = 0; i + 1 < count; ++i)
             appendScalar(typeInfo(values[i].type), values[i].data, out);
+        if (count > 0)
+            encodeValue(values[count - 1], out, tail); // a large byte array last: not copied
         return;
     }
     AppendingWriter w(out);
@@ -979,9 +982,15 @@ void encodeArguments(const ValueRef *values, qsizetype count, QByteArray &out)
     w.writer().endArray();
 }
 
-void encodeValue(ValueRef value, QByteArray &out)
+void encodeValue(ValueRef value, QByteArray &out, QByteArray *tail)
 {
     const TypeInfo *info = typeInfo(value.type);
+    if (tail && info->kind == Kind::Bytes
+        && quint64(static_cast<const QByteArray *>(value.data)->size()) >= TakeOverAtLeast) {
+        *tail = *static_cast<const QByteArray *>(value.data); // shared, not copied
+        appendHead(out, 2, quint64(tail->size()));
+        return;
+    }
     if (isPlainScalar(info, value.data))
         return appendScalar(info, value.data, out);
     AppendingWriter w(out);

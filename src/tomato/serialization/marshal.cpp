@@ -592,12 +592,12 @@ bool knownSerialization(Serialization s, QString *error)
 
 } // namespace
 
-void encodeArguments(Serialization s, const ValueRef *values, qsizetype count, QByteArray &out)
+void encodeArguments(Serialization s, const ValueRef *values, qsizetype count, QByteArray &out, QByteArray *tail)
 {
     if (count < 0 || (count > 0 && !values))
         count = 0;
     switch (s) {
-    case Serialization::Binary: return Cbor::encodeArguments(values, count, out);
+    case Serialization::Binary: return Cbor::encodeArguments(values, count, out, tail);
     case Serialization::Json: return Json::encodeArguments(values, count, out);
     }
     qCWarning(lcSerialization, "cannot encode arguments in unknown serialization %d", int(s));
@@ -620,10 +620,10 @@ bool decodeArguments(Serialization s, QByteArrayView body, const QMetaType *type
     return false;
 }
 
-void encodeValue(Serialization s, ValueRef value, QByteArray &out)
+void encodeValue(Serialization s, ValueRef value, QByteArray &out, QByteArray *tail)
 {
     switch (s) {
-    case Serialization::Binary: return Cbor::encodeValue(value, out);
+    case Serialization::Binary: return Cbor::encodeValue(value, out, tail);
     case Serialization::Json: return Json::encodeValue(value, out);
     }
     qCWarning(lcSerialization, "cannot encode a value in unknown serialization %d", int(s));

@@ -26,7 +26,9 @@ namespace Marshal {
 QString unsupportedReason(QMetaType type);
 
 // A request body: the argument values as one array (CBOR array / JSON array), appended to out.
-void encodeArguments(Serialization s, const ValueRef *values, qsizetype count, QByteArray &out);
+// `tail`: as for encodeValue(), for the last argument.
+void encodeArguments(Serialization s, const ValueRef *values, qsizetype count, QByteArray &out,
+                     QByteArray *tail = nullptr);
 // Decodes a request body into `count` already-constructed objects of the given types.
 // The array must have exactly `count` elements.
 // `owner`, when given, is the buffer `body` views, whole: a byte array of 64 KiB or more that
@@ -37,7 +39,9 @@ bool decodeArguments(Serialization s, QByteArrayView body, const QMetaType *type
 
 // A response body: one value (a CBOR data item / a JSON value), appended to out.
 // A void result is an empty body and is not encoded through these functions.
-void encodeValue(Serialization s, ValueRef value, QByteArray &out);
+// `tail`, when given: a byte array of 64 KiB or more (binary serialization) is not copied;
+// only its head goes to `out`, and `tail` shares the array, to be sent after `out`.
+void encodeValue(Serialization s, ValueRef value, QByteArray &out, QByteArray *tail = nullptr);
 // Decodes one value into an already-constructed object of `type`.
 // `owner`: as for decodeArguments().
 bool decodeValue(Serialization s, QByteArrayView body, QMetaType type, void *out, QString *error,

@@ -211,10 +211,10 @@ void warnUnsupportedVariant(QMetaType type);
 
 // The codecs. Arguments have been checked by Marshal:: (count >= 0, pointers set).
 namespace Cbor {
-void encodeArguments(const ValueRef *values, qsizetype count, QByteArray &out);
+void encodeArguments(const ValueRef *values, qsizetype count, QByteArray &out, QByteArray *tail = nullptr);
 bool decodeArguments(QByteArrayView body, const QMetaType *types, void *const *out,
                      qsizetype count, QString *error, QByteArray *owner = nullptr);
-void encodeValue(ValueRef value, QByteArray &out);
+void encodeValue(ValueRef value, QByteArray &out, QByteArray *tail = nullptr);
 bool decodeValue(QByteArrayView body, QMetaType type, void *out, QString *error, QByteArray *owner = nullptr);
 } // namespace Cbor
 

@@ -773,13 +773,17 @@ void ServerCore::answer(ServerCall &call, const void *result, bool last)
 {
     FrameBuilder frame(128); // "code:0" and a small result without growing; a large one grows once
     frame.addEncoded("code:0");
-    // The result is encoded straight into the frame (no copy of it later).
+    // The result is encoded straight into the frame (no copy of it later); a large byte array
+    // result is not copied at all: it follows the frame's head from its own buffer.
     if (!call.method->returnsVoid())
-        Marshal::encodeValue(call.serialization, ValueRef{call.method->returnType, result}, frame.body());
+        Marshal::encodeValue(call.serialization, ValueRef{call.method->returnType, result}, frame.body(),
+                             &frame.tail());
     frame.compressBody(call.compression, compressionThreshold);
     QByteArray bytes = frame.finish(Frame::Response, quint8(call.serialization), call.messageId);
-    bytesSent.fetch_add(quint64(bytes.size()), std::memory_order_relaxed);
-    call.connection->outbox->post(std::move(bytes), last ? Outbox::When::WriteNow : Outbox::When::Batch);
+    QByteArray tail = frame.takeTail();
+    bytesSent.fetch_add(quint64(bytes.size() + tail.size()), std::memory_order_relaxed);
+    call.connection->outbox->post(std::move(bytes), std::move(tail),
+                                  last ? Outbox::When::WriteNow : Outbox::When::Batch);
     logCall(call, nullptr);
     finishCall(call, RpcError::Ok);
 }

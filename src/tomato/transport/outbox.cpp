@@ -69,13 +69,53 @@ bool Outbox::post(QByteArray &&frame, When when)
         frame.remove(0, written);
         m_headTail = written > 0 ? frame.size() : 0; // the rest of a frame begun
     }
-    countLocked(frame.size());
-    if (m_pending.isEmpty())
-        m_pending = std::move(frame);
-    else
-        m_pending.append(frame);
-    scheduleLocked();
+    enqueueLocked(std::move(frame));
     return true;
+}
+
+bool Outbox::post(QByteArray &&head, QByteArray &&tail, When when)
+{
+    if (tail.isEmpty())
+        return post(std::move(head), when);
+    QMutexLocker lock(&m_mutex);
+    if (m_closed || m_finishing)
+        return false;
+    const qsizetype size = head.size() + tail.size();
+    qsizetype written = 0;
+    if (when == When::WriteNow && m_direct && m_pending.isEmpty() && !m_failed) {
+        const qint64 n = m_direct->writeParts(head.constData(), head.size(), tail.constData(), tail.size());
+        if (n == size) {
+            if (m_direct->backlog() > 0)
+                scheduleLocked();
+            return true;
+        }
+        if (n < 0) {
+            m_failed = true;
+            scheduleLocked();
+            return true;
+        }
+        written = qsizetype(n);
+    }
+    // What is left, in one piece: the only copy of the payload, and only when it must wait.
+    QByteArray rest;
+    rest.reserve(size - written);
+    if (written < head.size())
+        rest.append(QByteArrayView(head).sliced(written));
+    rest.append(QByteArrayView(tail).sliced(qMax<qsizetype>(0, written - head.size())));
+    if (written > 0)
+        m_headTail = rest.size(); // the rest of a frame begun
+    enqueueLocked(std::move(rest));
+    return true;
+}
+
+void Outbox::enqueueLocked(QByteArray &&bytes)
+{
+    countLocked(bytes.size());
+    if (m_pending.isEmpty())
+        m_pending = std::move(bytes);
+    else
+        m_pending.append(bytes);
+    scheduleLocked();
 }
 
 void Outbox::setAccount(BudgetAccount *account)

@@ -44,6 +44,10 @@ public:
     enum class When { Batch, WriteNow };
     // Queues or writes the frame. False when the outbox is closed.
     bool post(QByteArray &&frame, When when = When::Batch);
+    // The same for a frame in two pieces: its head, then a large payload the head's length
+    // counts but that was not copied into it (a byte array result). Written at once, the
+    // payload is never copied; what must wait is queued as one piece.
+    bool post(QByteArray &&head, QByteArray &&tail, When when);
 
     // I/O thread: write to this ready stream from now on / stop (the stream is gone; what was
     // queued for it is dropped).
@@ -75,6 +79,7 @@ public:
 
 private:
     void scheduleLocked();
+    void enqueueLocked(QByteArray &&bytes);
     qint64 writeLocked(const char *data, qsizetype size);
     void dropPendingLocked();
     void consumedLocked(qsizetype written);

@@ -3,11 +3,21 @@
 
 #include <cerrno>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace Tomato {
 
 DirectWriter::~DirectWriter() = default;
+
+qint64 DirectWriter::writeParts(const char *head, qint64 headSize, const char *tail, qint64 tailSize)
+{
+    const qint64 first = write(head, headSize);
+    if (first < headSize)
+        return first;
+    const qint64 second = write(tail, tailSize);
+    return second < 0 ? -1 : first + second;
+}
 
 namespace {
 class SocketWriter final : public DirectWriter
@@ -32,6 +42,22 @@ public:
             return -1;
         }
         return written;
+    }
+
+    // Both pieces with one sendmsg(); fewer bytes taken means the kernel's buffer is full.
+    qint64 writeParts(const char *head, qint64 headSize, const char *tail, qint64 tailSize) override
+    {
+        iovec parts[2] = {{const_cast<char *>(head), size_t(headSize)}, {const_cast<char *>(tail), size_t(tailSize)}};
+        msghdr message{};
+        message.msg_iov = parts;
+        message.msg_iovlen = 2;
+        while (true) {
+            const ssize_t n = ::sendmsg(m_descriptor, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n >= 0)
+                return n;
+            if (errno != EINTR)
+                return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        }
     }
 };
 } // namespace

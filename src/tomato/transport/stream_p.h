@@ -25,6 +25,9 @@ public:
     // (wait for `descriptor()` to be writable, then write the rest), or -1 when broken.
     // Bytes taken are the writer's: nothing of them is offered again.
     virtual qint64 write(const char *data, qint64 size) = 0;
+    // The same for two pieces that make one run of bytes (a frame's head and a large payload
+    // it refers to, not copied into it): the bytes taken from both together.
+    virtual qint64 writeParts(const char *head, qint64 headSize, const char *tail, qint64 tailSize);
     int descriptor() const { return m_descriptor; }
     // Bytes a writer took but has not handed to the kernel yet (TLS: records encrypted when
     // the kernel's buffer filled). They go first on the next write(); write(nullptr, 0) sends

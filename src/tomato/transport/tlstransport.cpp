@@ -400,29 +400,22 @@ public:
     qint64 write(const char *data, qint64 size) override
     {
         QMutexLocker lock(&mutex);
+        return writeLocked(data, size);
+    }
+    // Both pieces under one lock (no other frame comes between them), the head's record sent
+    // with the tail's first ones.
+    qint64 writeParts(const char *head, qint64 headSize, const char *tail, qint64 tailSize) override
+    {
+        QMutexLocker lock(&mutex);
         if (!m_backlog.send(m_descriptor))
             return -1;
-        qint64 written = 0;
-        ERR_clear_error();
-        while (written < size && m_backlog.size() == 0) {
-            const qint64 end = written + qMin(size - written, TlsBacklog::GatherBytes);
-            m_backlog.gathering = true;
-            while (written < end) {
-                // Partial writes: each call encrypts one record, which the BIO gathers.
-                const int n = SSL_write(ssl, data + written, int(end - written));
-                if (n <= 0)
-                    break;
-                written += n;
-            }
-            m_backlog.gathering = false;
-            if (written < end) { // the session failed (the BIO never refuses a record)
-                ERR_clear_error();
-                return -1;
-            }
-            if (!m_backlog.send(m_descriptor))
-                return -1;
-        }
-        return written;
+        if (m_backlog.size() > 0)
+            return 0;
+        const qint64 first = encryptLocked(head, headSize, true);
+        if (first < headSize)
+            return first;
+        const qint64 second = encryptLocked(tail, tailSize, false);
+        return second < 0 ? -1 : first + second;
     }
     qint64 backlog() const override
     {
@@ -437,6 +430,45 @@ public:
     SSL *const ssl;
 
 private:
+    qint64 writeLocked(const char *data, qint64 size)
+    {
+        // What an earlier write left goes first; nothing more is taken while some is left.
+        if (!m_backlog.send(m_descriptor))
+            return -1;
+        return m_backlog.size() > 0 ? 0 : encryptLocked(data, size, false);
+    }
+    // Encrypts and sends, four records at a time, until the kernel has no more room (what it
+    // did not take of the last ones stays in the backlog). `more`: the last ones wait in the
+    // backlog for what the caller encrypts next.
+    qint64 encryptLocked(const char *data, qint64 size, bool more)
+    {
+        qint64 written = 0;
+        ERR_clear_error();
+        while (written < size) {
+            const qint64 end = written + qMin(size - written, TlsBacklog::GatherBytes);
+            m_backlog.gathering = true;
+            while (written < end) {
+                // Partial writes: each call encrypts one record, which the BIO gathers.
+                const int n = SSL_write(ssl, data + written, int(end - written));
+                if (n <= 0)
+                    break;
+                written += n;
+            }
+            m_backlog.gathering = false;
+            if (written < end) { // the session failed (the BIO never refuses a record)
+                ERR_clear_error();
+                return -1;
+            }
+            if (more && written == size)
+                break;
+            if (!m_backlog.send(m_descriptor))
+                return -1;
+            if (m_backlog.size() > 0)
+                break;
+        }
+        return written;
+    }
+
     TlsBacklog m_backlog;
 };
 

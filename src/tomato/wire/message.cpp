@@ -55,7 +55,7 @@ QByteArray &FrameBuilder::body()
 
 qsizetype FrameBuilder::bodySize() const
 {
-    return m_extensionSize < 0 ? 0 : m_bytes.size() - Frame::HeaderSize - m_extensionSize;
+    return m_extensionSize < 0 ? 0 : m_bytes.size() - Frame::HeaderSize - m_extensionSize + m_tail.size();
 }
 
 void FrameBuilder::compressBody(Compression::Kind kind, qsizetype threshold)
@@ -63,6 +63,8 @@ void FrameBuilder::compressBody(Compression::Kind kind, qsizetype threshold)
     body();
     if (kind == Compression::Kind::None || bodySize() < threshold)
         return;
+    m_bytes.append(m_tail);
+    m_tail.clear();
     const qsizetype bodyStart = Frame::HeaderSize + m_extensionSize;
     const QByteArray packed = Compression::compress(kind, QByteArrayView(m_bytes).sliced(bodyStart));
     m_bytes.truncate(bodyStart);

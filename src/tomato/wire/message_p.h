@@ -29,16 +29,24 @@ public:
     void addEncoded(QByteArrayView entries);
     // Ends the extension; the body is appended to the returned buffer.
     QByteArray &body();
-    qsizetype bodySize() const;
-    qsizetype size() const { return m_bytes.size(); }
+    // The end of the body kept in a buffer of its own, not copied in: a large byte array
+    // (Marshal's `tail`), shared with its owner. It is sent after the frame's bytes
+    // (Outbox::post with a tail).
+    QByteArray &tail() { return m_tail; }
+    QByteArray takeTail() { return std::move(m_tail); }
+    qsizetype bodySize() const; // with the tail
+    qsizetype size() const { return m_bytes.size() + m_tail.size(); }
     // Compresses the body in place when `kind` is not None and the body has at least
-    // `threshold` bytes, and says so in the extension (compression:<name>).
+    // `threshold` bytes, and says so in the extension (compression:<name>). A tail is
+    // compressed with the rest (it is then part of the frame's bytes).
     void compressBody(Compression::Kind kind, qsizetype threshold);
-    // Writes the header and hands the frame out.
+    // Writes the header (its length counts the tail) and hands the frame's bytes out; the
+    // tail, if any, is taken with takeTail().
     QByteArray finish(quint16 command, quint8 serialization, quint64 messageId);
 
 private:
     QByteArray m_bytes;
+    QByteArray m_tail;
     qsizetype m_extensionSize = -1; // -1 while entries may still be added
 };
 

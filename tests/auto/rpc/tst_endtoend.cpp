@@ -87,6 +87,7 @@ private Q_SLOTS:
     void everySupportedTypeRoundTrips();
     void thirtyTwoThreadsEachGetTheirOwnReplies();
     void manyCallsInFlightOnOneConnectionComplete();
+    void largeByteArraysAndSmallCallsShareAConnectionIntact();
     void exceptionsCarryTheRemoteTypeAndMessage();
     void aCallWithoutAnswerTimesOutAndTheStubKeepsWorking();
     void cancellingAQueuedCallDropsItOnTheServer();
@@ -266,6 +267,35 @@ void tst_EndToEnd::manyCallsInFlightOnOneConnectionComplete()
     auto other = client.createDirectStub<TestService>(f.address(), separate);
     QCOMPARE(other->add(2, 2), 4);
     QCOMPARE(f.server.stats().connectionsAccepted(), quint64(2));
+}
+
+void tst_EndToEnd::largeByteArraysAndSmallCallsShareAConnectionIntact()
+{
+    // A byte array result of 64 KiB or more is sent from its own buffer after its frame's
+    // head, and copied only when it must wait. Sizes on both sides of that line, some larger
+    // than the kernel's buffers, in flight together with small calls on one connection.
+    Fixture f;
+    RpcClient client(clientConfig());
+    auto stub = client.createDirectStub<TestService>(f.address());
+    const QList<qsizetype> sizes = {64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 1 << 20, 6 << 20, 3, 200 * 1024};
+    QList<QByteArray> sent;
+    QList<QFuture<QByteArray>> large;
+    QList<QFuture<int>> small;
+    for (int round = 0; round < 3; ++round) {
+        for (const qsizetype size : sizes) {
+            QByteArray data(size, Qt::Uninitialized);
+            for (qsizetype i = 0; i < size; ++i)
+                data[i] = char((i * 7 + size + round) % 251);
+            sent.append(data);
+            large.append(stub->bytesAsync(data));
+            small.append(stub->addAsync(int(sent.size()), 1));
+        }
+    }
+    for (qsizetype i = 0; i < large.size(); ++i) {
+        QVERIFY2(large[i].result() == sent.at(i), qPrintable(QString::number(i)));
+        QCOMPARE(small[i].result(), int(i) + 2);
+    }
+    QCOMPARE(f.server.stats().connectionsAccepted(), quint64(1));
 }
 
 void tst_EndToEnd::exceptionsCarryTheRemoteTypeAndMessage()

@@ -196,6 +196,7 @@ private slots:
     void scalarsAreWrittenAsQCborStreamWriterWritesThem_data();
     void scalarsAreWrittenAsQCborStreamWriterWritesThem();
     void aLargeTrailingByteArrayTakesOverTheBody();
+    void aLargeTrailingByteArrayIsSentFromItsOwnBuffer();
     void binaryBodiesHaveTheDocumentedBytes_data();
     void binaryBodiesHaveTheDocumentedBytes();
     void jsonBodiesHaveTheDocumentedText_data();
@@ -549,6 +550,43 @@ void tst_Marshal::aLargeTrailingByteArrayTakesOverTheBody()
     QVERIFY(Marshal::decodeValue(Serialization::Binary, shared, QMetaType::fromType<QByteArray>(), &value, &error, &shared));
     QCOMPARE(value, big);
     QCOMPARE(other, encodeValue(Serialization::Binary, big));
+}
+
+void tst_Marshal::aLargeTrailingByteArrayIsSentFromItsOwnBuffer()
+{
+    // Encoding with a `tail`: a byte array of 64 KiB or more is not copied; the body holds
+    // only its CBOR head, and body + tail are the bytes a copy would have made.
+    for (const qsizetype size : {qsizetype(64 << 10) - 1, qsizetype(64 << 10), qsizetype(1 << 20)}) {
+        const QByteArray big(size, 'z');
+        const bool taken = size >= (64 << 10);
+        QByteArray body = "prefix";
+        QByteArray tail;
+        Marshal::encodeValue(Serialization::Binary, ValueRef{QMetaType::fromType<QByteArray>(), &big}, body, &tail);
+        QCOMPARE(body + tail, "prefix" + encodeValue(Serialization::Binary, big));
+        QCOMPARE(tail.isEmpty(), !taken);
+        if (taken)
+            QCOMPARE(tail.constData(), big.constData()); // shared, not copied
+
+        // Arguments: the last one only.
+        const int number = 7;
+        const ValueRef args[] = {{QMetaType::fromType<int>(), &number}, {QMetaType::fromType<QByteArray>(), &big}};
+        body.clear();
+        tail.clear();
+        Marshal::encodeArguments(Serialization::Binary, args, 2, body, &tail);
+        QCOMPARE(body + tail, encodeArguments(Serialization::Binary, {QVariant(7), QVariant(big)}));
+        QCOMPARE(tail.isEmpty(), !taken);
+        const ValueRef first[] = {{QMetaType::fromType<QByteArray>(), &big}, {QMetaType::fromType<int>(), &number}};
+        body.clear();
+        tail.clear();
+        Marshal::encodeArguments(Serialization::Binary, first, 2, body, &tail);
+        QVERIFY(tail.isEmpty());
+        QCOMPARE(body, encodeArguments(Serialization::Binary, {QVariant(big), QVariant(7)}));
+        // JSON has no byte strings to leave out: always copied (Base64).
+        body.clear();
+        Marshal::encodeValue(Serialization::Json, ValueRef{QMetaType::fromType<QByteArray>(), &big}, body, &tail);
+        QVERIFY(tail.isEmpty());
+        QCOMPARE(body, encodeValue(Serialization::Json, big));
+    }
 }
 
 void tst_Marshal::binaryBodiesHaveTheDocumentedBytes()
