@@ -985,9 +985,12 @@ void encodeArguments(const ValueRef *values, qsizetype count, QByteArray &out, Q
 void encodeValue(ValueRef value, QByteArray &out, QByteArray *tail)
 {
     const TypeInfo *info = typeInfo(value.type);
-    if (tail && info->kind == Kind::Bytes
-        && quint64(static_cast<const QByteArray *>(value.data)->size()) >= TakeOverAtLeast) {
-        *tail = *static_cast<const QByteArray *>(value.data); // shared, not copied
+    // Only an array that owns its bytes: one made with fromRawData() may be freed once the
+    // call has been made, while the tail lives on until the call ends.
+    if (const auto *bytes = static_cast<const QByteArray *>(value.data);
+        tail && bytes && info->kind == Kind::Bytes && quint64(bytes->size()) >= TakeOverAtLeast
+        && const_cast<QByteArray *>(bytes)->data_ptr().isMutable()) { // Qt 6.4: no const data_ptr()
+        *tail = *bytes; // shared, not copied
         appendHead(out, 2, quint64(tail->size()));
         return;
     }

@@ -552,6 +552,9 @@ void ServerConnection::flush()
         }
         if (m_state->outbox->pendingBytes() == 0) {
             m_closing = true;
+            // Nothing more is taken (a signal from another thread would race the close).
+            m_writer.stop();
+            m_state->outbox->close();
             if (m_stream->isClosed())
                 deleteLater();
             else

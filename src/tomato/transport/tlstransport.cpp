@@ -417,14 +417,42 @@ public:
         const qint64 second = encryptLocked(tail, tailSize, false);
         return second < 0 ? -1 : first + second;
     }
+    // The I/O thread's Stream::write() (a status page, not the Outbox): nothing is kept
+    // back, so a writer that knows nothing of backlog() loses nothing at close. Records go
+    // out one send() each; a record the kernel took part of must be offered again
+    // (SSL_MODE_ENABLE_PARTIAL_WRITE, ACCEPT_MOVING_WRITE_BUFFER), as a writer does anyway
+    // with the bytes not reported taken.
+    qint64 writeEach(const char *data, qint64 size)
+    {
+        QMutexLocker lock(&mutex);
+        if (!m_backlog.send(m_descriptor))
+            return -1;
+        if (m_backlog.size() > 0)
+            return 0;
+        ERR_clear_error();
+        qint64 written = 0;
+        while (written < size) {
+            const int n = SSL_write(ssl, data + written, int(qMin<qint64>(size - written, INT_MAX)));
+            if (n > 0) {
+                written += n;
+                continue;
+            }
+            const int error = SSL_get_error(ssl, n);
+            ERR_clear_error();
+            if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ)
+                return written;
+            return written > 0 ? written : -1;
+        }
+        return written;
+    }
     qint64 backlog() const override
     {
         QMutexLocker lock(&mutex);
         return m_backlog.size();
     }
-    // With the lock held: sends what waits; false when the connection is broken.
+    // With the lock held: sends what waits (false when the connection is broken) / its size.
     bool sendBacklog() { return m_backlog.send(m_descriptor); }
-    bool hasBacklog() const { return m_backlog.size() > 0; }
+    qint64 backlogLocked() const { return m_backlog.size(); }
 
     mutable QMutex mutex;
     SSL *const ssl;
@@ -746,6 +774,7 @@ bool TlsStream::readInto(FrameParser &parser, qint64 maxBytes)
     int result = 1;
     int error = SSL_ERROR_NONE;
     QMutexLocker lock(&m_session->mutex); // a writer on another thread uses the session too
+    const qint64 backlogBefore = m_session->backlogLocked();
     ERR_clear_error();
     int queued = 0;
     while (taken < maxBytes) {
@@ -776,8 +805,10 @@ bool TlsStream::readInto(FrameParser &parser, qint64 maxBytes)
         m_received = true;
     // Stopped by the limit with more inside OpenSSL: the kernel will not wake us for it.
     m_buffered = error == SSL_ERROR_NONE && SSL_has_pending(m_ssl);
-    // A record the read had to answer with (a key update) queued behind unsent ones.
-    const bool writeLeft = m_session->hasBacklog() && (!m_session->sendBacklog() || m_session->hasBacklog());
+    // A record the read had to answer with (a key update), queued behind unsent ones: send
+    // it, or look again soon. (A backlog the Outbox left is the Outbox's to wait for.)
+    const bool writeLeft = m_session->backlogLocked() > backlogBefore && m_session->sendBacklog()
+        && m_session->backlogLocked() > 0;
     const QString why = error == SSL_ERROR_NONE || error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE
                             ? QString() : sessionError(result);
     lock.unlock();
@@ -824,7 +855,7 @@ qint64 TlsStream::write(const char *data, qint64 size)
 {
     if (!m_session || !isReady() || isClosed())
         return -1;
-    return m_session->write(data, size);
+    return m_session->writeEach(data, size);
 }
 
 SharedWriter TlsStream::directWriter() const

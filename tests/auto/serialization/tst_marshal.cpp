@@ -581,6 +581,12 @@ void tst_Marshal::aLargeTrailingByteArrayIsSentFromItsOwnBuffer()
         Marshal::encodeArguments(Serialization::Binary, first, 2, body, &tail);
         QVERIFY(tail.isEmpty());
         QCOMPARE(body, encodeArguments(Serialization::Binary, {QVariant(big), QVariant(7)}));
+        // An array over bytes it does not own (fromRawData) is copied: they may go first.
+        const QByteArray raw = QByteArray::fromRawData(big.constData(), big.size());
+        body.clear();
+        Marshal::encodeValue(Serialization::Binary, ValueRef{QMetaType::fromType<QByteArray>(), &raw}, body, &tail);
+        QVERIFY(tail.isEmpty());
+        QCOMPARE(body, encodeValue(Serialization::Binary, big));
         // JSON has no byte strings to leave out: always copied (Base64).
         body.clear();
         Marshal::encodeValue(Serialization::Json, ValueRef{QMetaType::fromType<QByteArray>(), &big}, body, &tail);
