@@ -67,6 +67,41 @@ int unixConnect(const QByteArray &path)
     return rc;
 }
 
+// A plain OpenSSL client on a descriptor it owns (Qt's cannot half-close, nor be given a
+// small receive buffer): the tests send and read its bytes themselves.
+struct RawTlsPeer
+{
+    explicit RawTlsPeer(int descriptor) : fd(descriptor) { SSL_set_fd(ssl.get(), fd); }
+    ~RawTlsPeer() { close(); }
+    RawTlsPeer(const RawTlsPeer &) = delete;
+    RawTlsPeer &operator=(const RawTlsPeer &) = delete;
+    void close()
+    {
+        if (fd >= 0)
+            ::close(std::exchange(fd, -1));
+    }
+    // A TCP connection to the loopback's `port`, with that receive buffer (0: the system's);
+    // -1 when it fails.
+    static int connectTcp(quint16 port, int receiveBuffer = 0)
+    {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if ((receiveBuffer > 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof(receiveBuffer)) != 0)
+            || ::connect(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof(addr)) != 0) {
+            ::close(fd);
+            return -1;
+        }
+        return fd;
+    }
+
+    int fd;
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_client_method()), SSL_CTX_free};
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl{SSL_new(ctx.get()), SSL_free};
+};
+
 } // namespace
 
 class tst_Transports : public QObject
@@ -389,16 +424,10 @@ void tst_Transports::aTlsPeerThatFinishesSendingStillGetsItsAnswers()
     // TLS 1.3 half-close: the client sends its requests, then close_notify and a FIN, and
     // still reads the answers (a plain OpenSSL client: Qt's cannot half-close).
     Server s(tlsServer());
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(s.address().port());
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    QCOMPARE(::connect(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof(addr)), 0);
-    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
-    SSL_set_fd(ssl.get(), fd);
-    QCOMPARE(SSL_connect(ssl.get()), 1);
+    RawTlsPeer peer(RawTlsPeer::connectTcp(s.address().port()));
+    QVERIFY(peer.fd >= 0);
+    SSL *ssl = peer.ssl.get();
+    QCOMPARE(SSL_connect(ssl), 1);
     QByteArray requests;
     const QList<std::pair<QByteArray, QByteArray>> calls = {{"waitAtGate", "[\"late\"]"}, {"add", "[2,3]"}};
     for (qsizetype i = 0; i < calls.size(); ++i) {
@@ -407,9 +436,9 @@ void tst_Transports::aTlsPeerThatFinishesSendingStillGetsItsAnswers()
         ext.insert(QByteArray("method"), calls.at(i).first);
         Frame::encode(requests, Frame::Request, 1, quint64(i + 1), ext.encode(), calls.at(i).second);
     }
-    QCOMPARE(SSL_write(ssl.get(), requests.constData(), int(requests.size())), int(requests.size()));
-    QVERIFY(SSL_shutdown(ssl.get()) >= 0); // close_notify
-    ::shutdown(fd, SHUT_WR);
+    QCOMPARE(SSL_write(ssl, requests.constData(), int(requests.size())), int(requests.size()));
+    QVERIFY(SSL_shutdown(ssl) >= 0); // close_notify
+    ::shutdown(peer.fd, SHUT_WR);
     // The first answer is held until the server has read the whole flight, its end included.
     QTRY_COMPARE(s.impl.gateCalls(), 1);
     s.gates.open(QStringLiteral("late"));
@@ -417,7 +446,7 @@ void tst_Transports::aTlsPeerThatFinishesSendingStillGetsItsAnswers()
     QMap<quint64, QByteArray> answers;
     char buffer[4096];
     while (answers.size() < 2) {
-        const int n = SSL_read(ssl.get(), buffer, sizeof(buffer));
+        const int n = SSL_read(ssl, buffer, sizeof(buffer));
         QVERIFY2(n > 0, "the server ended the session before answering");
         parser.append(QByteArray(buffer, n));
         while (parser.next() == FrameParser::Frame) {
@@ -428,7 +457,7 @@ void tst_Transports::aTlsPeerThatFinishesSendingStillGetsItsAnswers()
     }
     QCOMPARE(answers.value(1), QByteArray("1"));
     QCOMPARE(answers.value(2), QByteArray("5"));
-    ::close(fd);
+    peer.close();
     QTRY_COMPARE(s.server.stats().connections(), 0);
 }
 
@@ -437,34 +466,26 @@ void tst_Transports::aSlowTlsReaderWhoFinishedSendingGetsTheWholeAnswer()
     // A peer with a small receive buffer asks for 3 MB, says it is done sending and reads only
     // once the answer is stuck in the server: it still gets every byte, in order, then the end.
     Server s(tlsServer());
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int small = 16 * 1024;
-    QCOMPARE(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(s.address().port());
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    QCOMPARE(::connect(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof(addr)), 0);
-    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
-    SSL_set_fd(ssl.get(), fd);
-    QCOMPARE(SSL_connect(ssl.get()), 1);
+    RawTlsPeer peer(RawTlsPeer::connectTcp(s.address().port(), 16 * 1024));
+    QVERIFY(peer.fd >= 0);
+    SSL *ssl = peer.ssl.get();
+    QCOMPARE(SSL_connect(ssl), 1);
     const int size = 3'000'000;
     QByteArray request;
     Extension ext;
     ext.insert(QByteArray("service"), QByteArray("Test::TestService"));
     ext.insert(QByteArray("method"), QByteArray("blob"));
     Frame::encode(request, Frame::Request, 1, 7, ext.encode(), QByteArray::number(size).prepend('[').append(']'));
-    QCOMPARE(SSL_write(ssl.get(), request.constData(), int(request.size())), int(request.size()));
-    QVERIFY(SSL_shutdown(ssl.get()) >= 0); // close_notify: the server closes once it has answered
-    ::shutdown(fd, SHUT_WR);
+    QCOMPARE(SSL_write(ssl, request.constData(), int(request.size())), int(request.size()));
+    QVERIFY(SSL_shutdown(ssl) >= 0); // close_notify: the server closes once it has answered
+    ::shutdown(peer.fd, SHUT_WR);
     // Answered and stuck: the kernel's buffers are full, the rest waits in the server.
     QTRY_COMPARE(s.server.stats().callsSucceeded(), quint64(1));
     FrameParser parser;
     std::optional<Frame> answer;
     char buffer[4096];
     int n = 0;
-    while ((n = SSL_read(ssl.get(), buffer, sizeof(buffer))) > 0) {
+    while ((n = SSL_read(ssl, buffer, sizeof(buffer))) > 0) {
         parser.append(QByteArray(buffer, n));
         if (parser.next() == FrameParser::Frame) {
             QVERIFY(!answer);
@@ -473,7 +494,7 @@ void tst_Transports::aSlowTlsReaderWhoFinishedSendingGetsTheWholeAnswer()
     }
     // The session ended after the whole answer (with no close_notify: the server's side
     // simply closes once its peer has finished and been answered).
-    const int end = SSL_get_error(ssl.get(), n);
+    const int end = SSL_get_error(ssl, n);
     QVERIFY2(end == SSL_ERROR_ZERO_RETURN
                  || (end == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING),
              ERR_error_string(ERR_peek_error(), nullptr));
@@ -483,7 +504,7 @@ void tst_Transports::aSlowTlsReaderWhoFinishedSendingGetsTheWholeAnswer()
     QCOMPARE(parser.next(), FrameParser::NeedMore);
     // JSON: the bytes in Base64, "bbb" being "YmJi".
     QVERIFY(answer->body == '"' + QByteArray("YmJi").repeated(size / 3) + '"');
-    ::close(fd);
+    peer.close();
     QTRY_COMPARE(s.server.stats().connections(), 0);
 }
 
@@ -499,11 +520,10 @@ void tst_Transports::whatATlsWriterCouldNotSendYetIsPendingUntilFlushed()
     QObject owner;
     TlsTransport transport(tlsServer());
     Stream *stream = transport.accept(fds[0], &owner);
-    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
-    QCOMPARE(::fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
-    SSL_set_fd(ssl.get(), fds[1]);
-    QTRY_VERIFY(SSL_connect(ssl.get()) == 1 && stream->isReady()); // the server's side runs on events
+    RawTlsPeer peer(fds[1]);
+    SSL *ssl = peer.ssl.get();
+    QCOMPARE(::fcntl(peer.fd, F_SETFL, O_NONBLOCK), 0);
+    QTRY_VERIFY(SSL_connect(ssl) == 1 && stream->isReady()); // the server's side runs on events
     Outbox outbox(&owner, [] { });
     outbox.attach(stream);
 
@@ -521,16 +541,15 @@ void tst_Transports::whatATlsWriterCouldNotSendYetIsPendingUntilFlushed()
     QDeadlineTimer deadline(10000);
     while ((received.size() < frame.size() || outbox.pendingBytes() > 0) && !deadline.hasExpired()) {
         int n;
-        while ((n = SSL_read(ssl.get(), buffer, sizeof(buffer))) > 0)
+        while ((n = SSL_read(ssl, buffer, sizeof(buffer))) > 0)
             received.append(buffer, n);
-        QCOMPARE(SSL_get_error(ssl.get(), n), SSL_ERROR_WANT_READ);
+        QCOMPARE(SSL_get_error(ssl, n), SSL_ERROR_WANT_READ);
         QVERIFY(outbox.flush() != Outbox::FlushResult::Failed);
     }
     QCOMPARE(outbox.pendingBytes(), 0);
     QCOMPARE(outbox.flush(), Outbox::FlushResult::Done);
     QVERIFY(received == frame);
     outbox.close();
-    ::close(fds[1]);
 }
 
 void tst_Transports::aStalledHandshakeIsClosedAfterItsTimeout()
