@@ -52,49 +52,33 @@ void Outbox::consumedLocked(qsizetype written)
 
 bool Outbox::post(QByteArray &&frame, When when)
 {
-    QMutexLocker lock(&m_mutex);
-    if (m_closed || m_finishing)
-        return false;
-    if (when == When::WriteNow && m_direct && m_pending.isEmpty() && !m_failed) {
-        const qint64 written = writeLocked(frame.constData(), frame.size());
-        if (written == frame.size()) {
-            if (m_direct->backlog() > 0)
-                scheduleLocked(); // the I/O thread sends it when the kernel has room
-            return true;
-        }
-        if (m_failed) {
-            scheduleLocked(); // the I/O thread notices the broken connection
-            return true;
-        }
-        frame.remove(0, written);
-        m_headTail = written > 0 ? frame.size() : 0; // the rest of a frame begun
-    }
-    enqueueLocked(std::move(frame));
-    return true;
+    return post(std::move(frame), QByteArray(), when);
 }
 
 bool Outbox::post(QByteArray &&head, QByteArray &&tail, When when)
 {
-    if (tail.isEmpty())
-        return post(std::move(head), when);
     QMutexLocker lock(&m_mutex);
     if (m_closed || m_finishing)
         return false;
     const qsizetype size = head.size() + tail.size();
     qsizetype written = 0;
     if (when == When::WriteNow && m_direct && m_pending.isEmpty() && !m_failed) {
-        const qint64 n = m_direct->writeParts(head.constData(), head.size(), tail.constData(), tail.size());
-        if (n == size) {
-            if (m_direct->backlog() > 0)
-                scheduleLocked();
-            return true;
-        }
-        if (n < 0) {
+        const qint64 n = tail.isEmpty()
+            ? m_direct->write(head.constData(), head.size())
+            : m_direct->writeParts(head.constData(), head.size(), tail.constData(), tail.size());
+        if (n < 0)
             m_failed = true;
-            scheduleLocked();
+        if (n < 0 || (n == size && m_direct->backlog() > 0))
+            scheduleLocked(); // the I/O thread notices the broken connection / sends the backlog
+        if (n < 0 || n == size)
             return true;
-        }
         written = qsizetype(n);
+        m_headTail = written > 0 ? size - written : 0; // the rest of a frame begun
+    }
+    if (tail.isEmpty()) {
+        head.remove(0, written);
+        enqueueLocked(std::move(head));
+        return true;
     }
     // What is left, in one piece: the only copy of the payload, and only when it must wait.
     QByteArray rest;
@@ -102,8 +86,6 @@ bool Outbox::post(QByteArray &&head, QByteArray &&tail, When when)
     if (written < head.size())
         rest.append(QByteArrayView(head).sliced(written));
     rest.append(QByteArrayView(tail).sliced(qMax<qsizetype>(0, written - head.size())));
-    if (written > 0)
-        m_headTail = rest.size(); // the rest of a frame begun
     enqueueLocked(std::move(rest));
     return true;
 }
