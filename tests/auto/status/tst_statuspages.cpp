@@ -137,6 +137,8 @@ void tst_StatusPages::metricsParseAsPrometheusTextAndMoveWithCalls()
             return PrometheusText{{}, {}, {}, QStringLiteral("content type ") + QString::fromLatin1(page->header("Content-Type"))};
         return PrometheusText::parse(page->body);
     };
+    // The answer can reach us before the server has counted the call: wait until it has.
+    QTRY_COMPARE(node.server->stats().callsInFlight(), 0);
     const PrometheusText before = scrape();
     QVERIFY2(before.error.isEmpty(), qPrintable(before.error));
     for (int i = 0; i < 5; ++i)
